@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const children: ChildProcess[] = [];
+let cwd: string;
+
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'haia-api-'));
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, [bin], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (part) => {
+    output += part;
+  });
+  child.stderr?.on('data', (part) => {
+    output += part;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function until(condition: () => boolean, what: string) {
+  for (let attempt = 0; attempt < 400; attempt++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('haia-api bin', () => {
+  it('prints every config problem at once, exits non-zero and never shows a secret', async () => {
+    const secret = 'sk-ant-VERY-SECRET-VALUE';
+    const app = run({
+      PORT: 'abc',
+      HAIA_MODEL: 'bad',
+      ANTHROPIC_API_KEY: secret,
+      HAIA_API_KEYS: 'also-SECRET',
+    });
+    expect(await app.exited).toBe(1);
+    expect(app.output()).toContain('PORT="abc"');
+    expect(app.output()).toContain('HAIA_MODEL="bad"');
+    expect(app.output()).toContain('2 problems');
+    expect(app.output()).not.toContain('SECRET');
+  });
+
+  it('starts, answers /health, logs one start line with the redacted config, stops on SIGTERM', async () => {
+    const secret = 'sk-oa-VERY-SECRET';
+    const app = run({
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      HAIA_MODEL: 'openai:gpt-4o-mini',
+      OPENAI_API_KEY: secret,
+    });
+    await until(() => app.output().includes('haia-api listening'), 'the start line');
+    const lines = app
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const start = lines.find((line) => line.msg === 'haia-api listening');
+    expect(start).toMatchObject({ level: 30, model: 'openai:gpt-4o-mini', database: 'pglite' });
+    expect(lines.find((line) => line.msg === 'configuration')).toBeDefined();
+    expect(app.output()).not.toContain(secret);
+    const response = await fetch(`${start?.url as string}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    expect(app.output()).toContain('"msg":"stopped"');
+  });
+});

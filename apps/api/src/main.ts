@@ -1,0 +1,49 @@
+import { ConfigError, loadConfig, redactConfig } from '@haia/config';
+import { createLogger } from './logger.js';
+import { createApiServer } from './server.js';
+
+/** Starts apps/api: config (fail fast), server, signal handling. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ env: process.env, cwd: process.cwd(), isTTY: process.stdout.isTTY });
+  } catch (error) {
+    if (ConfigError.isInstance(error)) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.app);
+  logger.debug({ config: redactConfig(config) }, 'configuration');
+  const server = createApiServer({ config, logger });
+  const url = await server.listen();
+  logger.info(
+    { url, model: config.model.model.id, database: config.store.databaseUrl ? 'postgres' : 'pglite' },
+    'haia-api listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await server.stop();
+    logger.info('stopped');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
+}
+
+main().catch((error: unknown) => {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    process.stderr.write(
+      `haia-api cannot listen: ${(error as Error).message.replace(/^listen EADDRINUSE: /, '')}. Stop the other process or set PORT to a free port.\n`,
+    );
+    process.exit(1);
+  }
+  process.stderr.write(`haia-api failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

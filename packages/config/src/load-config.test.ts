@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error.js';
+import { loadConfig } from './load-config.js';
+import { redactConfig } from './redact-config.js';
+import { CONFIG_VARIABLES } from './schema.js';
+
+let cwd: string;
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'haia-config-'));
+});
+afterEach(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function load(env: Record<string, string | undefined>, extra: { isTTY?: boolean } = {}) {
+  return loadConfig({ env, cwd, ...extra });
+}
+
+function problemsOf(env: Record<string, string | undefined>) {
+  try {
+    load(env);
+  } catch (error) {
+    if (ConfigError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig defaults', () => {
+  it('starts with nothing set: loopback, ollama, embedded database', () => {
+    const config = load({});
+    expect(config.app).toMatchObject({
+      host: '127.0.0.1',
+      port: 8000,
+      apiKeys: [],
+      corsOrigins: [],
+      maxSteps: 8,
+    });
+    expect(config.app.toolTimeoutMs).toBe(30_000);
+    expect(config.app.logLevel).toBe('info');
+    expect(config.app.logFormat).toBe('json');
+    expect(config.app.dataDir).toBe(join(cwd, '.haia'));
+    expect(config.model.model).toEqual({ id: 'ollama:llama3.2', provider: 'ollama', modelId: 'llama3.2' });
+    expect(config.model.providers.ollama.baseURL).toBe('http://127.0.0.1:11434');
+    expect(config.store).toMatchObject({ databaseUrl: undefined, poolMax: 10, connectTimeoutMs: 10_000 });
+    expect(config.proxmox).toBeUndefined();
+    expect(config.mcp).toEqual({ configPath: undefined, explicit: false });
+    expect(config.notify).toEqual({ telegram: undefined, discord: undefined, ntfy: undefined });
+    expect(config.monitor).toEqual({ vmIntervalMs: 300_000, cephIntervalMs: 3_600_000, port: 8001 });
+  });
+
+  it('defaults LOG_FORMAT to pretty on a terminal', () => {
+    expect(load({}, { isTTY: true }).app.logFormat).toBe('pretty');
+    expect(load({ LOG_FORMAT: 'json' }, { isTTY: true }).app.logFormat).toBe('json');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(load({ PORT: '', HAIA_MODEL: '  ' }).app.port).toBe(8000);
+  });
+});
+
+describe('loadConfig parsing', () => {
+  it('reads every kind of value', () => {
+    const config = load({
+      HOST: '0.0.0.0',
+      PORT: '9000',
+      HAIA_API_KEYS: 'k1, k2',
+      HAIA_CORS_ORIGINS: 'http://a.lan:3000,*',
+      HAIA_MODEL: 'ollama:llama3.1:8b',
+      HAIA_FALLBACK_MODELS: 'anthropic:claude-sonnet-4-5, openai:gpt-4o-mini',
+      HAIA_MODELS: 'gemini:gemini-2.5-flash',
+      ANTHROPIC_API_KEY: 'sk-ant',
+      OPENAI_API_KEY: 'sk-oa',
+      GOOGLE_API_KEY: 'g-key',
+      DATABASE_URL: 'postgres://haia:pw@db:5432/haia',
+      DATABASE_POOL_MAX: '4',
+      PROXMOX_URL: 'https://pve.lan:8006/',
+      PROXMOX_TOKEN_ID: 'haia@pve!ro',
+      PROXMOX_TOKEN_SECRET: 'uuid-secret',
+      PROXMOX_VERIFY_TLS: 'no',
+      PROXMOX_CA_FILE: 'ca.pem',
+      TELEGRAM_BOT_TOKEN: '123:abc',
+      TELEGRAM_CHAT_ID: '-100',
+      NTFY_URL: 'https://ntfy.sh/homelab',
+      HAIA_MONITOR_VM_INTERVAL: '30s',
+      HAIA_MONITOR_CEPH_INTERVAL: '2h',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(config.app).toMatchObject({ host: '0.0.0.0', port: 9000, apiKeys: ['k1', 'k2'] });
+    expect(config.app.corsOrigins).toEqual(['http://a.lan:3000', '*']);
+    expect(config.app.logLevel).toBe('debug');
+    expect(config.model.model.modelId).toBe('llama3.1:8b');
+    expect(config.model.fallbackModels.map((ref) => ref.id)).toEqual([
+      'anthropic:claude-sonnet-4-5',
+      'openai:gpt-4o-mini',
+    ]);
+    expect(config.model.models[0]?.provider).toBe('gemini');
+    expect(config.model.providers.gemini.apiKey).toBe('g-key');
+    expect(config.store).toMatchObject({ databaseUrl: 'postgres://haia:pw@db:5432/haia', poolMax: 4 });
+    expect(config.proxmox).toEqual({
+      url: 'https://pve.lan:8006',
+      tokenId: 'haia@pve!ro',
+      tokenSecret: 'uuid-secret',
+      verifyTls: false,
+      caFile: join(cwd, 'ca.pem'),
+    });
+    expect(config.notify.telegram).toEqual({
+      botToken: '123:abc',
+      chatId: '-100',
+      apiUrl: 'https://api.telegram.org',
+    });
+    expect(config.notify.ntfy).toEqual({ url: 'https://ntfy.sh/homelab', token: undefined });
+    expect(config.monitor).toMatchObject({ vmIntervalMs: 30_000, cephIntervalMs: 7_200_000 });
+  });
+
+  it('prefers GEMINI_API_KEY over GOOGLE_API_KEY', () => {
+    const config = load({ HAIA_MODEL: 'gemini:gemini-2.5-flash', GEMINI_API_KEY: 'a', GOOGLE_API_KEY: 'b' });
+    expect(config.model.providers.gemini.apiKey).toBe('a');
+  });
+
+  it('finds ./mcp_config.json when MCP_CONFIG is unset', () => {
+    writeFileSync(join(cwd, 'mcp_config.json'), '{"mcpServers":{}}');
+    expect(load({}).mcp).toEqual({ configPath: join(cwd, 'mcp_config.json'), explicit: false });
+  });
+});
+
+describe('.env', () => {
+  it('is read from cwd and the real environment wins', () => {
+    writeFileSync(
+      join(cwd, '.env'),
+      'PORT=9100\nHAIA_MODEL="openai:gpt-4o"\nOPENAI_API_KEY=from-file\n# comment\n',
+    );
+    const config = load({ PORT: '9200' });
+    expect(config.app.port).toBe(9200);
+    expect(config.model.model.id).toBe('openai:gpt-4o');
+    expect(config.model.providers.openai.apiKey).toBe('from-file');
+  });
+
+  it('reports bad values from the file like any other', () => {
+    writeFileSync(join(cwd, '.env'), 'HAIA_MAX_STEPS=zero\n');
+    expect(problemsOf({}).problems).toEqual([
+      { variable: 'HAIA_MAX_STEPS', value: 'zero', expected: 'a whole number from 1 to 100' },
+    ]);
+  });
+});
+
+describe('errors', () => {
+  it('lists every problem at once, in one message', () => {
+    const error = problemsOf({
+      PORT: 'abc',
+      HAIA_MODEL: 'bad',
+      HAIA_MONITOR_VM_INTERVAL: '5',
+      LOG_LEVEL: 'loud',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'PORT',
+      'LOG_LEVEL',
+      'HAIA_MODEL',
+      'HAIA_MONITOR_VM_INTERVAL',
+    ]);
+    expect(error.message).toContain('4 problems');
+    expect(error.message).toContain('PORT="abc": expected a whole number from 0 to 65535');
+    expect(error.message).toContain('HAIA_MODEL="bad": expected a model id as provider:model');
+    expect(error.message).toContain('LOG_LEVEL="loud": expected one of fatal, error');
+    expect(error.code).toBe('config');
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it('masks secrets in bad values', () => {
+    const error = problemsOf({
+      DATABASE_URL: 'mysql://root:hunter2@db/x',
+      DISCORD_WEBHOOK_URL: 'ftp://t0ken',
+    });
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toContain('t0ken');
+    expect(error.problems[0]).toMatchObject({ variable: 'DATABASE_URL', value: 'mysql://root:****@db/x' });
+  });
+
+  it('refuses a public HOST without HAIA_API_KEYS and says how to fix it', () => {
+    const error = problemsOf({ HOST: '0.0.0.0' });
+    expect(error.problems[0]?.variable).toBe('HAIA_API_KEYS');
+    expect(error.message).toMatch(/HOST=0\.0\.0\.0 is reachable from other machines: set HAIA_API_KEYS=/);
+    expect(load({ HOST: '0.0.0.0', HAIA_API_KEYS: 'k' }).app.host).toBe('0.0.0.0');
+  });
+
+  it('requires the key of each provider in use, naming the variable', () => {
+    const error = problemsOf({
+      HAIA_MODEL: 'anthropic:claude-sonnet-4-5',
+      HAIA_FALLBACK_MODELS: 'gemini:gemini-2.5-flash,openai:gpt-4o,anthropic:claude-haiku-4-5',
+      HAIA_MODELS: 'openai-compatible:qwen3',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'ANTHROPIC_API_KEY',
+      'GEMINI_API_KEY',
+      'OPENAI_API_KEY',
+    ]);
+    expect(error.message).toContain('GOOGLE_API_KEY also works');
+    expect(() => load({ HAIA_MODELS: 'openai:gpt-4o' })).not.toThrow();
+  });
+
+  it('requires OPENAI_BASE_URL for openai-compatible models', () => {
+    expect(problemsOf({ HAIA_MODEL: 'openai-compatible:qwen3' }).problems[0]?.variable).toBe(
+      'OPENAI_BASE_URL',
+    );
+    expect(
+      load({ HAIA_MODEL: 'openai-compatible:qwen3', OPENAI_BASE_URL: 'http://127.0.0.1:1234/v1' }).model.model
+        .provider,
+    ).toBe('openai-compatible');
+  });
+
+  it('requires the Proxmox token with PROXMOX_URL, and a valid token id', () => {
+    const error = problemsOf({ PROXMOX_URL: 'https://pve:8006' });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'PROXMOX_TOKEN_ID',
+      'PROXMOX_TOKEN_SECRET',
+    ]);
+    expect(error.message).toContain('PVEAuditor');
+    expect(problemsOf({ PROXMOX_TOKEN_ID: 'root' }).message).toContain('haia@pve!monitor');
+  });
+
+  it('requires an explicit MCP_CONFIG to exist', () => {
+    expect(problemsOf({ MCP_CONFIG: 'missing.json' }).message).toContain('does not exist');
+  });
+
+  it('requires both Telegram variables', () => {
+    expect(problemsOf({ TELEGRAM_BOT_TOKEN: '1:x' }).problems).toEqual([
+      expect.objectContaining({ variable: 'TELEGRAM_CHAT_ID' }),
+    ]);
+  });
+});
+
+describe('redactConfig', () => {
+  it('masks every secret and keeps the rest', () => {
+    const secrets = [
+      'sk-ant-SECRET',
+      'k-SECRET-1',
+      'pw-SECRET',
+      'pve-SECRET',
+      '99:SECRET',
+      'ntfy-SECRET',
+      'hook-SECRET',
+    ];
+    const config = load({
+      HAIA_MODEL: 'anthropic:claude-sonnet-4-5',
+      ANTHROPIC_API_KEY: secrets[0],
+      HAIA_API_KEYS: `${secrets[1]},other`,
+      DATABASE_URL: `postgres://haia:${secrets[2]}@db/haia`,
+      PROXMOX_URL: 'https://pve:8006',
+      PROXMOX_TOKEN_ID: 'a@pve!b',
+      PROXMOX_TOKEN_SECRET: secrets[3],
+      TELEGRAM_BOT_TOKEN: secrets[4],
+      TELEGRAM_CHAT_ID: '1',
+      NTFY_URL: 'https://ntfy.sh/t',
+      NTFY_TOKEN: secrets[5],
+      DISCORD_WEBHOOK_URL: `https://discord.com/api/webhooks/1/${secrets[6]}`,
+    });
+    const text = JSON.stringify(redactConfig(config));
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).not.toContain('SECRET');
+    expect(text).toContain('postgres://haia:****@db/haia');
+    expect(text).toContain('"apiKeys":"2 keys"');
+    expect(text).toContain('claude-sonnet-4-5');
+  });
+});
+
+describe('.env.example', () => {
+  it('documents exactly the variables the schema reads', () => {
+    const example = readFileSync(fileURLToPath(new URL('../../../.env.example', import.meta.url)), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
