@@ -10,6 +10,9 @@ export {
   type Route,
   startFakeServer,
 } from './fake-server.js';
+export { type DiscordFake, type DiscordFakeMessage, startDiscordFake } from './notify/discord-fake.js';
+export { type NtfyFake, type NtfyFakeMessage, startNtfyFake } from './notify/ntfy-fake.js';
+export { startTelegramFake, type TelegramFake, type TelegramFakeMessage } from './notify/telegram-fake.js';
 export {
   abruptClose,
   chunks,

@@ -1,0 +1,189 @@
+import ky, { type Options as KyOptions } from 'ky';
+import { type Logger, noopLogger } from './logger.js';
+import { NotifyError } from './notify-error.js';
+
+/** Delivery settings every notifier takes. */
+export interface DeliveryOptions {
+  /** The fetch to send with (injectable for tests). */
+  fetch?: typeof globalThis.fetch;
+  logger?: Logger;
+  /** Most HTTP attempts per message (default 4). */
+  maxAttempts?: number;
+  /** First backoff delay in ms, doubled each retry, with jitter (default 500). */
+  baseDelayMs?: number;
+  /** Longest wait between attempts, also for a server's retry-after (default 60 000). */
+  maxDelayMs?: number;
+  /** Time limit of one HTTP attempt in ms (default 15 000). */
+  timeoutMs?: number;
+  /** Waits between attempts (injectable so tests need not sleep). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Jitter source in [0, 1) (injectable). */
+  random?: () => number;
+}
+
+/** One HTTP request of a channel. */
+export interface DeliveryRequest {
+  url: string;
+  method: 'POST';
+  json?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Connection failures that happen before the request reached the server: safe to retry. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Sends one request with the retry policy: network failures where nothing was sent, 5xx and 429
+ * (honouring the server's retry-after) are retried with backoff; a failure where the message may
+ * already have arrived (a timeout or a connection cut after sending) is not, so nothing is sent twice.
+ * `interpret` turns a response into the channel's value or a `NotifyError`.
+ */
+export async function deliver<T>(
+  channel: string,
+  request: DeliveryRequest,
+  interpret: (response: Response) => Promise<T | NotifyError>,
+  options: DeliveryOptions & { signal?: AbortSignal },
+): Promise<{ value: T; attempts: number }> {
+  const logger = options.logger ?? noopLogger;
+  const maxAttempts = options.maxAttempts ?? 4;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptOnce(channel, request, interpret, options);
+    if (!(outcome instanceof NotifyError)) {
+      logger.info(
+        { channel, attempts: attempt, durationMs: Date.now() - started, outcome: 'sent' },
+        'notification sent',
+      );
+      return { value: outcome, attempts: attempt };
+    }
+    const retry = outcome.retryable && attempt < maxAttempts && !options.signal?.aborted;
+    logger.warn(
+      {
+        channel,
+        attempt,
+        code: outcome.code,
+        status: outcome.status,
+        willRetry: retry,
+        error: outcome.message,
+      },
+      'notification attempt failed',
+    );
+    if (!retry) throw outcome;
+    const backoff = (options.baseDelayMs ?? 500) * 2 ** (attempt - 1) * (0.5 + random() / 2);
+    await sleep(Math.min(outcome.retryAfterMs ?? backoff, options.maxDelayMs ?? 60_000), options.signal);
+  }
+}
+
+async function attemptOnce<T>(
+  channel: string,
+  request: DeliveryRequest,
+  interpret: (response: Response) => Promise<T | NotifyError>,
+  options: DeliveryOptions & { signal?: AbortSignal },
+): Promise<T | NotifyError> {
+  const kyOptions: KyOptions = {
+    method: request.method,
+    retry: 0,
+    throwHttpErrors: false,
+    timeout: options.timeoutMs ?? 15_000,
+    ...(request.json === undefined ? {} : { json: request.json }),
+    ...(request.headers ? { headers: request.headers } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
+  let response: Response;
+  try {
+    response = await ky(request.url, kyOptions);
+  } catch (error) {
+    return classifyFailure(channel, error, options.signal);
+  }
+  try {
+    return await interpret(response);
+  } catch (error) {
+    return new NotifyError({
+      code: 'ambiguous',
+      channel,
+      status: response.status,
+      message: `${channel} answered with an unreadable response (HTTP ${response.status}); the message may have been delivered, so it was not sent again.`,
+      cause: error,
+    });
+  }
+}
+
+function classifyFailure(channel: string, error: unknown, signal: AbortSignal | undefined): NotifyError {
+  if (signal?.aborted) {
+    return new NotifyError({
+      code: 'aborted',
+      channel,
+      message: `Sending to ${channel} was aborted.`,
+      cause: error,
+    });
+  }
+  const name = (error as Error)?.name;
+  if (name === 'TimeoutError') {
+    return new NotifyError({
+      code: 'ambiguous',
+      channel,
+      message: `${channel} did not answer in time; the message may have been delivered, so it was not sent again.`,
+      cause: error,
+    });
+  }
+  const code = causeCode(error);
+  if (code && NOT_SENT_CODES.has(code)) {
+    return new NotifyError({
+      code: 'network',
+      channel,
+      message: `Could not connect to ${channel} (${code}); check the network and the channel's URL.`,
+      cause: error,
+    });
+  }
+  return new NotifyError({
+    code: 'ambiguous',
+    channel,
+    message: `The connection to ${channel} failed after the message was sent${code ? ` (${code})` : ''}; it may have been delivered, so it was not sent again.`,
+    cause: error,
+  });
+}
+
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Reads a JSON body, or undefined when it is not JSON. */
+export async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

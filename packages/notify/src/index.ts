@@ -1,0 +1,38 @@
+/**
+ * @module @haia/notify
+ * One `Notifier` interface over Telegram, Discord and ntfy, with retries that never send twice.
+ */
+export { createNotifiers, type NotifiersConfig } from './create-notifiers.js';
+export type { DeliveryOptions } from './deliver.js';
+export {
+  createDiscordNotifier,
+  DISCORD_COLORS,
+  DISCORD_LIMITS,
+  type DiscordNotifierOptions,
+  formatDiscordMessage,
+} from './discord.js';
+export { headline } from './format.js';
+export { type Logger, noopLogger } from './logger.js';
+export type {
+  AlertState,
+  DeliveryReceipt,
+  Notification,
+  Notifier,
+  SendOptions,
+  Severity,
+} from './notification.js';
+export { NotifyError, type NotifyErrorCode, type NotifyErrorOptions } from './notify-error.js';
+export {
+  createNtfyNotifier,
+  formatNtfyMessage,
+  NTFY_PRIORITY,
+  type NtfyNotifierOptions,
+  splitTopicUrl,
+} from './ntfy.js';
+export {
+  createTelegramNotifier,
+  escapeTelegramHtml,
+  formatTelegramMessage,
+  TELEGRAM_TEXT_LIMIT,
+  type TelegramNotifierOptions,
+} from './telegram.js';
