@@ -43,5 +43,7 @@ export {
   parseList,
   parseModelRef,
   parsePort,
+  parseQuietHours,
   parseUrl,
+  type QuietHours,
 } from './values.js';

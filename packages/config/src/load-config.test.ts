@@ -50,7 +50,17 @@ describe('loadConfig defaults', () => {
     expect(config.proxmox).toBeUndefined();
     expect(config.mcp).toEqual({ configPath: undefined, explicit: false });
     expect(config.notify).toEqual({ telegram: undefined, discord: undefined, ntfy: undefined });
-    expect(config.monitor).toEqual({ vmIntervalMs: 300_000, cephIntervalMs: 3_600_000, port: 8001 });
+    expect(config.monitor).toEqual({
+      vmIntervalMs: 300_000,
+      cephIntervalMs: 3_600_000,
+      storageIntervalMs: 900_000,
+      storageThresholdPercent: 85,
+      failureThreshold: 2,
+      reminderIntervalMs: 14_400_000,
+      quietHours: undefined,
+      aiSummary: false,
+      port: 8001,
+    });
   });
 
   it('defaults LOG_FORMAT to pretty on a terminal', () => {
@@ -88,6 +98,9 @@ describe('loadConfig parsing', () => {
       NTFY_URL: 'https://ntfy.sh/homelab',
       HAIA_MONITOR_VM_INTERVAL: '30s',
       HAIA_MONITOR_CEPH_INTERVAL: '2h',
+      HAIA_MONITOR_REMINDER_INTERVAL: 'off',
+      HAIA_MONITOR_QUIET_HOURS: '22:30-07:00',
+      HAIA_MONITOR_AI_SUMMARY: 'yes',
       LOG_LEVEL: 'DEBUG',
     });
     expect(config.app).toMatchObject({ host: '0.0.0.0', port: 9000, apiKeys: ['k1', 'k2'] });
@@ -114,7 +127,13 @@ describe('loadConfig parsing', () => {
       apiUrl: 'https://api.telegram.org',
     });
     expect(config.notify.ntfy).toEqual({ url: 'https://ntfy.sh/homelab', token: undefined });
-    expect(config.monitor).toMatchObject({ vmIntervalMs: 30_000, cephIntervalMs: 7_200_000 });
+    expect(config.monitor).toMatchObject({
+      vmIntervalMs: 30_000,
+      cephIntervalMs: 7_200_000,
+      reminderIntervalMs: undefined,
+      quietHours: { startMinute: 1350, endMinute: 420 },
+      aiSummary: true,
+    });
   });
 
   it('prefers GEMINI_API_KEY over GOOGLE_API_KEY', () => {

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { maskValue } from './mask.js';
 import { CONFIG_SCHEMAS, type LOG_LEVELS } from './schema.js';
-import { isLoopbackHost, type ModelRef, type Provider } from './values.js';
+import { isLoopbackHost, type ModelRef, type Provider, type QuietHours } from './values.js';
 
 /** Where apps/api listens, who may call it, logging and the agent's limits. */
 export interface AppConfig {
@@ -72,10 +72,21 @@ export interface NotifyConfig {
   ntfy: { url: string; token: string | undefined } | undefined;
 }
 
-/** The monitoring daemon's schedule and port. */
+/** The monitoring daemon's schedule, alert rules and port. */
 export interface MonitorConfig {
+  /** Guests, nodes and failed tasks. */
   vmIntervalMs: number;
   cephIntervalMs: number;
+  storageIntervalMs: number;
+  /** Storage usage (percent) at or above which an alert fires. */
+  storageThresholdPercent: number;
+  /** Consecutive bad results before `pending` becomes `firing`. */
+  failureThreshold: number;
+  /** Reminder interval for a firing alert; undefined: never remind. */
+  reminderIntervalMs: number | undefined;
+  /** Only critical alerts go out in this daily window; the rest wait for a digest at its end. */
+  quietHours: QuietHours | undefined;
+  aiSummary: boolean;
   port: number;
 }
 
@@ -219,6 +230,12 @@ function buildConfig(parsed: Parsed, options: LoadConfigOptions): HaiaConfig {
     monitor: {
       vmIntervalMs: monitor.HAIA_MONITOR_VM_INTERVAL,
       cephIntervalMs: monitor.HAIA_MONITOR_CEPH_INTERVAL,
+      storageIntervalMs: monitor.HAIA_MONITOR_STORAGE_INTERVAL,
+      storageThresholdPercent: monitor.HAIA_MONITOR_STORAGE_THRESHOLD,
+      failureThreshold: monitor.HAIA_MONITOR_FAILURE_THRESHOLD,
+      reminderIntervalMs: monitor.HAIA_MONITOR_REMINDER_INTERVAL,
+      quietHours: monitor.HAIA_MONITOR_QUIET_HOURS,
+      aiSummary: monitor.HAIA_MONITOR_AI_SUMMARY,
       port: monitor.HAIA_MONITOR_PORT,
     },
   };

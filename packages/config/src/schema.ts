@@ -7,6 +7,7 @@ import {
   parseList,
   parseModelRef,
   parsePort,
+  parseQuietHours,
   parseUrl,
 } from './values.js';
 
@@ -60,6 +61,8 @@ const host = (value: string) => {
 };
 const positive = (min: number, max?: number) => (value: string) =>
   parseInteger(value, max === undefined ? { min } : { min, max });
+const optionalDuration = (value: string): number | undefined =>
+  ['off', '0', 'never', 'false'].includes(value.trim().toLowerCase()) ? undefined : parseDuration(value);
 const postgresUrl = (value: string) => parseUrl(value, ['postgres:', 'postgresql:']);
 
 /** Log levels pino understands. */
@@ -137,8 +140,29 @@ export const NotifyConfigSchema = z.object({
 
 /** The monitoring daemon. */
 export const MonitorConfigSchema = z.object({
-  HAIA_MONITOR_VM_INTERVAL: variable('Guest and node check interval', parseDuration, '5m'),
-  HAIA_MONITOR_CEPH_INTERVAL: variable('Ceph and storage check interval', parseDuration, '1h'),
+  HAIA_MONITOR_VM_INTERVAL: variable('Guest, node and task check interval', parseDuration, '5m'),
+  HAIA_MONITOR_CEPH_INTERVAL: variable('Ceph health check interval', parseDuration, '1h'),
+  HAIA_MONITOR_STORAGE_INTERVAL: variable('Storage usage check interval', parseDuration, '15m'),
+  HAIA_MONITOR_STORAGE_THRESHOLD: variable(
+    'Storage usage in percent that raises an alert',
+    positive(1, 100),
+    '85',
+  ),
+  HAIA_MONITOR_FAILURE_THRESHOLD: variable(
+    'Consecutive bad results before an alert fires',
+    positive(1, 100),
+    '2',
+  ),
+  HAIA_MONITOR_REMINDER_INTERVAL: variable(
+    'Repeat a firing alert after this long; off for never',
+    optionalDuration,
+    '4h',
+  ),
+  HAIA_MONITOR_QUIET_HOURS: variable(
+    'HH:MM-HH:MM local time when only critical alerts are sent',
+    parseQuietHours,
+  ),
+  HAIA_MONITOR_AI_SUMMARY: variable('Add a short AI explanation to firing alerts', parseBoolean, 'false'),
   HAIA_MONITOR_PORT: variable("Port of the monitor's /health and /metrics", parsePort, '8001'),
 });
 

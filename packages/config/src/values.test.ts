@@ -7,6 +7,7 @@ import {
   parseList,
   parseModelRef,
   parsePort,
+  parseQuietHours,
   parseUrl,
 } from './values.js';
 
@@ -78,5 +79,18 @@ describe('scalars', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]'])
       expect(isLoopbackHost(host)).toBe(true);
     for (const host of ['0.0.0.0', '192.168.1.2', '::', 'haia.lan']) expect(isLoopbackHost(host)).toBe(false);
+  });
+});
+
+describe('parseQuietHours', () => {
+  it('reads windows, also across midnight', () => {
+    expect(parseQuietHours('22:00-07:00')).toEqual({ startMinute: 1320, endMinute: 420 });
+    expect(parseQuietHours(' 1:05 - 6:30 ')).toEqual({ startMinute: 65, endMinute: 390 });
+  });
+
+  it('rejects malformed or empty windows', () => {
+    for (const bad of ['22-07', '25:00-07:00', '22:00-22:00', '10:61-11:00', 'night']) {
+      expect(() => parseQuietHours(bad), bad).toThrow(/HH:MM-HH:MM|start and end differ/);
+    }
   });
 });

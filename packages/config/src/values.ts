@@ -116,3 +116,30 @@ export function isLoopbackHost(host: string): boolean {
     .toLowerCase();
   return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }
+
+/** A daily window in local time; `start` may be after `end` (the window crosses midnight). */
+export interface QuietHours {
+  /** Minutes after local midnight. */
+  startMinute: number;
+  endMinute: number;
+}
+
+/** Parses `22:00-07:00` (24-hour local times) into minutes after midnight. */
+export function parseQuietHours(text: string): QuietHours {
+  const match = /^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$/.exec(text);
+  const minute = (hours: string | undefined, minutes: string | undefined) =>
+    Number(hours) * 60 + Number(minutes);
+  if (
+    !match ||
+    Number(match[1]) > 23 ||
+    Number(match[3]) > 23 ||
+    Number(match[2]) > 59 ||
+    Number(match[4]) > 59
+  ) {
+    throw new Error('a daily window as HH:MM-HH:MM in 24-hour local time, such as 22:00-07:00');
+  }
+  const startMinute = minute(match[1], match[2]);
+  const endMinute = minute(match[3], match[4]);
+  if (startMinute === endMinute) throw new Error('a window whose start and end differ, such as 22:00-07:00');
+  return { startMinute, endMinute };
+}
