@@ -2,6 +2,29 @@
  * @module @haia/testkit
  * Fakes of the outside services HAIA talks to, served on 127.0.0.1 for tests and benchmarks.
  */
+
+export {
+  type AnthropicErrorReply,
+  type AnthropicFake,
+  type AnthropicFakeOptions,
+  type AnthropicRecordedRequest,
+  type AnthropicReply,
+  anthropicError,
+  startAnthropicFake,
+} from './anthropic/anthropic-fake.js';
+export {
+  type AnthropicRedactedThinkingBlock,
+  type AnthropicScript,
+  type AnthropicScriptBlock,
+  type AnthropicScriptUsage,
+  type AnthropicStopReason,
+  type AnthropicTextBlock,
+  type AnthropicThinkingBlock,
+  type AnthropicToolUseBlock,
+  anthropicMessage,
+  anthropicStreamEvents,
+} from './anthropic/anthropic-script.js';
+export type { AnthropicRejection, AnthropicValidationOptions } from './anthropic/anthropic-validate.js';
 export {
   type FakeServer,
   type FakeServerOptions,
@@ -10,9 +33,41 @@ export {
   type Route,
   startFakeServer,
 } from './fake-server.js';
+export {
+  type GeminiFake,
+  type GeminiFakeOptions,
+  type GeminiFakeScript,
+  type GeminiFakeToolCall,
+  type GoogleErrorBody,
+  geminiResponseChunks,
+  startGeminiFake,
+} from './gemini/gemini-fake.js';
 export { type DiscordFake, type DiscordFakeMessage, startDiscordFake } from './notify/discord-fake.js';
 export { type NtfyFake, type NtfyFakeMessage, startNtfyFake } from './notify/ntfy-fake.js';
 export { startTelegramFake, type TelegramFake, type TelegramFakeMessage } from './notify/telegram-fake.js';
+export {
+  type OllamaFake,
+  type OllamaFakeOptions,
+  type OllamaFakeScript,
+  type OllamaFakeToolCall,
+  ollamaResponseLines,
+  startOllamaFake,
+} from './ollama/ollama-fake.js';
+export {
+  type OpenAIChatBody,
+  type OpenAIChatRequest,
+  type OpenAIFake,
+  type OpenAIFakeOptions,
+  type OpenAIScriptFunction,
+  startOpenAIFake,
+} from './openai/openai-fake.js';
+export {
+  type OpenAIScript,
+  type OpenAIScriptError,
+  type OpenAIScriptToolCall,
+  type OpenAIScriptUsage,
+  openAIErrorBody,
+} from './openai/openai-script.js';
 export {
   abruptClose,
   chunks,

@@ -1,0 +1,68 @@
+import type { ToolCallPart } from './message.js';
+
+/** Why the model stopped. */
+export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'error' | 'other';
+
+/** Token counts; `cachedInputTokens` and `reasoningTokens` only where the provider reports them. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+  reasoningTokens?: number;
+}
+
+/** Which model answered and the provider's id of the response. */
+export interface ResponseInfo {
+  /** `provider:model` of the model that answered (the fallback model, when one took over). */
+  model: string;
+  id: string | undefined;
+}
+
+/** A piece of the answer's text. */
+export interface TextDeltaEvent {
+  type: 'text-delta';
+  text: string;
+}
+
+/** A piece of the model's reasoning; Anthropic also sends the reasoning block's `signature`. */
+export interface ReasoningDeltaEvent {
+  type: 'reasoning-delta';
+  text: string;
+  signature?: string;
+}
+
+/** A complete tool call with its input parsed (streamed fragments are assembled first). */
+export interface ToolCallEvent extends Omit<ToolCallPart, 'type'> {
+  type: 'tool-call';
+}
+
+/** The end of the stream: always exactly one, always last. */
+export interface FinishEvent {
+  type: 'finish';
+  finishReason: FinishReason;
+  usage: Usage;
+  response: ResponseInfo;
+}
+
+/** What `model.stream()` yields. */
+export type ChatEvent = TextDeltaEvent | ReasoningDeltaEvent | ToolCallEvent | FinishEvent;
+
+/** Usage with every count zero. */
+export function emptyUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0 };
+}
+
+/** Adds two usages; optional counts stay absent unless one side has them. */
+export function addUsage(a: Usage, b: Usage): Usage {
+  const sum: Usage = {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+  };
+  if (a.cachedInputTokens !== undefined || b.cachedInputTokens !== undefined) {
+    sum.cachedInputTokens = (a.cachedInputTokens ?? 0) + (b.cachedInputTokens ?? 0);
+  }
+  if (a.reasoningTokens !== undefined || b.reasoningTokens !== undefined) {
+    sum.reasoningTokens = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
+  }
+  return sum;
+}

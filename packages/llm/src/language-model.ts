@@ -1,0 +1,44 @@
+import type { ChatEvent, FinishReason, ResponseInfo, Usage } from './chat-event.js';
+import type { AssistantMessage, JsonSchema, Message, ToolCallPart, ToolChoice, ToolSpec } from './message.js';
+
+/** Plain text, or JSON (optionally matching a schema) where the provider supports it. */
+export type ResponseFormat = { type: 'text' } | { type: 'json'; schema?: JsonSchema; name?: string };
+
+/** One model call. */
+export interface ChatRequest {
+  messages: Message[];
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  maxOutputTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+  responseFormat?: ResponseFormat;
+  /** Aborts the call at once, including the HTTP request. */
+  signal?: AbortSignal;
+}
+
+/** A collected (non-streaming) answer. */
+export interface GenerateResult {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCallPart[];
+  finishReason: FinishReason;
+  usage: Usage;
+  /** The answer as an assistant message, ready to append to the conversation. */
+  message: AssistantMessage;
+  response: ResponseInfo;
+}
+
+/**
+ * A chat model. `stream()` yields text, reasoning and tool-call events and exactly one `finish`
+ * last; `generate()` is the same stream, collected. Failures are thrown as `LlmError`.
+ */
+export interface LanguageModel {
+  /** `anthropic`, `openai`, `openai-compatible`, `gemini`, `ollama`, or a custom name. */
+  readonly provider: string;
+  /** The provider's model name, e.g. `claude-sonnet-4-5` or `llama3.1:8b`. */
+  readonly modelId: string;
+  stream(request: ChatRequest): AsyncIterable<ChatEvent>;
+  generate(request: ChatRequest): Promise<GenerateResult>;
+}

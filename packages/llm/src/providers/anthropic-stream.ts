@@ -1,0 +1,196 @@
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources';
+import type { ChatEvent, FinishReason, Usage } from '../chat-event.js';
+import { LlmError } from '../llm-error.js';
+import type { Logger } from '../logger.js';
+
+/** Anthropic `stop_reason` to {@link FinishReason}. */
+export function anthropicFinishReason(stopReason: string | null | undefined): FinishReason {
+  switch (stopReason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool-calls';
+    case 'refusal':
+      return 'content-filter';
+    default:
+      return 'other';
+  }
+}
+
+interface UsageCounts {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
+}
+
+type BlockState =
+  | { kind: 'text' }
+  | { kind: 'thinking' }
+  | { kind: 'tool'; id: string; name: string; json: string; initial: unknown }
+  | { kind: 'other'; type: string };
+
+/** Where the mapped stream came from, for errors and the finish event. */
+export interface AnthropicStreamContext {
+  modelId: string;
+  logger: Logger;
+}
+
+/** The stream's state after it ended: whether `message_stop` arrived. */
+export interface AnthropicStreamState {
+  completed: boolean;
+  /** Whether any event was yielded. */
+  started: boolean;
+}
+
+/**
+ * Maps Anthropic's raw stream events to {@link ChatEvent}s: text and thinking deltas as they come
+ * (a thinking block's `signature_delta` as a `reasoning-delta` with empty text and the signature),
+ * `tool_use` blocks assembled from their `input_json_delta` fragments and yielded whole at
+ * `content_block_stop`, and one `finish` at `message_stop`. `inputTokens` counts every input token
+ * (uncached plus cache reads plus cache writes); `cachedInputTokens` is the cache reads.
+ * `state.completed` tells the caller whether `message_stop` arrived.
+ */
+export async function* mapAnthropicStream(
+  events: AsyncIterable<RawMessageStreamEvent>,
+  context: AnthropicStreamContext,
+  state: AnthropicStreamState,
+): AsyncGenerator<ChatEvent> {
+  const blocks = new Map<number, BlockState>();
+  const counts: UsageCounts = {};
+  let id: string | undefined;
+  let stopReason: string | null | undefined;
+
+  const mergeCounts = (usage: UsageCounts | null | undefined) => {
+    if (!usage) return;
+    for (const key of [
+      'input_tokens',
+      'output_tokens',
+      'cache_read_input_tokens',
+      'cache_creation_input_tokens',
+    ] as const) {
+      const value = usage[key];
+      if (typeof value === 'number') counts[key] = value;
+    }
+    if (usage.output_tokens_details) counts.output_tokens_details = usage.output_tokens_details;
+  };
+
+  for await (const event of events) {
+    switch (event.type) {
+      case 'message_start':
+        id = event.message.id;
+        mergeCounts(event.message.usage as UsageCounts);
+        break;
+      case 'content_block_start': {
+        const block = event.content_block;
+        if (block.type === 'text') {
+          blocks.set(event.index, { kind: 'text' });
+          if (block.text) {
+            state.started = true;
+            yield { type: 'text-delta', text: block.text };
+          }
+        } else if (block.type === 'thinking') {
+          blocks.set(event.index, { kind: 'thinking' });
+          if (block.thinking) {
+            state.started = true;
+            yield { type: 'reasoning-delta', text: block.thinking };
+          }
+        } else if (block.type === 'tool_use') {
+          blocks.set(event.index, {
+            kind: 'tool',
+            id: block.id,
+            name: block.name,
+            json: '',
+            initial: block.input,
+          });
+        } else {
+          // redacted_thinking, server tool blocks and their results: not part of HAIA's message model.
+          context.logger.debug(
+            { provider: 'anthropic', blockType: block.type },
+            'anthropic content block skipped',
+          );
+          blocks.set(event.index, { kind: 'other', type: block.type });
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = event.delta;
+        const block = blocks.get(event.index);
+        if (delta.type === 'text_delta') {
+          if (delta.text) {
+            state.started = true;
+            yield { type: 'text-delta', text: delta.text };
+          }
+        } else if (delta.type === 'thinking_delta') {
+          if (delta.thinking) {
+            state.started = true;
+            yield { type: 'reasoning-delta', text: delta.thinking };
+          }
+        } else if (delta.type === 'signature_delta') {
+          state.started = true;
+          yield { type: 'reasoning-delta', text: '', signature: delta.signature };
+        } else if (delta.type === 'input_json_delta') {
+          if (block?.kind === 'tool') block.json += delta.partial_json;
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const block = blocks.get(event.index);
+        blocks.delete(event.index);
+        if (block?.kind !== 'tool') break;
+        let input: unknown;
+        if (block.json.trim() === '') {
+          input = block.initial ?? {};
+        } else {
+          try {
+            input = JSON.parse(block.json);
+          } catch (error) {
+            throw new LlmError({
+              code: 'server',
+              message: `Anthropic sent arguments for the tool call "${block.name}" that are not valid JSON; try again.`,
+              provider: 'anthropic',
+              model: context.modelId,
+              cause: error,
+            });
+          }
+        }
+        state.started = true;
+        yield { type: 'tool-call', toolCallId: block.id, toolName: block.name, input };
+        break;
+      }
+      case 'message_delta':
+        stopReason = event.delta.stop_reason;
+        mergeCounts(event.usage as UsageCounts);
+        break;
+      case 'message_stop': {
+        const usage: Usage = {
+          inputTokens:
+            (counts.input_tokens ?? 0) +
+            (counts.cache_read_input_tokens ?? 0) +
+            (counts.cache_creation_input_tokens ?? 0),
+          outputTokens: counts.output_tokens ?? 0,
+        };
+        if (typeof counts.cache_read_input_tokens === 'number')
+          usage.cachedInputTokens = counts.cache_read_input_tokens;
+        const thinking = counts.output_tokens_details?.thinking_tokens;
+        if (typeof thinking === 'number') usage.reasoningTokens = thinking;
+        state.completed = true;
+        state.started = true;
+        yield {
+          type: 'finish',
+          finishReason: anthropicFinishReason(stopReason),
+          usage,
+          response: { model: `anthropic:${context.modelId}`, id },
+        };
+        return;
+      }
+      default:
+        break;
+    }
+  }
+}

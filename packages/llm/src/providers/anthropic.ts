@@ -1,0 +1,91 @@
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources';
+import type { ChatEvent } from '../chat-event.js';
+import { LlmError } from '../llm-error.js';
+import type { Logger } from '../logger.js';
+import { toAnthropicError } from './anthropic-errors.js';
+import { buildAnthropicRequest } from './anthropic-request.js';
+import { type AnthropicStreamState, mapAnthropicStream } from './anthropic-stream.js';
+import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
+
+/** Anthropic's API host, used when no `baseURL` is given (the SDK's own env fallback is bypassed). */
+export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
+
+function sdkLogger(logger: Logger) {
+  const log = logger.child({ component: 'anthropic-sdk' });
+  const forward =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, ...details: unknown[]) =>
+      log[level](details.length > 0 ? { details } : {}, message);
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+}
+
+function hasAuthHeader(headers: Record<string, string>): boolean {
+  return Object.keys(headers).some((name) => ['x-api-key', 'authorization'].includes(name.toLowerCase()));
+}
+
+/**
+ * The Anthropic provider: Messages API through `@anthropic-ai/sdk` (imported on first use), one
+ * streamed attempt per call (`maxRetries: 0`; retries and timeouts are the core's). The caller's
+ * `fetch`, `baseURL` and `headers` are passed through; the SDK reads no API key or base URL from
+ * the environment (a missing key is an `auth` error that names ANTHROPIC_API_KEY).
+ *
+ * @example
+ * const adapter = await createAnthropicAdapter('claude-sonnet-4-5', { apiKey, baseURL: undefined, headers: {}, fetch, logger: noopLogger });
+ * for await (const event of adapter.stream({ messages: [{ role: 'user', content: 'Hi' }] }, signal)) console.log(event);
+ */
+export const createAnthropicAdapter: ProviderFactory = async (modelId, settings) => {
+  const { default: Anthropic } = await import('@anthropic-ai/sdk');
+  const baseURL = (settings.baseURL ?? ANTHROPIC_DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const canAuthenticate = Boolean(settings.apiKey) || hasAuthHeader(settings.headers);
+  const client = canAuthenticate
+    ? new Anthropic({
+        apiKey: settings.apiKey ?? null,
+        authToken: null,
+        baseURL,
+        fetch: settings.fetch,
+        maxRetries: 0,
+        defaultHeaders: settings.headers,
+        logger: sdkLogger(settings.logger),
+        logLevel: 'warn',
+      })
+    : undefined;
+  const errorContext = { modelId, apiKey: settings.apiKey, baseURL };
+
+  const adapter: ProviderAdapter = {
+    provider: 'anthropic',
+    modelId,
+    async *stream(request, signal): AsyncGenerator<ChatEvent> {
+      if (!client) {
+        throw new LlmError({
+          code: 'auth',
+          message: 'No Anthropic API key: set ANTHROPIC_API_KEY (or pass apiKey to createModel).',
+          provider: 'anthropic',
+          model: modelId,
+        });
+      }
+      const body = buildAnthropicRequest(modelId, request);
+      const state: AnthropicStreamState = { completed: false, started: false };
+      let events: AsyncIterable<RawMessageStreamEvent>;
+      try {
+        events = await client.messages.create(body, { signal });
+      } catch (error) {
+        throw toAnthropicError(error, { ...errorContext, signal });
+      }
+      try {
+        yield* mapAnthropicStream(events, { modelId, logger: settings.logger }, state);
+      } catch (error) {
+        throw toAnthropicError(error, { ...errorContext, signal, started: state.started });
+      }
+      if (state.completed) return;
+      if (signal.aborted) throw toAnthropicError(signal.reason, { ...errorContext, signal });
+      throw new LlmError({
+        code: 'network',
+        message:
+          'The connection to Anthropic closed before message_stop: the stream ended early and the answer is incomplete. Try again.',
+        provider: 'anthropic',
+        model: modelId,
+      });
+    },
+  };
+  return adapter;
+};

@@ -1,0 +1,89 @@
+import type { ChatEvent } from '../chat-event.js';
+import type { ChatRequest } from '../language-model.js';
+import { ollamaHttpError, toOllamaError } from './ollama-error.js';
+import { type OllamaThink, toOllamaBody } from './ollama-request.js';
+import { OllamaStreamState, readOllamaLines } from './ollama-stream.js';
+import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
+
+/** Where a local Ollama listens. */
+export const OLLAMA_DEFAULT_BASE_URL = 'http://127.0.0.1:11434';
+
+/** Ollama-only settings of {@link createOllamaAdapter}. */
+export interface OllamaAdapterOptions {
+  /**
+   * `think` of `/api/chat`: `true` (or a level for models with levels) streams the model's thinking
+   * as `reasoning-delta`. Left out by default: models that do not think reject it.
+   */
+  think?: OllamaThink;
+  /** How long the model stays loaded after the call (`keep_alive`, e.g. `"5m"` or seconds). */
+  keepAlive?: string | number;
+}
+
+/**
+ * The Ollama provider: `POST {baseURL}/api/chat` with `stream: true` over ky, NDJSON parsed line by
+ * line. One attempt per `stream` (ky's retries and timeout are off: the core owns both). `apiKey`,
+ * when set, is sent as `Authorization: Bearer` (ollama.com); a local server needs none.
+ */
+export async function createOllamaAdapter(
+  modelId: string,
+  settings: ProviderSettings,
+  options: OllamaAdapterOptions = {},
+): Promise<ProviderAdapter> {
+  const { default: ky } = await import('ky');
+  const host = normalizeOllamaHost(settings.baseURL ?? OLLAMA_DEFAULT_BASE_URL);
+  const logger = settings.logger.child({ provider: 'ollama', model: modelId });
+  const headers: Record<string, string> = {
+    ...settings.headers,
+    ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}),
+  };
+  const client = ky.create({
+    fetch: settings.fetch,
+    retry: 0,
+    timeout: false,
+    throwHttpErrors: false,
+    headers,
+  });
+
+  return {
+    provider: 'ollama',
+    modelId,
+    async *stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
+      const context = { modelId, host, apiKey: settings.apiKey, signal };
+      const body = toOllamaBody(modelId, request, { think: options.think, keepAlive: options.keepAlive });
+      if (request.toolChoice === 'required') {
+        logger.debug({}, 'ollama has no tool_choice: "required" is sent as "auto"');
+      }
+      const state = new OllamaStreamState(modelId);
+      try {
+        const response = await client.post(`${host}/api/chat`, { json: body, signal });
+        if (!response.ok) throw ollamaHttpError(response.status, await response.text(), context);
+        if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
+        for await (const chunk of readOllamaLines(response.body, modelId)) {
+          for (const event of state.push(chunk)) yield event;
+          if (state.finished) break;
+        }
+      } catch (error) {
+        throw toOllamaError(error, context);
+      }
+      if (signal.aborted) throw toOllamaError(signal.reason, context);
+      yield state.finish();
+    },
+  };
+}
+
+/**
+ * Reads a host the way Ollama's `OLLAMA_HOST` is written: `http://host:port`, `host:port` or a bare
+ * `host` (without a scheme, `http` and port 11434 are filled in, as Ollama's clients do). Trailing
+ * slashes are dropped.
+ */
+export function normalizeOllamaHost(value: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return trimmed;
+  try {
+    const url = new URL(`http://${trimmed}`);
+    if (!/^(\[[^\]]+\]|[^/:]+):\d+/.test(trimmed)) url.port = '11434';
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return `http://${trimmed}`;
+  }
+}

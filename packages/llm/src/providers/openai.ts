@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
+import type { ChatEvent } from '../chat-event.js';
+import type { ChatRequest } from '../language-model.js';
+import { LlmError } from '../llm-error.js';
+import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
+import { toOpenAIRequest } from './openai-request.js';
+import { mapOpenAIStream } from './openai-stream.js';
+import type { ProviderAdapter, ProviderFactory, ProviderSettings } from './provider-adapter.js';
+
+/** OpenAI's endpoint when no `baseURL` is given. */
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/** The adapter for `openai:` models (api.openai.com unless `baseURL` says otherwise). */
+export const createOpenAIAdapter: ProviderFactory = async (modelId, settings) =>
+  createAdapter('openai', modelId, settings);
+
+/**
+ * The adapter for `openai-compatible:` models: the openai SDK at any `baseURL` (vLLM, LM Studio,
+ * llama.cpp server, OpenRouter, LiteLLM). The key is optional; `max_tokens` is sent instead of
+ * `max_completion_tokens`, which older servers do not know.
+ */
+export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, settings) =>
+  createAdapter('openai-compatible', modelId, settings);
+
+function createAdapter(
+  provider: 'openai' | 'openai-compatible',
+  modelId: string,
+  settings: ProviderSettings,
+): ProviderAdapter {
+  const compatible = provider === 'openai-compatible';
+  if (compatible && !settings.baseURL) {
+    throw new LlmError({
+      code: 'invalid-request',
+      message:
+        'openai-compatible needs a base URL: pass baseURL to createModel or set OPENAI_BASE_URL (for example http://127.0.0.1:8080/v1).',
+      provider,
+      model: modelId,
+      retryable: false,
+    });
+  }
+  if (!compatible && !settings.apiKey) {
+    throw new LlmError({
+      code: 'auth',
+      message: 'No OpenAI API key: pass apiKey to createModel or set OPENAI_API_KEY.',
+      provider,
+      model: modelId,
+      retryable: false,
+    });
+  }
+  const baseURL = settings.baseURL ?? OPENAI_DEFAULT_BASE_URL;
+  const logger = settings.logger;
+  const client = new OpenAI({
+    // Local compatible servers usually need no key; the SDK insists on one.
+    apiKey: settings.apiKey ?? 'not-needed',
+    baseURL,
+    maxRetries: 0,
+    fetch: settings.fetch,
+    defaultHeaders: settings.headers,
+    logLevel: 'warn',
+    logger: {
+      error: (message: string) => logger.debug({ provider }, `openai sdk: ${message}`),
+      warn: (message: string) => logger.debug({ provider }, `openai sdk: ${message}`),
+      info: (message: string) => logger.debug({ provider }, `openai sdk: ${message}`),
+      debug: (message: string) => logger.debug({ provider }, `openai sdk: ${message}`),
+    },
+  });
+  const context: OpenAIErrorContext = {
+    provider,
+    model: modelId,
+    baseURL,
+    apiKeyVariable: 'OPENAI_API_KEY',
+  };
+  const responseModel = `${provider}:${modelId}`;
+
+  return {
+    provider,
+    modelId,
+    async *stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+      const body = toOpenAIRequest(modelId, request, {
+        maxTokensField: compatible ? 'max_tokens' : 'max_completion_tokens',
+      });
+      try {
+        const chunks = await client.chat.completions.create(body, { signal });
+        yield* mapOpenAIStream(chunks, {
+          responseModel,
+          generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+          onTruncated: () => {
+            // The SDK ends a stream quietly when it is aborted; anything else is a cut-off answer.
+            if (signal.aborted) throw toOpenAILlmError(new OpenAI.APIUserAbortError(), context);
+            throw new LlmError({
+              code: 'network',
+              message: `The stream from ${baseURL} ended before a finish_reason: the answer is incomplete.`,
+              provider,
+              model: modelId,
+            });
+          },
+        });
+      } catch (error) {
+        throw toOpenAILlmError(error, context);
+      }
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { redactSecrets } from './redact.js';
+
+describe('redactSecrets', () => {
+  it('removes the given secrets and anything shaped like a key or bearer token', () => {
+    expect(redactSecrets('key abcd-1234 failed', ['abcd-1234'])).toBe('key [redacted] failed');
+    expect(redactSecrets('Incorrect API key provided: sk-proj-AbC123xyz789.')).toBe(
+      'Incorrect API key provided: [redacted].',
+    );
+    expect(redactSecrets('Authorization: Bearer local-token-1')).toBe('Authorization: Bearer [redacted]');
+    expect(redactSecrets('key AIzaSyA1234567890abcdefghijklmn ok')).toBe('key [redacted] ok');
+    expect(redactSecrets('short ab', ['ab'])).toBe('short ab');
+    expect(redactSecrets('model gpt-4o-mini at http://127.0.0.1:8080/v1')).toBe(
+      'model gpt-4o-mini at http://127.0.0.1:8080/v1',
+    );
+  });
+});
