@@ -1,0 +1,100 @@
+import type { Logger, ToolSpec } from '@haia/llm';
+import type { Tool } from './tool.js';
+import type { Toolset } from './toolset.js';
+
+/** An agent tool with the toolset it came from. */
+export interface StepTool<Deps> {
+  tool: Tool<Deps, unknown>;
+  toolset: string;
+}
+
+/** The tools of one step: read from every toolset once, collisions resolved. */
+export interface StepTools<Deps> {
+  /** Agent tools by name. */
+  agentTools: Map<string, StepTool<Deps>>;
+  /** Names of the caller's client tools offered this step. */
+  clientToolNames: Set<string>;
+  /** The agent tools as the model sees them. */
+  agentSpecs: ToolSpec[];
+  /** Agent tools then client tools: what the model is offered. */
+  specs: ToolSpec[];
+  /** Toolsets that answered `listTools`. */
+  toolsets: string[];
+}
+
+const specCache = new WeakMap<object, ToolSpec>();
+
+function specOf(tool: Tool<unknown, unknown>): ToolSpec {
+  let spec = specCache.get(tool);
+  if (!spec) {
+    spec = { name: tool.name, description: tool.description, inputSchema: tool.inputSchema };
+    specCache.set(tool, spec);
+  }
+  return spec;
+}
+
+/**
+ * Reads every toolset once (in parallel) and merges the lists. The first toolset (in the agent's
+ * order) to offer a name wins; a later tool with the same name is left out with a warning, and so
+ * is a client tool named like an agent tool. A toolset whose `listTools` throws is left out of this
+ * step with a warning. `warned` keeps each collision warning to once per agent.
+ */
+export async function readStepTools<Deps>(
+  toolsets: readonly Toolset<Deps>[],
+  clientTools: readonly ToolSpec[],
+  logger: Logger,
+  warned: Set<string>,
+): Promise<StepTools<Deps>> {
+  const lists = await Promise.all(
+    toolsets.map(async (toolset) => {
+      try {
+        return await toolset.listTools();
+      } catch (error) {
+        logger.warn(
+          { toolset: toolset.name, err: error instanceof Error ? error.message : String(error) },
+          'toolset failed to list its tools; left out of this step',
+        );
+        return undefined;
+      }
+    }),
+  );
+  const agentTools = new Map<string, StepTool<Deps>>();
+  const agentSpecs: ToolSpec[] = [];
+  const answered: string[] = [];
+  for (const [index, list] of lists.entries()) {
+    const toolset = toolsets[index]!;
+    if (!list) continue;
+    answered.push(toolset.name);
+    for (const tool of list) {
+      const existing = agentTools.get(tool.name);
+      if (existing) {
+        const key = `${tool.name}\u0000${toolset.name}`;
+        if (!warned.has(key)) {
+          warned.add(key);
+          logger.warn(
+            { tool: tool.name, toolset: toolset.name, keptToolset: existing.toolset },
+            'tool name already taken by an earlier toolset; this one is left out',
+          );
+        }
+        continue;
+      }
+      agentTools.set(tool.name, { tool: tool as Tool<Deps, unknown>, toolset: toolset.name });
+      agentSpecs.push(specOf(tool as Tool<unknown, unknown>));
+    }
+  }
+  const clientToolNames = new Set<string>();
+  const specs = clientTools.length === 0 ? agentSpecs : [...agentSpecs];
+  for (const spec of clientTools) {
+    if (agentTools.has(spec.name) || clientToolNames.has(spec.name)) {
+      const key = `${spec.name}\u0000client`;
+      if (!warned.has(key)) {
+        warned.add(key);
+        logger.warn({ tool: spec.name }, 'client tool name already taken; the client tool is left out');
+      }
+      continue;
+    }
+    clientToolNames.add(spec.name);
+    specs.push(spec);
+  }
+  return { agentTools, clientToolNames, agentSpecs, specs, toolsets: answered };
+}
