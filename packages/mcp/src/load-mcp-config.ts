@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { type McpConfig, mcpConfigSchema } from './config-schema.js';
+import { expandEnv } from './expand-env.js';
+import { formatJsonPath } from './json-path.js';
+import { type McpConfigProblem, McpError } from './mcp-error.js';
+
+/** Options of {@link loadMcpConfig} and {@link parseMcpConfig}. */
+export interface LoadMcpConfigOptions {
+  /** Variables for `${VAR}` expansion; the app passes its environment (a library never reads `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * True when the path is only the default (`./mcp_config.json`, no `MCP_CONFIG` set): a missing file
+   * then means "no servers" instead of an error. Default `false`.
+   */
+  optional?: boolean;
+}
+
+/**
+ * Reads, expands and validates an `mcp_config.json` file.
+ *
+ * @throws {McpError} `config-not-found` (unless `optional`), `config-unreadable`, `config-invalid-json`
+ * (with line and column) or `config-invalid` (every problem with its JSON path, in one message).
+ *
+ * @example
+ * const config = await loadMcpConfig(env.MCP_CONFIG ?? './mcp_config.json', {
+ *   env: process.env,
+ *   optional: env.MCP_CONFIG === undefined,
+ * });
+ */
+export async function loadMcpConfig(path: string, options: LoadMcpConfigOptions = {}): Promise<McpConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      if (options.optional) return { mcpServers: {} };
+      throw new McpError({
+        code: 'config-not-found',
+        message: `MCP config file ${path} does not exist; create it (see mcp_config.example.json) or unset MCP_CONFIG`,
+        cause: error,
+      });
+    }
+    throw new McpError({
+      code: 'config-unreadable',
+      message: `MCP config file ${path} could not be read (${code ?? 'unknown error'}); check that it is a readable file`,
+      cause: error,
+    });
+  }
+  return parseMcpConfig(text, { ...options, source: path });
+}
+
+/** Options of {@link parseMcpConfig}. */
+export interface ParseMcpConfigOptions extends LoadMcpConfigOptions {
+  /** Named in error messages (the file path). */
+  source?: string;
+}
+
+/** Parses, expands and validates the text of an `mcp_config.json` file. Throws like {@link loadMcpConfig}. */
+export function parseMcpConfig(text: string, options: ParseMcpConfigOptions = {}): McpConfig {
+  const source = options.source ?? 'MCP config';
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    const where = jsonErrorLocation(text, error);
+    const problem: McpConfigProblem = { path: where, message: (error as Error).message };
+    throw new McpError({
+      code: 'config-invalid-json',
+      message: `${source} is not valid JSON at ${where}: ${(error as Error).message}`,
+      problems: [problem],
+      cause: error,
+    });
+  }
+  const expanded = expandEnv(raw, options.env ?? {});
+  const problems: McpConfigProblem[] = [...expanded.problems];
+  const parsed = mcpConfigSchema.safeParse(expanded.value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push({ path: formatJsonPath(issue.path), message: issue.message });
+  }
+  if (problems.length > 0 || !parsed.success) {
+    problems.sort((left, right) => left.path.localeCompare(right.path));
+    const list = problems.map((problem) => `  - ${problem.path}: ${problem.message}`).join('\n');
+    throw new McpError({
+      code: 'config-invalid',
+      message: `${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${list}`,
+      problems,
+    });
+  }
+  return parsed.data as McpConfig;
+}
+
+/** `line L, column C` of a `JSON.parse` error, from the position V8 reports. */
+function jsonErrorLocation(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  const lineColumn = /line (\d+) column (\d+)/.exec(message);
+  if (lineColumn) return `line ${lineColumn[1]}, column ${lineColumn[2]}`;
+  const position = /position (\d+)/.exec(message);
+  const offset = position ? Number(position[1]) : text.length;
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+}

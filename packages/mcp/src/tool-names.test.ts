@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_TOOL_NAME_LENGTH, sanitiseToolName, ToolNameRegistry } from './tool-names.js';
+
+describe('ToolNameRegistry', () => {
+  it('names tools <server>__<tool> with only [A-Za-z0-9_-]', () => {
+    const registry = new ToolNameRegistry();
+    expect(registry.assign('filesystem', 'read_file')).toBe('filesystem__read_file');
+    expect(registry.assign('home.assistant', 'get-state')).toBe('home_assistant__get-state');
+    expect(sanitiseToolName('a b/c:d.e')).toBe('a_b_c_d_e');
+  });
+
+  it('cuts long names to 64 characters with a hash, so long names sharing a prefix differ', () => {
+    const registry = new ToolNameRegistry();
+    const base = 'x'.repeat(80);
+    const first = registry.assign('server', `${base}_one`);
+    const second = registry.assign('server', `${base}_two`);
+    expect(first).toHaveLength(MAX_TOOL_NAME_LENGTH);
+    expect(second).toHaveLength(MAX_TOOL_NAME_LENGTH);
+    expect(first).not.toBe(second);
+    expect(first).toMatch(/^server__x+_[0-9a-f]{6}$/);
+  });
+
+  it('gives a colliding name a hash suffix and keeps each name stable', () => {
+    const registry = new ToolNameRegistry();
+    const plain = registry.assign('a_b', 'tool');
+    const clash = registry.assign('a.b', 'tool');
+    expect(plain).toBe('a_b__tool');
+    expect(clash).toMatch(/^a_b__tool_[0-9a-f]{6}$/);
+    expect(registry.assign('a.b', 'tool')).toBe(clash);
+    expect(registry.assign('a_b', 'tool')).toBe(plain);
+  });
+
+  it('frees the names of tools a server no longer has', () => {
+    const registry = new ToolNameRegistry();
+    registry.assign('s', 'old');
+    registry.assign('s', 'kept');
+    registry.release('s', new Set(['kept']));
+    expect(registry.assign('s', 'kept')).toBe('s__kept');
+    expect(registry.assign('s_', '_old')).toBe('s____old');
+    expect(registry.assign('s', 'old')).toBe('s__old');
+  });
+});

@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger, McpServerStatus, McpToolsets } from '../src/index.js';
+
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** Entry scripts of the real servers, run with `node` (never npx). */
+export const EVERYTHING_BIN = here('../node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+export const FILESYSTEM_BIN = here('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
+export const FIXTURE_SERVER = here('./fixtures/fixture-server.mjs');
+export const SILENT_SERVER = here('./fixtures/silent-server.mjs');
+export const NODE = process.execPath;
+
+/** The parent environment tests hand to `createMcpToolsets`, with a secret that must not reach children. */
+export const PARENT_ENV = { ...process.env, OPENAI_API_KEY: 'sk-parent-secret-must-not-leak' };
+
+/** One recorded log line. */
+export interface LogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string | undefined;
+  fields: Record<string, unknown>;
+}
+
+/** A pino-shaped logger that keeps every line in memory. */
+export function memoryLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const make = (bindings: Record<string, unknown>): Logger => {
+    const write = (level: LogEntry['level']) => (object: object, message?: string) => {
+      entries.push({ level, message, fields: { ...bindings, ...object } });
+    };
+    return {
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return Object.assign(make({}), { entries });
+}
+
+/** Resolves when `predicate` holds for the status of server `name` (checked now and on every change). */
+export function waitForServer(
+  mcp: McpToolsets,
+  name: string,
+  predicate: (status: McpServerStatus) => boolean,
+): Promise<McpServerStatus> {
+  return new Promise((resolve) => {
+    const check = (all: McpServerStatus[]) => {
+      const status = all.find((item) => item.name === name);
+      if (status && predicate(status)) {
+        unsubscribe();
+        resolve(status);
+        return true;
+      }
+      return false;
+    };
+    const unsubscribe = mcp.subscribe(check);
+    check(mcp.status());
+  });
+}
+
+/** True while a process with this id exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+/** server-everything over streamable HTTP (`streamableHttp`) or legacy SSE (`sse`) on `port`. */
+export interface HttpServer {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startEverythingHttp(
+  port: number,
+  mode: 'streamableHttp' | 'sse' = 'streamableHttp',
+): Promise<HttpServer> {
+  const child = spawn(NODE, [EVERYTHING_BIN, mode], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      output += chunk;
+      if (/listening on port|running on port/i.test(output)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`server-everything ${mode} exited (${code}): ${output}`)));
+  });
+  child.stderr?.resume();
+  return {
+    url: `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** A tool context for calling `execute` directly, as the agent would. */
+export function toolContext(signal: AbortSignal = new AbortController().signal, logger?: Logger) {
+  return {
+    deps: undefined,
+    signal,
+    logger: logger ?? memoryLogger(),
+    toolCallId: 'call_1',
+  };
+}
