@@ -68,6 +68,15 @@ export {
   type OpenAIScriptUsage,
   openAIErrorBody,
 } from './openai/openai-script.js';
+export { PROXMOX_FIXTURE_NOW, proxmoxFixtures } from './proxmox/fixtures.js';
+export {
+  type FakeCephCheck,
+  type FakeTask,
+  PROXMOX_FAKE_TOKEN_SECRET,
+  type ProxmoxFake,
+  type ProxmoxFakeOptions,
+  startProxmoxFake,
+} from './proxmox/proxmox-fake.js';
 export {
   abruptClose,
   chunks,

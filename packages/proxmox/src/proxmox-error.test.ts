@@ -1,0 +1,280 @@
+import { rootCertificates } from 'node:tls';
+import { inspect } from 'node:util';
+import type { ProxmoxFake } from '@haia/testkit';
+import { hang, hangUp, json, type Reply, startProxmoxFake, text } from '@haia/testkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createProxmoxClient, type ProxmoxClient } from './proxmox-client.js';
+import { ProxmoxError } from './proxmox-error.js';
+import { memoryLogger, startCluster } from './test-support.js';
+
+let fake: ProxmoxFake;
+let client: ProxmoxClient;
+let stop: () => Promise<void>;
+const { logger, lines } = memoryLogger();
+
+beforeAll(async () => {
+  ({ fake, client, stop } = await startCluster({ client: { logger } }));
+});
+afterAll(() => stop());
+
+async function failure(promise: Promise<unknown>): Promise<ProxmoxError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(ProxmoxError.isInstance(error)).toBe(true);
+  return error as ProxmoxError;
+}
+
+function everything(error: unknown): string {
+  return `${String(error)} ${JSON.stringify(error)} ${inspect(error, { depth: 10, showHidden: true })}`;
+}
+
+/** A pveproxy-style reply: the text in the reason phrase. */
+function reasonReply(status: number, reason: string, body?: string): Reply {
+  return (response) => {
+    response.writeHead(status, reason, body ? { 'content-type': 'application/json;charset=UTF-8' } : {});
+    response.end(body);
+  };
+}
+
+describe('ProxmoxError from HTTP answers', () => {
+  it('401: auth, the reason phrase, PVEAuditor named, the secret nowhere', async () => {
+    const wrongSecret = 'aaaaaaaa-1111-2222-3333-bbbbbbbbbbbb';
+    const wrong = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: wrongSecret,
+      ca: (await import('@haia/testkit')).testCertificates().ca,
+      logger,
+    });
+    try {
+      const error = await failure(wrong.version());
+      expect(error).toMatchObject({
+        code: 'auth',
+        status: 401,
+        reason: 'Authentication failed!',
+        path: '/version',
+      });
+      expect(error.message).toContain('Authentication failed!');
+      expect(error.message).toContain('PVEAuditor');
+      expect(error.message).toContain('PROXMOX_TOKEN_SECRET');
+      expect(everything(error)).not.toContain(wrongSecret);
+      expect(JSON.stringify(lines)).not.toContain(wrongSecret);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('403: permission, with the missing privilege from the status line and the PVEAuditor fix', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.denyPermission('/cluster/status', '/, Sys.Audit');
+      const error = await failure(cluster.client.clusterStatus());
+      expect(error).toMatchObject({
+        code: 'permission',
+        status: 403,
+        reason: 'Permission check failed (/, Sys.Audit)',
+      });
+      expect(error.message).toContain('PVEAuditor');
+      expect(error.message).toContain(cluster.fake.tokenId);
+      expect(everything(error)).not.toContain(cluster.fake.tokenSecret);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('not-found: a missing VM (500 config file), a guest asked on the wrong node, an unknown node, 501', async () => {
+    const missing = await failure(client.guestStatus({ node: 'pve1', vmid: 999, type: 'qemu' }));
+    expect(missing).toMatchObject({
+      code: 'not-found',
+      status: 500,
+      reason: "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist",
+    });
+    const elsewhere = await failure(client.guestStatus({ node: 'pve1', vmid: 102, type: 'qemu' }));
+    expect(elsewhere.code).toBe('not-found');
+    const node = await failure(client.nodeStatus('pve9'));
+    expect(node.code).toBe('not-found');
+    expect(node.message).toContain('no node pve9');
+    fake.server.enqueue(
+      reasonReply(
+        501,
+        "Method 'GET /version' not implemented",
+        '{"data":null,"message":"Method \'GET /version\' not implemented"}',
+      ),
+    );
+    expect(await failure(client.version())).toMatchObject({ code: 'not-found', status: 501 });
+  });
+
+  it('not-found: Ceph not installed says so', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setCephInstalled(false);
+      const error = await failure(cluster.client.cephStatus());
+      expect(error).toMatchObject({
+        code: 'not-found',
+        status: 500,
+        reason: 'binary not installed: /usr/bin/ceph-mon',
+      });
+      expect(error.message).toContain('Ceph is not installed');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('node-offline: 595 and 596 from a proxied request', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setNodeOffline('pve2');
+      const offline = await failure(cluster.client.nodeStatus('pve2'));
+      expect(offline).toMatchObject({ code: 'node-offline', status: 595, reason: 'No route to host' });
+      expect(offline.message).toContain('pve2');
+      cluster.fake.setNodeOffline('pve2', true, { status: 596 });
+      expect(await failure(cluster.client.nodeTasks('pve2'))).toMatchObject({
+        code: 'node-offline',
+        status: 596,
+      });
+      cluster.fake.setNodeOffline('pve2', false);
+      expect((await cluster.client.nodeStatus('pve2')).node).toBe('pve2');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('bad-response: a 400 parameter error carries the per-parameter messages', async () => {
+    const error = await failure(client.nodeTasks('pve1', { limit: -1 }));
+    expect(error).toMatchObject({
+      code: 'bad-response',
+      status: 400,
+      reason: 'Parameter verification failed.',
+      errors: { limit: "type check ('integer') failed - got '-1'" },
+    });
+    expect(error.message).toContain("limit: type check ('integer') failed - got '-1'");
+  });
+
+  it('bad-response: a body that is not JSON, and JSON of the wrong shape', async () => {
+    fake.server.enqueue(text('<html>proxy</html>', { contentType: 'text/html' }));
+    const html = await failure(client.version());
+    expect(html.code).toBe('bad-response');
+    expect(html.message).toContain('not JSON');
+    fake.server.enqueue(json({ data: [{ vmid: 'abc', type: 'qemu', id: 'qemu/abc' }] }));
+    const shape = await failure(client.clusterResources());
+    expect(shape.code).toBe('bad-response');
+    expect(shape.message).toContain('unexpected shape');
+  });
+
+  it('uses the body message when the status line has no reason', async () => {
+    fake.server.enqueue(reasonReply(500, '', '{"data":null,"message":"something broke\\n"}'));
+    const error = await failure(client.version());
+    expect(error).toMatchObject({ code: 'bad-response', status: 500 });
+    expect(error.message).toContain('something broke');
+  });
+});
+
+describe('ProxmoxError when no answer comes', () => {
+  it('timeout: a cluster that never answers within timeoutMs', async () => {
+    const slow = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: (await import('@haia/testkit')).testCertificates().ca,
+      timeoutMs: 100,
+    });
+    try {
+      fake.server.enqueue(hang());
+      const error = await failure(slow.version());
+      expect(error).toMatchObject({ code: 'timeout', path: '/version' });
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('network: a closed port, and a dropped connection', async () => {
+    const gone = await startProxmoxFake();
+    const url = gone.url;
+    await gone.close();
+    const unreachable = createProxmoxClient({ url, tokenId: 'a@pve!b', tokenSecret: 'secret-value-123' });
+    try {
+      const error = await failure(unreachable.version());
+      expect(error.code).toBe('network');
+      expect(error.message).toContain('PROXMOX_URL');
+      expect(everything(error)).not.toContain('secret-value-123');
+    } finally {
+      await unreachable.close();
+    }
+    fake.server.enqueue(hangUp());
+    expect((await failure(client.version())).code).toBe('network');
+  });
+
+  it('the caller aborting rejects with its own reason, not a ProxmoxError', async () => {
+    const controller = new AbortController();
+    fake.server.enqueue(hang());
+    const pending = client.version({ signal: controller.signal });
+    await vi.waitFor(() => expect(fake.server.activeRequests()).toBe(1));
+    const reason = new Error('user went away');
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await vi.waitFor(() => expect(fake.server.activeRequests()).toBe(0));
+  });
+});
+
+describe('TLS', () => {
+  it('trusts the cluster through `ca` (the testkit CA)', async () => {
+    expect((await client.version()).version).toBe('9.1.4');
+  });
+
+  it('tls: without the CA, the message names PROXMOX_CA_FILE and PROXMOX_VERIFY_TLS=false', async () => {
+    const untrusting = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+    });
+    try {
+      const error = await failure(untrusting.version());
+      expect(error.code).toBe('tls');
+      expect(error.message).toContain('PROXMOX_CA_FILE');
+      expect(error.message).toContain('PROXMOX_VERIFY_TLS=false');
+      expect(everything(error)).not.toContain(fake.tokenSecret);
+    } finally {
+      await untrusting.close();
+    }
+  });
+
+  it('tls: with a wrong CA', async () => {
+    const wrongCa = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: rootCertificates[0]!,
+    });
+    try {
+      const error = await failure(wrongCa.version());
+      expect(error.code).toBe('tls');
+      expect(error.message).toContain('PROXMOX_CA_FILE');
+    } finally {
+      await wrongCa.close();
+    }
+  });
+
+  it('verifyTls false skips the check and warns once', async () => {
+    const memory = memoryLogger();
+    const insecure = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      verifyTls: false,
+      logger: memory.logger,
+    });
+    try {
+      expect((await insecure.version()).version).toBe('9.1.4');
+      await insecure.nodes();
+      const warnings = memory.lines.filter((line) => line.level === 'warn');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.message).toContain('PROXMOX_VERIFY_TLS=false');
+      expect(warnings[0]?.object).toMatchObject({ component: 'proxmox' });
+      expect(JSON.stringify(memory.lines)).not.toContain(fake.tokenSecret);
+    } finally {
+      await insecure.close();
+    }
+  });
+});

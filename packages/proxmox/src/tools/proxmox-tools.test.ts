@@ -1,0 +1,252 @@
+import { type AgentEvent, createAgent, requiresApproval } from '@haia/agent';
+import { MockLanguageModel } from '@haia/llm/test';
+import type { ProxmoxFake } from '@haia/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProxmoxClient } from '../proxmox-client.js';
+import { startCluster } from '../test-support.js';
+import { createProxmoxToolset, PROXMOX_TOOL_NAMES } from './index.js';
+
+let fake: ProxmoxFake;
+let client: ProxmoxClient;
+let stop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ fake, client, stop } = await startCluster());
+});
+afterAll(() => stop());
+
+/** Runs one tool call through a real agent with a scripted model; returns the tool result event. */
+async function callTool(
+  toolName: string,
+  input: Record<string, unknown>,
+  on: ProxmoxClient = client,
+): Promise<{ output: string; isError: boolean }> {
+  const model = new MockLanguageModel({
+    results: [{ toolCalls: [{ toolCallId: 'call-1', toolName, input }] }, { text: 'Done.' }],
+  });
+  const agent = createAgent({ model, toolsets: [createProxmoxToolset(on)] });
+  const events: AgentEvent[] = [];
+  for await (const event of agent.run({ messages: [{ role: 'user', content: 'Check the cluster' }] })) {
+    events.push(event);
+  }
+  const result = events.find((event) => event.type === 'tool-result');
+  if (result?.type !== 'tool-result') throw new Error(`no tool result: ${JSON.stringify(events)}`);
+  return { output: String(result.output), isError: result.isError };
+}
+
+describe('createProxmoxToolset', () => {
+  it('is the proxmox toolset with the seven tool names, every one read-only', async () => {
+    const toolset = createProxmoxToolset(client);
+    expect(toolset.name).toBe('proxmox');
+    const tools = await toolset.listTools();
+    expect(tools.map((tool) => tool.name)).toEqual([...PROXMOX_TOOL_NAMES]);
+    expect(PROXMOX_TOOL_NAMES).toEqual([
+      'list_vms',
+      'get_vm_status',
+      'get_cluster_resources',
+      'get_node_status',
+      'get_storage',
+      'get_ceph_status',
+      'list_tasks',
+    ]);
+    for (const tool of tools) {
+      expect(tool.annotations.readOnly).toBe(true);
+      expect(requiresApproval(tool, {})).toBe(false);
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.description.length).toBeGreaterThan(20);
+    }
+  });
+});
+
+describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () => {
+  it('list_vms lists every guest with status, CPU, memory, uptime and tags', async () => {
+    const { output, isError } = await callTool('list_vms', {});
+    expect(isError).toBe(false);
+    const lines = output.split('\n');
+    expect(lines[0]).toBe('5 guests (4 running, 1 stopped):');
+    expect(lines[1]).toBe(
+      '- 100 homeassistant [VM] on pve1: running, CPU 2.1% of 2 vCPU, memory 2.5 GiB of 4 GiB (63%), up 14d 6h, tags automation,prod',
+    );
+    expect(output).toContain('- 102 win11-test [VM] on pve2: stopped (4 vCPU, 8 GiB memory)');
+    expect(output).toContain('- 201 jellyfin [CT] on pve2: running');
+    expect(output.length).toBeLessThan(1200);
+  });
+
+  it('list_vms filters by node, status and type', async () => {
+    expect((await callTool('list_vms', { node: 'pve2' })).output.split('\n')).toHaveLength(3);
+    const stopped = await callTool('list_vms', { status: 'stopped' });
+    expect(stopped.output).toContain('1 guest matching status=stopped (1 stopped):');
+    expect(stopped.output).toContain('102 win11-test');
+    const containers = await callTool('list_vms', { type: 'lxc', node: 'pve1' });
+    expect(containers.output.split('\n').slice(1)).toEqual([
+      '- 200 pihole [CT] on pve1: running, CPU 0.3% of 1 vCPU, memory 94 MiB of 512 MiB (18%), up 14d 6h, tags dns',
+    ]);
+    const none = await callTool('list_vms', { node: 'pve9' });
+    expect(none.output).toContain('No guests match node=pve9');
+  });
+
+  it('list_vms rejects a bad filter through the agent as an error result', async () => {
+    const bad = await callTool('list_vms', { type: 'docker' });
+    expect(bad.isError).toBe(true);
+  });
+
+  it('get_vm_status finds the guest on its node and shows why it is down', async () => {
+    const { output, isError } = await callTool('get_vm_status', { vmid: 102 });
+    expect(isError).toBe(false);
+    expect(output).toContain('VM 102 win11-test on pve2: stopped');
+    expect(output).toContain('Configured: 4 vCPU, 8 GiB memory, 80 GiB disk');
+    expect(output).toContain('guest agent enabled');
+    expect(output).toContain('Recent tasks for 102:');
+    expect(output).toContain(
+      'qmstart 102 by root@pam: FAILED: start failed: QEMU exited with code 1, took 4s',
+    );
+    const running = await callTool('get_vm_status', { vmid: 201 });
+    expect(running.output).toContain('Container 201 jellyfin on pve2: running');
+    expect(running.output).toContain('Memory: 700 MiB of 2 GiB (34%); swap 12 MiB of 512 MiB (2.3%)');
+  });
+
+  it('get_vm_status of an unknown id is an error result naming the known ids', async () => {
+    const { output, isError } = await callTool('get_vm_status', { vmid: 999 });
+    expect(isError).toBe(true);
+    expect(output).toContain('No VM or container 999');
+    expect(output).toContain('100, 101, 102, 200, 201');
+  });
+
+  it('get_cluster_resources gives quorum, nodes and totals', async () => {
+    const { output } = await callTool('get_cluster_resources', {});
+    const lines = output.split('\n');
+    expect(lines[0]).toBe('Cluster homelab: quorate, 2 of 2 nodes online');
+    expect(lines[2]).toBe(
+      '- pve1: online, CPU 7.3% of 12 threads, memory 20.4 GiB of 62.6 GiB (33%), root disk 13.6 GiB of 93.9 GiB (14%), up 14d 6h',
+    );
+    expect(output).toContain('Totals (online nodes): CPU 28 threads');
+    expect(output).toContain('across 5 storages (shared ones counted once)');
+    expect(output).toContain('Guests: 5 (4 running, 1 not running): 3 VMs, 2 containers');
+  });
+
+  it('get_cluster_resources still answers when the token cannot read the quorum', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.denyPermission('/cluster/status', '/, Sys.Audit');
+      const { output, isError } = await callTool('get_cluster_resources', {}, cluster.client);
+      expect(isError).toBe(false);
+      expect(output).toContain('Quorum: unknown');
+      expect(output).toContain('PVEAuditor');
+      expect(output).toContain('- pve2: online');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('get_node_status shows one node, or all of them', async () => {
+    const one = await callTool('get_node_status', { node: 'pve1' });
+    expect(one.output.split('\n')).toEqual([
+      'pve1 (online): up 14d 6h, PVE 9.1.4, kernel 6.14.11-4-pve',
+      'CPU: 7.3% of 12 threads (12th Gen Intel(R) Core(TM) i5-12500T; 1 socket(s), 6 cores, 4400 MHz), load 0.42 0.51 0.47, IO wait 0.1%',
+      'Memory: 20.4 GiB of 62.6 GiB (33%), 42.2 GiB available; swap 0 B of 8 GiB (0%)',
+      'Root disk: 13.6 GiB of 93.9 GiB (14%), 75.6 GiB free',
+    ]);
+    const all = await callTool('get_node_status', {});
+    expect(all.output).toContain('pve1 (online)');
+    expect(all.output).toContain('pve2 (online)');
+  });
+
+  it('get_node_status of an offline node is an error result that says so', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setNodeOffline('pve2');
+      const { output, isError } = await callTool('get_node_status', { node: 'pve2' }, cluster.client);
+      expect(isError).toBe(true);
+      expect(output).toContain('Node pve2 is unreachable (595 No route to host)');
+      const all = await callTool('get_node_status', {}, cluster.client);
+      expect(all.isError).toBe(false);
+      expect(all.output).toContain('pve2: offline');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('get_storage shows shared storage once, local storage per node, or one node', async () => {
+    const { output } = await callTool('get_storage', {});
+    expect(output.split('\n')).toEqual([
+      'Storage:',
+      '- ceph-pool (rbd, shared): 91 GiB of 1.77 TiB (5%); content images,rootdir',
+      '- local (dir, on pve1): 13.6 GiB of 93.9 GiB (14%); content backup,iso,vztmpl',
+      '- local (dir, on pve2): 10.5 GiB of 93.9 GiB (11%); content backup,iso,vztmpl',
+      '- local-lvm (lvmthin, on pve1): 36 GiB of 324 GiB (11%); content images,rootdir',
+      '- local-lvm (lvmthin, on pve2): 24 GiB of 324 GiB (7.4%); content images,rootdir',
+    ]);
+    const node = await callTool('get_storage', { node: 'pve2' });
+    expect(node.output).toContain('Storage on pve2:');
+    expect(node.output).toContain('- ceph-pool (rbd, shared): 91 GiB of 1.77 TiB (5%)');
+  });
+
+  it('get_ceph_status gives health with its checks and details', async () => {
+    const { output } = await callTool('get_ceph_status', {});
+    expect(output.split('\n').slice(0, 4)).toEqual([
+      'Ceph health: HEALTH_WARN',
+      'Checks:',
+      '- RECENT_CRASH (HEALTH_WARN): 1 daemons have recently crashed',
+      '  - osd.3 crashed on host pve2 at 2026-05-11T23:41:07.512345Z',
+    ]);
+    expect(output).toContain('OSDs: 4 total, 4 up, 4 in');
+    expect(output).toContain('Placement groups: 33 (33 active+clean)');
+    expect(output).toContain('Usage: 186 GiB of 3.64 TiB (5%) raw');
+  });
+
+  it('get_ceph_status follows changes and says when Ceph is not installed', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setCephHealth('HEALTH_OK');
+      expect((await callTool('get_ceph_status', {}, cluster.client)).output).toMatch(
+        /^Ceph health: HEALTH_OK\nMonitors/,
+      );
+      cluster.fake.setCephInstalled(false);
+      const missing = await callTool('get_ceph_status', {}, cluster.client);
+      expect(missing).toEqual({
+        output: 'Ceph is not installed on this cluster, so there is no Ceph health to report.',
+        isError: false,
+      });
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('list_tasks shows recent tasks with outcomes, or failed ones only', async () => {
+    const recent = await callTool('list_tasks', { limit: 3 });
+    expect(recent.output.split('\n')).toEqual([
+      'Recent tasks in the cluster, newest first (3 of 12):',
+      '- 2026-05-12 09:56 UTC pve1 vncproxy 101 by root@pam: RUNNING',
+      '- 2026-05-12 09:30 UTC pve1 vncproxy 100 by root@pam: OK, took 5m 12s',
+      '- 2026-05-12 08:00 UTC pve2 qmstart 102 by root@pam: FAILED: start failed: QEMU exited with code 1, took 4s',
+    ]);
+    const failed = await callTool('list_tasks', { failedOnly: true });
+    expect(failed.output.split('\n')).toEqual([
+      'Failed tasks in the cluster, newest first (2 of 2):',
+      '- 2026-05-12 08:00 UTC pve2 qmstart 102 by root@pam: FAILED: start failed: QEMU exited with code 1, took 4s',
+      "- 2026-05-12 04:40 UTC pve1 aptupdate by root@pam: FAILED: command 'apt-get update' failed: exit code 100, took 14s",
+    ]);
+    const node = await callTool('list_tasks', { node: 'pve2', failedOnly: true });
+    expect(node.output).toContain('Failed tasks on pve2, newest first (1 of 1):');
+    const warnings = await callTool('list_tasks', { node: 'pve2' });
+    expect(warnings.output).toContain('vzdump by root@pam: WARNINGS: 1');
+    const none = await callTool('list_tasks', { vmid: 200, failedOnly: true });
+    expect(none.output).toBe('No failed tasks in the cluster for 200.');
+  });
+
+  it('a full turn: the model asks why VM 102 is down and reads the failed start', async () => {
+    const model = new MockLanguageModel({
+      results: [
+        { toolCalls: [{ toolCallId: 'c1', toolName: 'get_vm_status', input: { vmid: 102 } }] },
+        { text: 'VM 102 is stopped: its last start failed (QEMU exited with code 1).' },
+      ],
+    });
+    const agent = createAgent({ model, toolsets: [createProxmoxToolset(client)] });
+    const result = await agent.generate({ messages: [{ role: 'user', content: 'Why is VM 102 down?' }] });
+    expect(result.text).toBe('VM 102 is stopped: its last start failed (QEMU exited with code 1).');
+    expect(model.calls[0]?.tools?.map((tool) => tool.name)).toEqual([...PROXMOX_TOOL_NAMES]);
+    const toolMessage = model.calls[1]?.messages.find((message) => message.role === 'tool');
+    expect(JSON.stringify(toolMessage)).toContain('start failed: QEMU exited with code 1');
+    expect(fake.server.requests.every((request) => request.method === 'GET')).toBe(true);
+  });
+});
