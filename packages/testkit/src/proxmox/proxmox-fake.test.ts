@@ -155,6 +155,36 @@ describe('startProxmoxFake: state a test can change', () => {
     }
   });
 
+  it('starts a stopped guest again and changes storage usage', async () => {
+    const local = await startProxmoxFake();
+    const previous = fake;
+    fake = local;
+    try {
+      const before = (await call('GET', '/api2/json/nodes/pve1/qemu/101/status/current')).json().data;
+      local.stopGuest(101);
+      local.startGuest(101);
+      expect((await call('GET', '/api2/json/nodes/pve1/qemu/101/status/current')).json().data).toEqual(
+        before,
+      );
+      const resources = (await call('GET', '/api2/json/cluster/resources?type=vm')).json().data;
+      expect(resources.find((guest: { vmid: number }) => guest.vmid === 101)).toMatchObject({
+        status: 'running',
+      });
+      expect(() => local.startGuest(100)).toThrow('was not stopped');
+      local.setStorageUsage('local-lvm', 340_000_000_000);
+      const storage = (await call('GET', '/api2/json/cluster/resources?type=storage')).json().data;
+      expect(
+        storage
+          .filter((entry: { storage: string }) => entry.storage === 'local-lvm')
+          .map((entry: { disk: number }) => entry.disk),
+      ).toEqual([340_000_000_000, 340_000_000_000]);
+      expect(() => local.setStorageUsage('nope', 1)).toThrow('no storage nope');
+    } finally {
+      fake = previous;
+      await local.close();
+    }
+  });
+
   it('takes a node offline: 595 with an empty body, offline in the cluster views, no quorum', async () => {
     const local = await startProxmoxFake();
     const previous = fake;

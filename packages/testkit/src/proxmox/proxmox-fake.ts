@@ -48,6 +48,10 @@ export interface ProxmoxFake extends AsyncDisposable {
   server: FakeServer;
   /** Stops a guest: status `stopped`, usage 0, no pid, like Proxmox reports a stopped guest. */
   stopGuest(vmid: number): void;
+  /** Starts a guest stopped with {@link stopGuest} again: it reports what it reported before. */
+  startGuest(vmid: number): void;
+  /** Sets how many bytes a storage uses, on every node that has a storage of that name. */
+  setStorageUsage(storage: string, usedBytes: number): void;
   /** Sets the Ceph health and its checks (a map from check code, such as `OSD_DOWN`). */
   setCephHealth(
     status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR',
@@ -152,6 +156,7 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
   const denied: Array<{ path: string | RegExp; check: string }> = [];
   let cephInstalled = true;
   let taskCounter = 0;
+  const stoppedGuests = new Map<number, Array<WireObject | undefined>>();
 
   const guestResource = (vmid: number) =>
     state.clusterResources.find(
@@ -395,13 +400,54 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
       const resource = guestResource(vmid);
       if (!resource) throw new Error(`the fake cluster has no guest ${vmid}`);
       const current = currentStatus(vmid, String(resource.type));
-      for (const entry of [resource, guestList(vmid), current]) {
+      const entries = [resource, guestList(vmid), current];
+      if (!stoppedGuests.has(vmid))
+        stoppedGuests.set(
+          vmid,
+          entries.map((entry) => (entry ? structuredClone(entry) : undefined)),
+        );
+      for (const entry of entries) {
         if (!entry) continue;
         entry.status = 'stopped';
         if ('qmpstatus' in entry) entry.qmpstatus = 'stopped';
         for (const key of ZEROED_KEYS) if (key in entry) entry[key] = 0;
         if (entry !== resource) for (const key of RUNNING_ONLY_KEYS) delete entry[key];
       }
+    },
+    startGuest(vmid) {
+      const saved = stoppedGuests.get(vmid);
+      if (!saved) throw new Error(`guest ${vmid} was not stopped with stopGuest`);
+      stoppedGuests.delete(vmid);
+      const resource = guestResource(vmid);
+      const entries = [
+        resource,
+        guestList(vmid),
+        resource ? currentStatus(vmid, String(resource.type)) : undefined,
+      ];
+      for (const [index, entry] of entries.entries()) {
+        const before = saved[index];
+        if (!entry || !before) continue;
+        for (const key of Object.keys(entry)) delete entry[key];
+        Object.assign(entry, before);
+      }
+    },
+    setStorageUsage(storage, usedBytes) {
+      let found = false;
+      for (const entry of state.clusterResources) {
+        if (entry.type === 'storage' && entry.storage === storage) {
+          entry.disk = usedBytes;
+          found = true;
+        }
+      }
+      for (const list of Object.values(state.nodeStorage)) {
+        for (const entry of list) {
+          if (entry.storage === storage) {
+            entry.used = usedBytes;
+            if (typeof entry.total === 'number') entry.avail = Math.max(0, entry.total - usedBytes);
+          }
+        }
+      }
+      if (!found) throw new Error(`the fake cluster has no storage ${storage}`);
     },
     setCephHealth(status, checks = {}) {
       state.ceph.health = { status, checks: structuredClone(checks), mutes: [] };
