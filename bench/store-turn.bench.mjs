@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// @haia/store: one chat turn as the API does it, on both backends. A client resends the whole
+// visible history of a 200-message conversation; the store resolves it (prefix match), loads the
+// stored path (with hidden tool messages) and appends the new user message and the answer.
+// 10 conversations run concurrently. Prints p50/p99 ms per turn. Target on PostgreSQL: p50 < 5 ms.
+// PostgreSQL comes from HAIA_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and
+// runs in its own schema, dropped at the end; PGlite runs in a temporary directory, removed at the end.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createStore } from '@haia/store';
+import postgres from 'postgres';
+
+const CONVERSATIONS = 10;
+const HISTORY = 200;
+const TURNS_PER_CONVERSATION = 30;
+const WARMUP_TURNS = 3;
+const TIME_LIMIT_MS = 15_000;
+const url = process.env.HAIA_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The stored form of a 200-message conversation: each turn has a hidden tool call and result. */
+function storedHistory(conversation) {
+  const messages = [];
+  for (let turn = 0; messages.length < HISTORY; turn++) {
+    messages.push({
+      role: 'user',
+      content: `Conversation ${conversation}, question ${turn}: how is node pve${turn % 7}?`,
+    });
+    if (turn % 4 === 0) {
+      messages.push({
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me check.' },
+          {
+            type: 'tool-call',
+            toolCallId: `c${turn}`,
+            toolName: 'proxmox_node_status',
+            input: { node: `pve${turn % 7}` },
+          },
+        ],
+        model: 'ollama:qwen3',
+      });
+      messages.push({
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: `c${turn}`,
+            toolName: 'proxmox_node_status',
+            output: { status: 'online', cpu: 0.12 },
+          },
+        ],
+      });
+    }
+    messages.push({
+      role: 'assistant',
+      content: [
+        {
+          type: 'text',
+          text: `Node pve${turn % 7} is online, CPU at 12 %. Anything else about turn ${turn}?`,
+        },
+      ],
+      model: 'ollama:qwen3',
+      usage: { inputTokens: 1200, outputTokens: 40 },
+    });
+  }
+  return messages.slice(0, HISTORY);
+}
+
+/** What a client resends: user messages and one assistant text per turn, no tool messages. */
+function visibleHistory(stored) {
+  const visible = [];
+  for (const message of stored) {
+    if (message.role === 'tool') continue;
+    const text =
+      typeof message.content === 'string'
+        ? message.content
+        : message.content
+            .filter((part) => part.type === 'text')
+            .map((part) => part.text)
+            .join('');
+    const last = visible.at(-1);
+    if (message.role === 'assistant' && last?.role === 'assistant') last.content += `\n\n${text}`;
+    else visible.push({ role: message.role, content: text });
+  }
+  return visible;
+}
+
+function percentile(sorted, fraction) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+async function measure(store, concurrency) {
+  const conversations = [];
+  for (let index = 0; index < concurrency; index++) {
+    const userId = `bench-${concurrency}-${index}`;
+    const stored = storedHistory(index);
+    const resolved = await store.resolveConversation({ userId, messages: [stored[0]] });
+    const messages = await store.appendMessages(resolved.conversation.id, null, stored);
+    conversations.push({ userId, visible: visibleHistory(stored), leaf: messages.at(-1).id });
+  }
+  const durations = [];
+  const cpuBefore = process.cpuUsage();
+  const deadline = performance.now() + TIME_LIMIT_MS;
+  await Promise.all(
+    conversations.map(async (conversation, index) => {
+      for (
+        let turn = 0;
+        turn < TURNS_PER_CONVERSATION + WARMUP_TURNS && performance.now() < deadline;
+        turn++
+      ) {
+        const question = { role: 'user', content: `Follow-up ${turn} in conversation ${index}` };
+        const started = performance.now();
+        const resolved = await store.resolveConversation({
+          userId: conversation.userId,
+          messages: [{ role: 'system', content: 'You are HAIA.' }, ...conversation.visible, question],
+        });
+        if (resolved.parentId !== conversation.leaf || resolved.newMessages.length !== 1) {
+          throw new Error(`turn ${turn} of conversation ${index} did not continue the stored path`);
+        }
+        const answer = {
+          role: 'assistant',
+          content: [{ type: 'text', text: `Answer ${turn}.` }],
+          model: 'ollama:qwen3',
+        };
+        const appended = await store.appendMessages(resolved.conversation.id, resolved.parentId, [
+          ...resolved.newMessages,
+          answer,
+        ]);
+        const elapsed = performance.now() - started;
+        if (turn >= WARMUP_TURNS) durations.push(elapsed);
+        conversation.visible.push(question, { role: 'assistant', content: `Answer ${turn}.` });
+        conversation.leaf = appended.at(-1).id;
+        if (resolved.path.length < HISTORY) throw new Error('the stored path was not loaded');
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpuBefore);
+  const allTurns = durations.length + WARMUP_TURNS * concurrency;
+  durations.sort((a, b) => a - b);
+  return {
+    turns: durations.length,
+    p50: percentile(durations, 0.5),
+    p99: percentile(durations, 0.99),
+    cpu: (cpu.user + cpu.system) / 1000 / allTurns,
+  };
+}
+
+// `node store-turn.bench.mjs postgres` (or `pglite`) runs one backend only.
+const only = process.argv[2];
+const rows = [];
+let failed = false;
+
+const schema = `haia_bench_${randomBytes(4).toString('hex')}`;
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+try {
+  if (only && only !== 'postgres') throw new Error('skipped');
+  const store = await createStore({ url, schema, pool: { max: CONVERSATIONS } });
+  try {
+    const result = await measure(store, CONVERSATIONS);
+    rows.push({
+      backend: `PostgreSQL, ${CONVERSATIONS} at once`,
+      ...result,
+      target: 'p50 < 5 ms',
+      pass: result.p50 < 5,
+    });
+    const single = await measure(store, 1);
+    rows.push({ backend: 'PostgreSQL, 1 at a time', ...single, target: 'reported', pass: true });
+  } finally {
+    await store.close();
+  }
+} catch (error) {
+  failed = failed || !(error instanceof Error && error.message === 'skipped');
+  rows.push({ backend: 'PostgreSQL', error: error instanceof Error ? error.message : String(error) });
+} finally {
+  await admin.unsafe(`drop schema if exists "${schema}" cascade`).catch(() => {});
+  await admin.end({ timeout: 5 });
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'haia-bench-store-'));
+try {
+  if (only && only !== 'pglite') throw new Error('skipped');
+  const store = await createStore({ dataDir });
+  try {
+    const result = await measure(store, CONVERSATIONS);
+    rows.push({ backend: `PGlite, ${CONVERSATIONS} at once`, ...result, target: 'reported', pass: true });
+    const single = await measure(store, 1);
+    rows.push({ backend: 'PGlite, 1 at a time', ...single, target: 'reported', pass: true });
+  } finally {
+    await store.close();
+  }
+} catch (error) {
+  failed = failed || !(error instanceof Error && error.message === 'skipped');
+  rows.push({ backend: 'PGlite (embedded)', error: error instanceof Error ? error.message : String(error) });
+} finally {
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+const format = (value) => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
+process.stdout.write(
+  `Resolve + load a ${HISTORY}-message conversation and append a turn (${TURNS_PER_CONVERSATION} turns per conversation, ${WARMUP_TURNS} warm-up turns not counted).\n\n`,
+);
+process.stdout.write(
+  `Machine: ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)} at the end (latency under load includes waiting for a CPU).\n\n`,
+);
+process.stdout.write(
+  '| backend | turns | p50 ms/turn | p99 ms/turn | Node CPU ms/turn | target | result |\n|---|---:|---:|---:|---:|---|---|\n',
+);
+for (const row of rows) {
+  if (row.error) process.stdout.write(`| ${row.backend} | - | - | - | - | - | ${row.error} |\n`);
+  else {
+    process.stdout.write(
+      `| ${row.backend} | ${row.turns} | ${format(row.p50)} | ${format(row.p99)} | ${format(row.cpu)} | ${row.target} | ${row.pass ? 'ok' : 'over target'} |\n`,
+    );
+  }
+}
+process.exit(failed ? 1 : 0);

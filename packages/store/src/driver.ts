@@ -1,0 +1,47 @@
+/**
+ * The one seam between the store's SQL and the two drivers (postgres.js, PGlite). Both run the same
+ * SQL text with `$1`-style parameters; the differences in what they return are smoothed here.
+ */
+
+/** Something that runs SQL: the driver itself or an open transaction. */
+export interface Queryable {
+  /** Runs one statement with `$1`-style parameters and returns its rows. */
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+/** A connection (pool) to one database. */
+export interface Driver extends Queryable {
+  readonly backend: 'postgres' | 'pglite';
+  /** `host:port/database` or the data directory: safe to show (no password). */
+  readonly target: string;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (transaction: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A bigint column as a number (postgres.js returns int8 as a string, PGlite as a number). */
+export function toNumber(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string') return Number(value);
+  throw new TypeError(`expected a number, got ${typeof value}`);
+}
+
+/** A timestamptz column as a Date (both drivers return Dates; strings are accepted to be safe). */
+export function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'string' || typeof value === 'number') return new Date(value);
+  throw new TypeError(`expected a timestamp, got ${typeof value}`);
+}
+
+/** A jsonb column as a value (both drivers parse jsonb; a string that is JSON text is parsed). */
+export function toJson(value: unknown): unknown {
+  return value;
+}
+
+/** A value as a jsonb parameter: always passed as JSON text and cast in SQL with `$n::text::jsonb`. */
+export function jsonParameter(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}

@@ -1,0 +1,53 @@
+import type { Driver, Queryable } from './driver.js';
+import { describePostgresUrl } from './store-error.js';
+
+/** Connection pool settings for a PostgreSQL server. */
+export interface PoolOptions {
+  /** Most connections open at once. Default 10. */
+  max?: number;
+  /** Close a connection idle this long. Default 30 000 ms. */
+  idleTimeoutMs?: number;
+  /** Give up connecting after this long. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** Opens a postgres.js pool (lazily: the first query connects). */
+export async function createPostgresDriver(
+  url: string,
+  pool: PoolOptions,
+  schema: string | undefined,
+  applicationName: string,
+): Promise<Driver> {
+  const { default: postgres } = await import('postgres');
+  const sql = postgres(url, {
+    max: pool.max ?? 10,
+    idle_timeout: (pool.idleTimeoutMs ?? 30_000) / 1000,
+    connect_timeout: (pool.connectTimeoutMs ?? 10_000) / 1000,
+    onnotice: () => {},
+    connection: { application_name: applicationName, ...(schema ? { search_path: schema } : {}) },
+  });
+  type Sql = typeof sql;
+  const wrap = (client: Pick<Sql, 'unsafe'>): Queryable => ({
+    async query<Row>(text: string, params: readonly unknown[] = []) {
+      const rows = await client.unsafe(text, params as never[], { prepare: true });
+      return rows as unknown as Row[];
+    },
+    async exec(text: string) {
+      await client.unsafe(text);
+    },
+  });
+  const base = wrap(sql);
+  return {
+    backend: 'postgres',
+    target: describePostgresUrl(url),
+    query: base.query,
+    exec: base.exec,
+    async transaction<T>(work: (transaction: Queryable) => Promise<T>): Promise<T> {
+      const result = await sql.begin((transaction) => work(wrap(transaction)));
+      return result as T;
+    },
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

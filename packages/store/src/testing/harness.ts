@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStore } from '../create-store.js';
+import { noopLogger } from '../logger.js';
+import { createPgliteDriver } from '../pglite-driver.js';
+import { createSqlStore } from '../sql-store.js';
+import type { Store } from '../types.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+/** Opens stores on fresh databases of one backend, for the shared suite. */
+export interface StoreHarness {
+  readonly backend: 'postgres' | 'pglite';
+  /** Whether several stores may have one database open at once (PostgreSQL yes, PGlite no). */
+  readonly sharedAccess: boolean;
+  /** Opens a store on database `name`: fresh and empty the first time, the same data after. */
+  open(name: string, options?: { migrate?: boolean; now?: () => Date }): Promise<Store>;
+  /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
+  query(name: string, sql: string): Promise<Record<string, unknown>[]>;
+  /** PostgreSQL only: a store that reaches the server through a proxy the test can stop and start. */
+  openThroughProxy?(name: string): Promise<{ store: Store; proxy: TcpProxy; url: string }>;
+  /** Drops every database this harness created. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A harness on PGlite. `main` is a temporary directory (real files, reopened by the restart test);
+ * every other database is a schema of one shared in-memory PGlite, because starting PGlite costs
+ * seconds and the migration tests need several fresh databases.
+ */
+export async function createPgliteHarness(): Promise<StoreHarness> {
+  const root = await mkdtemp(join(tmpdir(), 'haia-store-test-'));
+  const scratch = await createPgliteDriver('memory://');
+  const schema = (name: string) => `scratch_${name.replace(/[^a-z0-9_]/g, '_')}`;
+  return {
+    backend: 'pglite',
+    sharedAccess: false,
+    async open(name, options = {}) {
+      if (name === 'main') return createStore({ dataDir: join(root, name), ...options });
+      await scratch.exec(`set search_path to "${schema(name)}"`);
+      // The scratch database outlives its stores: closing one must not close the shared PGlite.
+      const driver = { ...scratch, close: async () => {} };
+      const store = createSqlStore({
+        driver,
+        logger: noopLogger,
+        now: options.now ?? (() => new Date()),
+        schema: schema(name),
+      });
+      if (options.migrate !== false) await store.migrate();
+      return store;
+    },
+    async query(name, sql) {
+      if (name === 'main') throw new Error('query() runs on the scratch databases only');
+      const results = await scratch.transaction(async (transaction) => {
+        await transaction.exec(`set local search_path to "${schema(name)}"`);
+        return transaction.query<Record<string, unknown>>(sql);
+      });
+      return results;
+    },
+    async cleanup() {
+      await scratch.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A harness on a PostgreSQL server: one schema per database name, dropped at cleanup. */
+export async function createPostgresHarness(url: string): Promise<StoreHarness> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(url, { max: 2, onnotice: () => {} });
+  const run = randomBytes(4).toString('hex');
+  const schemas = new Set<string>();
+  const schema = (name: string) => {
+    const value = `haia_store_test_${run}_${name.replace(/[^a-z0-9_]/g, '_')}`;
+    schemas.add(value);
+    return value;
+  };
+  const proxies: TcpProxy[] = [];
+  return {
+    backend: 'postgres',
+    sharedAccess: true,
+    open: (name, options = {}) => createStore({ url, schema: schema(name), pool: { max: 4 }, ...options }),
+    async query(name, sql) {
+      return admin.begin(async (transaction) => {
+        await transaction.unsafe(`set local search_path to "${schema(name)}"`);
+        return [...(await transaction.unsafe(sql))] as Record<string, unknown>[];
+      }) as Promise<Record<string, unknown>[]>;
+    },
+    async openThroughProxy(name) {
+      const target = new URL(url);
+      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      proxies.push(proxy);
+      const proxied = new URL(url);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(proxy.port);
+      // A password in the URL (ignored by trust auth) proves it never reaches an error message.
+      proxied.password = 'hunter2-secret';
+      if (!proxied.username) proxied.username = 'postgres';
+      const store = await createStore({
+        url: proxied.toString(),
+        schema: schema(name),
+        pool: { max: 2, connectTimeoutMs: 2000 },
+      });
+      return { store, proxy, url: proxied.toString() };
+    },
+    async cleanup() {
+      for (const proxy of proxies) await proxy.stop();
+      for (const value of schemas) await admin.unsafe(`drop schema if exists "${value}" cascade`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,591 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { StoreError } from '../store-error.js';
+import type { MessageLike, Store } from '../types.js';
+import type { StoreHarness } from './harness.js';
+
+/** A clock that moves 1 ms per reading, so ordering is deterministic. */
+function steppingClock(start = Date.UTC(2026, 0, 1)): () => Date {
+  let time = start;
+  return () => new Date(time++);
+}
+
+async function expectStoreError(promise: Promise<unknown>, code: StoreError['code'], pattern?: RegExp) {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(StoreError.isInstance(error), `expected a StoreError, got ${String(error)}`).toBe(true);
+  const storeError = error as StoreError;
+  expect(storeError.code).toBe(code);
+  if (pattern) expect(storeError.message).toMatch(pattern);
+  return storeError;
+}
+
+const user = (text: string): MessageLike => ({ role: 'user', content: text });
+const assistant = (text: string): MessageLike => ({ role: 'assistant', content: text });
+
+/**
+ * The one suite every backend passes. `makeHarness` gives fresh databases of the backend under test;
+ * the suite cleans them up. Tests that only make sense on a server (it going away) run on `postgres`.
+ */
+export function runStoreSuite(
+  name: string,
+  backend: StoreHarness['backend'],
+  makeHarness: () => Promise<StoreHarness>,
+): void {
+  describe(name, () => {
+    let harness: StoreHarness;
+    let store: Store;
+    let users = 0;
+    /** A user id of its own for each test, so tests sharing the main store never match each other. */
+    const freshUser = () => `user-${++users}`;
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      store = await harness.open('main', { now: steppingClock() });
+    });
+    afterAll(async () => {
+      await store?.close();
+      await harness?.cleanup();
+    });
+
+    /** Stores turn 1 the way the API does: user message, then an agent run with a hidden tool call. */
+    async function storeFirstTurn(userId: string) {
+      const resolved = await store.resolveConversation({
+        userId,
+        client: 'openwebui',
+        messages: [{ role: 'system', content: 'You are HAIA.' }, user('Is node pve1 up?')],
+      });
+      const [question] = await store.appendMessages(
+        resolved.conversation.id,
+        resolved.parentId,
+        resolved.newMessages,
+      );
+      const run = await store.appendMessages(resolved.conversation.id, question?.id ?? null, [
+        {
+          role: 'assistant',
+          content: [
+            { type: 'reasoning', text: 'I should check the cluster.' },
+            { type: 'text', text: 'Let me check.' },
+            { type: 'tool-call', toolCallId: 'call-1', toolName: 'proxmox_nodes', input: {} },
+          ],
+          model: 'ollama:qwen3',
+        },
+        {
+          role: 'tool',
+          content: [
+            {
+              type: 'tool-result',
+              toolCallId: 'call-1',
+              toolName: 'proxmox_nodes',
+              output: { pve1: 'online' },
+            },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [{ type: 'text', text: 'Yes, pve1 is online.' }],
+          model: 'ollama:qwen3',
+        },
+      ]);
+      return { resolved, question, run };
+    }
+
+    describe('migrations', () => {
+      test('a fresh database gets the schema; running again applies nothing', async () => {
+        const fresh = await harness.open('fresh', { migrate: false });
+        expect(await fresh.migrate()).toEqual({ applied: ['0001_init'], version: 1 });
+        expect(await fresh.migrate()).toEqual({ applied: [], version: 1 });
+        await fresh.close();
+        const again = await harness.open('fresh');
+        expect(await again.migrate()).toEqual({ applied: [], version: 1 });
+        await again.close();
+        const rows = await harness.query('fresh', 'select id, name from haia_migrations');
+        expect(rows.map((row) => [Number(row.id), row.name])).toEqual([[1, '0001_init']]);
+      });
+
+      test('several stores starting at once apply each migration exactly once', async () => {
+        if (harness.sharedAccess) {
+          const stores = await Promise.all(
+            [1, 2, 3, 4].map(() => harness.open('concurrent', { migrate: false })),
+          );
+          const results = await Promise.all(stores.map((each) => each.migrate()));
+          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init']);
+          await Promise.all(stores.map((each) => each.close()));
+        } else {
+          // PGlite is single-process: concurrent starts are concurrent migrate() calls on one store.
+          const single = await harness.open('concurrent', { migrate: false });
+          const results = await Promise.all([1, 2, 3, 4].map(() => single.migrate()));
+          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init']);
+          await single.close();
+        }
+        const rows = await harness.query('concurrent', 'select count(*)::int as count from haia_migrations');
+        expect(Number(rows[0]?.count)).toBe(1);
+      });
+
+      test('a database with a newer schema is refused with a migration error', async () => {
+        const first = await harness.open('newer');
+        await first.close();
+        await harness.query(
+          'newer',
+          "insert into haia_migrations (id, name, checksum) values (9999, '9999_future', 'x')",
+        );
+        await expectStoreError(
+          harness.open('newer'),
+          'migration',
+          /newer than this version.*9999_future.*Upgrade HAIA/s,
+        );
+      });
+
+      test('an applied migration whose file changed is refused with a migration error', async () => {
+        const first = await harness.open('changed');
+        await first.close();
+        await harness.query('changed', "update haia_migrations set checksum = 'edited' where id = 1");
+        await expectStoreError(
+          harness.open('changed'),
+          'migration',
+          /0001_init was changed after it was applied/,
+        );
+      });
+    });
+
+    describe('resolveConversation', () => {
+      test('a history that matches nothing starts a new conversation; system messages are set apart', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({
+          userId,
+          client: 'librechat',
+          messages: [{ role: 'system', content: 'Be brief.' }, user('Hello')],
+        });
+        expect(resolved.created).toBe(true);
+        expect(resolved.conversation).toMatchObject({
+          userId,
+          client: 'librechat',
+          externalId: null,
+          title: null,
+        });
+        expect(resolved.path).toEqual([]);
+        expect(resolved.parentId).toBeNull();
+        expect(resolved.branched).toBe(false);
+        expect(resolved.newMessages).toEqual([user('Hello')]);
+        expect(resolved.system).toEqual([{ role: 'system', content: 'Be brief.' }]);
+      });
+
+      test('a resent history continues the conversation and brings back the hidden tool messages', async () => {
+        const userId = freshUser();
+        const { resolved: first, run } = await storeFirstTurn(userId);
+        // What OpenWebUI resends: a changed system prompt, its reasoning block, other whitespace.
+        const resolved = await store.resolveConversation({
+          userId,
+          messages: [
+            { role: 'system', content: 'You are HAIA. Today is Tuesday.' },
+            user('  Is node pve1 up?\n'),
+            assistant(
+              '<details type="reasoning" done="true" duration="2">\n<summary>Thought for 2 seconds</summary>\n> I should check the cluster.\n</details>\nLet me check.\n\nYes, pve1 is online.',
+            ),
+            user('And pve2?'),
+          ],
+        });
+        expect(resolved.created).toBe(false);
+        expect(resolved.branched).toBe(false);
+        expect(resolved.conversation.id).toBe(first.conversation.id);
+        expect(resolved.path.map((message) => message.role)).toEqual([
+          'user',
+          'assistant',
+          'tool',
+          'assistant',
+        ]);
+        expect(resolved.path[2]?.content).toEqual([
+          {
+            type: 'tool-result',
+            toolCallId: 'call-1',
+            toolName: 'proxmox_nodes',
+            output: { pve1: 'online' },
+          },
+        ]);
+        expect(resolved.path[1]).toMatchObject({ model: 'ollama:qwen3', status: 'complete' });
+        expect(resolved.parentId).toBe(run.at(-1)?.id);
+        expect(resolved.newMessages).toEqual([user('And pve2?')]);
+        // Hidden messages share the hash of the visible prefix before them.
+        expect(resolved.path[2]?.prefixHash).toBe(resolved.path[1]?.prefixHash);
+      });
+
+      test('an edited message becomes a branch under the common ancestor; both branches stay reachable', async () => {
+        const userId = freshUser();
+        const { resolved: first, run } = await storeFirstTurn(userId);
+        const answer = 'Let me check. Yes, pve1 is online.';
+        const turn2 = await store.resolveConversation({
+          userId,
+          messages: [user('Is node pve1 up?'), assistant(answer), user('And pve2?')],
+        });
+        const [, reply2] = await store.appendMessages(first.conversation.id, turn2.parentId, [
+          ...turn2.newMessages,
+          assistant('pve2 is offline.'),
+        ]);
+        const edited = await store.resolveConversation({
+          userId,
+          messages: [user('Is node pve1 up?'), assistant(answer), user('And pve3?')],
+        });
+        expect(edited.conversation.id).toBe(first.conversation.id);
+        expect(edited.branched).toBe(true);
+        expect(edited.parentId).toBe(run.at(-1)?.id);
+        expect(edited.newMessages).toEqual([user('And pve3?')]);
+        const [edit] = await store.appendMessages(first.conversation.id, edited.parentId, edited.newMessages);
+        const active = await store.getConversation(first.conversation.id);
+        expect(active?.messages.map((message) => message.id).at(-1)).toBe(edit?.id);
+        expect(active?.messages).toHaveLength(5);
+        // The old branch still continues where it was.
+        const old = await store.resolveConversation({
+          userId,
+          messages: [
+            user('Is node pve1 up?'),
+            assistant(answer),
+            user('And pve2?'),
+            assistant('pve2 is offline.'),
+            user('Why?'),
+          ],
+        });
+        expect(old.parentId).toBe(reply2?.id);
+        expect(old.branched).toBe(false);
+        expect(old.newMessages).toEqual([user('Why?')]);
+        expect(await store.getMessages(first.conversation.id)).toHaveLength(7);
+      });
+
+      test('a history that continues past what was stored still matches its deepest stored message', async () => {
+        const userId = freshUser();
+        const { resolved: first, run } = await storeFirstTurn(userId);
+        // The client talked to another model in between: five messages HAIA never stored, then a new one.
+        const resolved = await store.resolveConversation({
+          userId,
+          messages: [
+            user('Is node pve1 up?'),
+            assistant('Let me check. Yes, pve1 is online.'),
+            user('a'),
+            assistant('b'),
+            user('c'),
+            assistant('d'),
+            user('e'),
+          ],
+        });
+        expect(resolved.conversation.id).toBe(first.conversation.id);
+        expect(resolved.parentId).toBe(run.at(-1)?.id);
+        expect(resolved.newMessages).toEqual([
+          user('a'),
+          assistant('b'),
+          user('c'),
+          assistant('d'),
+          user('e'),
+        ]);
+      });
+
+      test('a regenerated answer resends the same history: the answer branches under the user message', async () => {
+        const userId = freshUser();
+        const { resolved: first, question } = await storeFirstTurn(userId);
+        const regenerate = await store.resolveConversation({ userId, messages: [user('Is node pve1 up?')] });
+        expect(regenerate.conversation.id).toBe(first.conversation.id);
+        expect(regenerate.parentId).toBe(question?.id);
+        expect(regenerate.newMessages).toEqual([]);
+        expect(regenerate.branched).toBe(true);
+        expect(regenerate.path.map((message) => message.id)).toEqual([question?.id]);
+      });
+
+      test('an explicit conversation id with only the newest message loads the active branch', async () => {
+        const userId = freshUser();
+        const { resolved: first, run } = await storeFirstTurn(userId);
+        const resolved = await store.resolveConversation({
+          conversationId: first.conversation.id,
+          userId,
+          messages: [{ role: 'system', content: 'You are HAIA.' }, user('Thanks! What about pve2?')],
+        });
+        expect(resolved.conversation.id).toBe(first.conversation.id);
+        expect(resolved.path.map((message) => message.role)).toEqual([
+          'user',
+          'assistant',
+          'tool',
+          'assistant',
+        ]);
+        expect(resolved.parentId).toBe(run.at(-1)?.id);
+        expect(resolved.newMessages).toEqual([user('Thanks! What about pve2?')]);
+        // The full history with the id matches inside that conversation only.
+        const full = await store.resolveConversation({
+          conversationId: first.conversation.id,
+          messages: [user('Is node pve1 up?'), assistant('Let me check.Yes, pve1 is online.'), user('Next')],
+        });
+        expect(full.parentId).toBe(run.at(-1)?.id);
+      });
+
+      test('an unknown or foreign conversation id is not found', async () => {
+        const userId = freshUser();
+        const { resolved: first } = await storeFirstTurn(userId);
+        await expectStoreError(
+          store.resolveConversation({
+            conversationId: '00000000-0000-4000-8000-000000000000',
+            messages: [user('x')],
+          }),
+          'not-found',
+          /does not exist/,
+        );
+        await expectStoreError(
+          store.resolveConversation({ conversationId: 'not-a-uuid', messages: [user('x')] }),
+          'not-found',
+        );
+        await expectStoreError(
+          store.resolveConversation({
+            conversationId: first.conversation.id,
+            userId: freshUser(),
+            messages: [user('x')],
+          }),
+          'not-found',
+        );
+      });
+
+      test('an external id finds or creates its conversation, per user', async () => {
+        const userId = freshUser();
+        const chatId = `owui-${userId}`;
+        const created = await store.resolveConversation({
+          externalId: chatId,
+          userId,
+          client: 'openwebui',
+          messages: [user('Hi')],
+        });
+        expect(created.created).toBe(true);
+        expect(created.conversation.externalId).toBe(chatId);
+        const stored = await store.appendMessages(created.conversation.id, null, [
+          user('Hi'),
+          assistant('Hello!'),
+        ]);
+        const next = await store.resolveConversation({
+          externalId: chatId,
+          userId,
+          messages: [user('Hi'), assistant('Hello!'), user('Status?')],
+        });
+        expect(next.created).toBe(false);
+        expect(next.conversation.id).toBe(created.conversation.id);
+        expect(next.parentId).toBe(stored[1]?.id);
+        expect(next.newMessages).toEqual([user('Status?')]);
+        const newest = await store.resolveConversation({
+          externalId: chatId,
+          userId,
+          messages: [user('Only this')],
+        });
+        expect(newest.path.map((message) => message.id)).toEqual(stored.map((message) => message.id));
+        const otherUser = await store.resolveConversation({
+          externalId: chatId,
+          userId: freshUser(),
+          messages: [user('Hi')],
+        });
+        expect(otherUser.created).toBe(true);
+        expect(otherUser.conversation.id).not.toBe(created.conversation.id);
+        // Two requests creating the same external id at once end up in one conversation.
+        const racingId = `${chatId}-race`;
+        const racing = await Promise.all(
+          [1, 2, 3].map(() =>
+            store.resolveConversation({ externalId: racingId, userId, messages: [user('Hi')] }),
+          ),
+        );
+        expect(new Set(racing.map((each) => each.conversation.id)).size).toBe(1);
+      });
+
+      test('matching is scoped to the user: the same history from another user starts anew', async () => {
+        const userId = freshUser();
+        const { resolved: first } = await storeFirstTurn(userId);
+        const other = await store.resolveConversation({
+          userId: freshUser(),
+          messages: [user('Is node pve1 up?'), assistant('Let me check. Yes, pve1 is online.'), user('More')],
+        });
+        expect(other.created).toBe(true);
+        expect(other.conversation.id).not.toBe(first.conversation.id);
+        expect(other.newMessages).toHaveLength(3);
+      });
+    });
+
+    describe('messages', () => {
+      test('a partial answer is updated when the run ends and then continues like any other', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({ userId, messages: [user('Write a haiku')] });
+        const [question, partial] = await store.appendMessages(resolved.conversation.id, null, [
+          user('Write a haiku'),
+          { role: 'assistant', content: [], status: 'partial' },
+        ]);
+        expect(partial).toMatchObject({
+          status: 'partial',
+          model: null,
+          usage: null,
+          parentId: question?.id,
+        });
+        const done = await store.updateMessage(partial?.id ?? '', {
+          status: 'complete',
+          content: [{ type: 'text', text: 'Racks hum in the dark' }],
+          model: 'openai:gpt-5',
+          usage: { inputTokens: 12, outputTokens: 7 },
+        });
+        expect(done).toMatchObject({
+          id: partial?.id,
+          status: 'complete',
+          model: 'openai:gpt-5',
+          usage: { inputTokens: 12, outputTokens: 7 },
+          content: [{ type: 'text', text: 'Racks hum in the dark' }],
+        });
+        expect(done.prefixHash).not.toBe(partial?.prefixHash);
+        const next = await store.resolveConversation({
+          userId,
+          messages: [user('Write a haiku'), assistant('Racks hum in the dark'), user('Another')],
+        });
+        expect(next.parentId).toBe(partial?.id);
+        const failed = await store.updateMessage(partial?.id ?? '', { status: 'error' });
+        expect(failed.content).toEqual([{ type: 'text', text: 'Racks hum in the dark' }]);
+        await store.appendMessages(resolved.conversation.id, partial?.id ?? null, [user('Another')]);
+        await expectStoreError(
+          store.updateMessage(partial?.id ?? '', { content: 'rewritten' }),
+          'conflict',
+          /already has replies/,
+        );
+        await expectStoreError(
+          store.updateMessage('00000000-0000-4000-8000-000000000000', { status: 'error' }),
+          'not-found',
+        );
+      });
+
+      test('appending to a missing conversation or under a message of another conversation fails', async () => {
+        const userId = freshUser();
+        const { resolved: first, question } = await storeFirstTurn(userId);
+        const other = await store.resolveConversation({ userId, messages: [user('Unrelated')] });
+        await expectStoreError(
+          store.appendMessages('00000000-0000-4000-8000-000000000000', null, [user('x')]),
+          'not-found',
+          /does not exist/,
+        );
+        await expectStoreError(
+          store.appendMessages(other.conversation.id, question?.id ?? null, [user('x')]),
+          'not-found',
+          /is not in conversation/,
+        );
+        expect(await store.getMessages(first.conversation.id)).toHaveLength(4);
+      });
+
+      test('two writers appending to one conversation at once never lose or interleave a message', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({ userId, messages: [user('start')] });
+        const [root] = await store.appendMessages(resolved.conversation.id, null, [user('start')]);
+        const second = harness.sharedAccess ? await harness.open('main') : store;
+        const writer = async (target: Store, label: string) => {
+          const batches = [];
+          for (let index = 0; index < 8; index++) {
+            const leaf =
+              (await target.getConversation(resolved.conversation.id))?.messages.at(-1)?.id ??
+              root?.id ??
+              null;
+            batches.push(
+              await target.appendMessages(resolved.conversation.id, leaf, [
+                assistant(`${label}${index}a`),
+                {
+                  role: 'tool',
+                  content: [
+                    { type: 'tool-result', toolCallId: `${label}${index}`, toolName: 't', output: 1 },
+                  ],
+                },
+                assistant(`${label}${index}b`),
+              ]),
+            );
+          }
+          return batches;
+        };
+        const [batchesA, batchesB] = await Promise.all([writer(store, 'A'), writer(second, 'B')]);
+        if (second !== store) await second.close();
+        const all = await store.getMessages(resolved.conversation.id);
+        expect(all).toHaveLength(1 + 16 * 3);
+        const position = new Map(all.map((message, index) => [message.id, index]));
+        for (const batch of [...batchesA, ...batchesB]) {
+          const [a, tool, b] = batch.map((message) => position.get(message.id) ?? -1);
+          expect(tool).toBe((a ?? 0) + 1);
+          expect(b).toBe((a ?? 0) + 2);
+          expect(batch[1]?.parentId).toBe(batch[0]?.id);
+          expect(batch[2]?.parentId).toBe(batch[1]?.id);
+        }
+      });
+    });
+
+    describe('conversations', () => {
+      test('list newest first with a cursor, update the title, delete', async () => {
+        const userId = freshUser();
+        const ids: string[] = [];
+        for (const text of ['one', 'two', 'three', 'four', 'five']) {
+          ids.push((await store.resolveConversation({ userId, messages: [user(text)] })).conversation.id);
+        }
+        const page1 = await store.listConversations({ userId, limit: 2 });
+        expect(page1.conversations.map((each) => each.id)).toEqual([ids[4], ids[3]]);
+        const page2 = await store.listConversations({ userId, limit: 2, cursor: page1.nextCursor ?? '' });
+        expect(page2.conversations.map((each) => each.id)).toEqual([ids[2], ids[1]]);
+        const page3 = await store.listConversations({ userId, limit: 2, cursor: page2.nextCursor ?? '' });
+        expect(page3.conversations.map((each) => each.id)).toEqual([ids[0]]);
+        expect(page3.nextCursor).toBeUndefined();
+        await expectStoreError(store.listConversations({ userId, cursor: 'garbage' }), 'not-found', /cursor/);
+
+        const renamed = await store.updateConversation(ids[0] ?? '', {
+          title: 'Cluster check',
+          metadata: { pinned: true },
+        });
+        expect(renamed).toMatchObject({ title: 'Cluster check', metadata: { pinned: true } });
+        expect((await store.listConversations({ userId, limit: 1 })).conversations[0]?.id).toBe(ids[0]);
+        await store.appendMessages(ids[1] ?? '', null, [user('two')]);
+        expect(await store.deleteConversation(ids[1] ?? '')).toBe(true);
+        expect(await store.deleteConversation(ids[1] ?? '')).toBe(false);
+        expect(await store.getConversation(ids[1] ?? '')).toBeUndefined();
+        expect(await store.getMessages(ids[1] ?? '')).toEqual([]);
+        await expectStoreError(store.updateConversation(ids[1] ?? '', { title: 'x' }), 'not-found');
+      });
+    });
+
+    describe('lifecycle', () => {
+      test('data survives closing and reopening the store', async () => {
+        const resolved = await store.resolveConversation({
+          userId: 'restart',
+          messages: [user('Remember me')],
+        });
+        const stored = await store.appendMessages(resolved.conversation.id, null, [
+          user('Remember me'),
+          assistant('I will.'),
+        ]);
+        const closing = store;
+        await closing.close();
+        await expectStoreError(closing.ping(), 'unavailable', /closed/);
+        store = await harness.open('main');
+        expect(await store.migrate()).toEqual({ applied: [], version: 1 });
+        const loaded = await store.getConversation(resolved.conversation.id);
+        expect(loaded?.messages.map((message) => message.content)).toEqual(['Remember me', 'I will.']);
+        const next = await store.resolveConversation({
+          userId: 'restart',
+          messages: [user('Remember me'), assistant('I will.'), user('Good')],
+        });
+        expect(next.parentId).toBe(stored[1]?.id);
+      });
+
+      if (backend === 'postgres') {
+        test('a server that goes away gives a clear unavailable error without the password, then recovers', async () => {
+          const openThroughProxy = harness.openThroughProxy;
+          if (!openThroughProxy) throw new Error('the PostgreSQL harness must offer openThroughProxy');
+          const { store: proxied, proxy } = await openThroughProxy.call(harness, 'main');
+          await proxied.ping();
+          const before = await proxied.resolveConversation({
+            userId: 'away',
+            messages: [user('Still there?')],
+          });
+          await proxy.stop();
+          const error = await expectStoreError(
+            proxied.appendMessages(before.conversation.id, null, [user('Still there?')]),
+            'unavailable',
+            new RegExp(`PostgreSQL is not reachable at 127\\.0\\.0\\.1:${proxy.port}.*check DATABASE_URL`),
+          );
+          expect(error.message).not.toContain('hunter2-secret');
+          expect(JSON.stringify(error)).not.toContain('hunter2-secret');
+          await expectStoreError(proxied.ping(), 'unavailable');
+          await proxy.start();
+          await proxied.ping();
+          const stored = await proxied.appendMessages(before.conversation.id, null, [user('Still there?')]);
+          expect(stored).toHaveLength(1);
+          await proxied.close();
+        });
+      }
+    });
+  });
+}

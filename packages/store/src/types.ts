@@ -1,0 +1,146 @@
+/**
+ * The store's data types. Messages are stored in `@haia/llm`'s `Message` shape, as JSON; the store
+ * does not import `@haia/llm` and only relies on this structural type.
+ */
+
+/** A message as the store sees it: a role and JSON content (string or parts). */
+export interface MessageLike {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: unknown;
+}
+
+/** How complete a stored message is: `partial` while streaming or after the client left, `error` when the model failed. */
+export type MessageStatus = 'complete' | 'partial' | 'error';
+
+/** A message to append, with what the API knows about it. */
+export interface NewMessage extends MessageLike {
+  status?: MessageStatus;
+  /** `provider:model` that produced an assistant message. */
+  model?: string;
+  /** Token usage of an assistant message (JSON). */
+  usage?: Record<string, unknown>;
+}
+
+/** A stored message. */
+export interface StoredMessage extends MessageLike {
+  id: string;
+  conversationId: string;
+  /** The message before this one on its branch; null for the first. */
+  parentId: string | null;
+  status: MessageStatus;
+  model: string | null;
+  usage: Record<string, unknown> | null;
+  createdAt: Date;
+  /** Hash of the visible path from the root to this message (see the README's resolution rules). */
+  prefixHash: string;
+}
+
+/** A stored conversation. */
+export interface Conversation {
+  id: string;
+  userId: string | null;
+  title: string | null;
+  /** An id the client gave it, such as an OpenWebUI chat id. */
+  externalId: string | null;
+  /** Which client created it (`openwebui`, `librechat`, `openai-sdk`, …). */
+  client: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  metadata: Record<string, unknown>;
+}
+
+/** Input of `resolveConversation`. */
+export interface ResolveConversationInput {
+  /** An explicit HAIA conversation id (`X-HAIA-Conversation-Id`): wins over everything. */
+  conversationId?: string;
+  /** A client's own id (`X-OpenWebUI-Chat-Id`): finds or creates the conversation with it. */
+  externalId?: string;
+  userId?: string;
+  client?: string;
+  /** The messages the client sent, oldest first, the newest user message last. */
+  messages: MessageLike[];
+}
+
+/** What `resolveConversation` found. */
+export interface ResolvedConversation {
+  conversation: Conversation;
+  /** True when no stored conversation matched and a new one was created. */
+  created: boolean;
+  /**
+   * The stored path that the incoming history continues, root first, including HAIA's own tool
+   * calls and tool results that the client never saw. This is the model's context before `newMessages`.
+   */
+  path: StoredMessage[];
+  /** The incoming messages after the matched path: to be stored (and sent to the model). */
+  newMessages: MessageLike[];
+  /** Where to append `newMessages`: the last message of `path`, or null for a new conversation. */
+  parentId: string | null;
+  /** True when the incoming history diverges inside a stored path (an edit or a regenerate). */
+  branched: boolean;
+  /**
+   * The client's `system` (and `developer`) messages of this request, in order. They take no part in
+   * matching and are not in `newMessages`: put them in front of the model's context; storing them is
+   * not needed (the client sends them every turn, possibly changed).
+   */
+  system: MessageLike[];
+}
+
+/** What a migration run did. */
+export interface MigrationResult {
+  /** Names of the migrations this run applied, in order (empty when the schema was current). */
+  applied: string[];
+  /** The schema version now: the number of the newest migration. */
+  version: number;
+}
+
+/** A page of conversations, newest first. */
+export interface ConversationPage {
+  conversations: Conversation[];
+  /** Pass to the next call to get the following page; undefined on the last page. */
+  nextCursor: string | undefined;
+}
+
+/** A conversation with the messages of its active branch (the newest leaf), root first. */
+export interface ConversationWithMessages {
+  conversation: Conversation;
+  messages: StoredMessage[];
+}
+
+/** Conversation memory for HAIA, on PostgreSQL or PGlite. */
+export interface Store {
+  /** `postgres` or `pglite`. */
+  readonly backend: 'postgres' | 'pglite';
+  resolveConversation(input: ResolveConversationInput): Promise<ResolvedConversation>;
+  /** Appends messages after `parentId` in one transaction; returns them stored, in order. */
+  appendMessages(
+    conversationId: string,
+    parentId: string | null,
+    messages: NewMessage[],
+  ): Promise<StoredMessage[]>;
+  /** Updates a message written first as `partial`: its status, usage, content or model. */
+  updateMessage(
+    id: string,
+    changes: Partial<Pick<StoredMessage, 'status' | 'usage' | 'content' | 'model'>>,
+  ): Promise<StoredMessage>;
+  getConversation(id: string): Promise<ConversationWithMessages | undefined>;
+  /** Every message of a conversation, all branches, in the order they were stored; [] when there is none. */
+  getMessages(conversationId: string): Promise<StoredMessage[]>;
+  /** Sets a conversation's title (and other editable fields). */
+  updateConversation(
+    id: string,
+    changes: { title?: string; metadata?: Record<string, unknown> },
+  ): Promise<Conversation>;
+  listConversations(options?: {
+    userId?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<ConversationPage>;
+  /** Deletes a conversation and its messages; false when there was none. */
+  deleteConversation(id: string): Promise<boolean>;
+  /** Applies pending migrations (`createStore` does it unless `migrate: false`); for `pnpm db:migrate`. */
+  migrate(): Promise<MigrationResult>;
+  /** Round trip to the database, for `/ready`; throws a `StoreError` when it is unreachable. */
+  ping(): Promise<void>;
+  /** Drains and closes the connections. */
+  close(): Promise<void>;
+}
