@@ -11,6 +11,11 @@ export interface Queryable {
   exec(text: string): Promise<void>;
 }
 
+/** A connection taken out of the pool; `release()` gives it back (and ends its session locks). */
+export interface ReservedConnection extends Queryable {
+  release(): Promise<void>;
+}
+
 /** A connection (pool) to one database. */
 export interface Driver extends Queryable {
   readonly backend: 'postgres' | 'pglite';
@@ -18,6 +23,11 @@ export interface Driver extends Queryable {
   readonly target: string;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (transaction: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A connection of its own, kept out of the pool until released (for session-level advisory locks);
+   * undefined on PGlite, which is one connection in one process.
+   */
+  reserve?(): Promise<ReservedConnection>;
   close(): Promise<void>;
 }
 

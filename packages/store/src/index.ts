@@ -13,6 +13,7 @@ export type {
 export { createStore, migrate } from './create-store.js';
 export type { Logger } from './logger.js';
 export { noopLogger } from './logger.js';
+export type { AlertRow, HeldNotificationRow, MonitorState } from './monitor-state.js';
 export type { PoolOptions } from './postgres-driver.js';
 export { hashChain, INITIAL_HASH, normaliseText, visibleText } from './projection.js';
 export type { StoreErrorCode, StoreErrorOptions } from './store-error.js';

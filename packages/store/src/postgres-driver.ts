@@ -46,6 +46,18 @@ export async function createPostgresDriver(
       const result = await sql.begin((transaction) => work(wrap(transaction)));
       return result as T;
     },
+    async reserve() {
+      const reserved = await sql.reserve();
+      const connection = wrap(reserved);
+      return {
+        ...connection,
+        async release() {
+          // Closing the session (not returning it to the pool) is what frees its advisory locks.
+          await reserved.unsafe('select pg_advisory_unlock_all()').catch(() => {});
+          reserved.release();
+        },
+      };
+    },
     async close() {
       await sql.end({ timeout: 5 });
     },

@@ -4,6 +4,7 @@ import type { Driver, Queryable } from './driver.js';
 import { jsonParameter, toDate, toJson } from './driver.js';
 import type { Logger } from './logger.js';
 import { runMigrations } from './migrations.js';
+import { createMonitorState, type MonitorState } from './monitor-state.js';
 import { advance, hashChain, stateFromTail } from './projection.js';
 import { StoreError, toStoreError } from './store-error.js';
 import type {
@@ -624,8 +625,23 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     return rows.length > 0;
   }
 
+  const monitorState = createMonitorState(driver, { logger, now, schema });
+  const monitor: MonitorState = {
+    loadAlerts: (check) => guard('monitor.loadAlerts', () => monitorState.loadAlerts(check)),
+    activeAlerts: () => guard('monitor.activeAlerts', () => monitorState.activeAlerts()),
+    saveAlerts: (rows) => guard('monitor.saveAlerts', () => monitorState.saveAlerts(rows)),
+    getState: <T>(key: string) => guard('monitor.getState', () => monitorState.getState<T>(key)),
+    setState: (key, value) => guard('monitor.setState', () => monitorState.setState(key, value)),
+    holdNotification: (held) => guard('monitor.holdNotification', () => monitorState.holdNotification(held)),
+    takeHeldNotifications: () =>
+      guard('monitor.takeHeldNotifications', () => monitorState.takeHeldNotifications()),
+    tryLeadership: () => monitorState.tryLeadership(),
+    close: () => monitorState.close(),
+  };
+
   return {
     backend: driver.backend,
+    monitor,
     resolveConversation: (input) => guard('resolveConversation', () => resolveConversation(input)),
     appendMessages: (conversationId, parentId, messages) =>
       guard('appendMessages', () => appendMessages(conversationId, parentId, messages)),
@@ -643,6 +659,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     async close() {
       if (closed) return;
       closed = true;
+      await monitorState.close();
       await driver.close();
     },
   };

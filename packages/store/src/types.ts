@@ -1,3 +1,5 @@
+import type { MonitorState } from './monitor-state.js';
+
 /**
  * The store's data types. Messages are stored in `@haia/llm`'s `Message` shape, as JSON; the store
  * does not import `@haia/llm` and only relies on this structural type.
@@ -141,6 +143,8 @@ export interface Store {
   migrate(): Promise<MigrationResult>;
   /** Round trip to the database, for `/ready`; throws a `StoreError` when it is unreachable. */
   ping(): Promise<void>;
+  /** The monitor daemon's alert state, digest queue and leader lock (same database). */
+  readonly monitor: MonitorState;
   /** Drains and closes the connections. */
   close(): Promise<void>;
 }

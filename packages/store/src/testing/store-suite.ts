@@ -94,14 +94,17 @@ export function runStoreSuite(
     describe('migrations', () => {
       test('a fresh database gets the schema; running again applies nothing', async () => {
         const fresh = await harness.open('fresh', { migrate: false });
-        expect(await fresh.migrate()).toEqual({ applied: ['0001_init'], version: 1 });
-        expect(await fresh.migrate()).toEqual({ applied: [], version: 1 });
+        expect(await fresh.migrate()).toEqual({ applied: ['0001_init', '0002_monitor'], version: 2 });
+        expect(await fresh.migrate()).toEqual({ applied: [], version: 2 });
         await fresh.close();
         const again = await harness.open('fresh');
-        expect(await again.migrate()).toEqual({ applied: [], version: 1 });
+        expect(await again.migrate()).toEqual({ applied: [], version: 2 });
         await again.close();
         const rows = await harness.query('fresh', 'select id, name from haia_migrations');
-        expect(rows.map((row) => [Number(row.id), row.name])).toEqual([[1, '0001_init']]);
+        expect(rows.map((row) => [Number(row.id), row.name])).toEqual([
+          [1, '0001_init'],
+          [2, '0002_monitor'],
+        ]);
       });
 
       test('several stores starting at once apply each migration exactly once', async () => {
@@ -110,17 +113,17 @@ export function runStoreSuite(
             [1, 2, 3, 4].map(() => harness.open('concurrent', { migrate: false })),
           );
           const results = await Promise.all(stores.map((each) => each.migrate()));
-          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init']);
+          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_monitor']);
           await Promise.all(stores.map((each) => each.close()));
         } else {
           // PGlite is single-process: concurrent starts are concurrent migrate() calls on one store.
           const single = await harness.open('concurrent', { migrate: false });
           const results = await Promise.all([1, 2, 3, 4].map(() => single.migrate()));
-          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init']);
+          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_monitor']);
           await single.close();
         }
         const rows = await harness.query('concurrent', 'select count(*)::int as count from haia_migrations');
-        expect(Number(rows[0]?.count)).toBe(1);
+        expect(Number(rows[0]?.count)).toBe(2);
       });
 
       test('a database with a newer schema is refused with a migration error', async () => {
@@ -536,6 +539,90 @@ export function runStoreSuite(
       });
     });
 
+    describe('monitor state', () => {
+      const alert = (key: string, status: 'pending' | 'firing' | 'resolved', at: Date) => ({
+        key,
+        check: 'guests',
+        status,
+        severity: 'warning' as const,
+        title: `VM ${key} stopped`,
+        body: 'It was running.',
+        fields: [{ name: 'Node', value: 'pve2' }],
+        links: [],
+        event: false,
+        consecutiveBad: 2,
+        consecutiveGood: 0,
+        firstBadAt: at,
+        firingSince: status === 'firing' ? at : null,
+        lastNotifiedAt: status === 'firing' ? at : null,
+        resolvedAt: null,
+        updatedAt: at,
+      });
+
+      test('alerts are saved, replaced by key and loaded per check and when active', async () => {
+        const at = new Date('2026-12-01T10:00:00.000Z');
+        await store.monitor.saveAlerts([alert('guest:102', 'pending', at), alert('guest:103', 'firing', at)]);
+        await store.monitor.saveAlerts([
+          { ...alert('guest:102', 'resolved', at), resolvedAt: at, consecutiveBad: 0 },
+        ]);
+        const loaded = (await store.monitor.loadAlerts('guests')).sort((a, b) => a.key.localeCompare(b.key));
+        expect(loaded).toEqual([
+          { ...alert('guest:102', 'resolved', at), resolvedAt: at, consecutiveBad: 0 },
+          alert('guest:103', 'firing', at),
+        ]);
+        expect((await store.monitor.activeAlerts()).map((row) => row.key)).toEqual(['guest:103']);
+        expect(await store.monitor.loadAlerts('ceph')).toEqual([]);
+      });
+
+      test('per-check memories and held notifications persist', async () => {
+        expect(await store.monitor.getState('guests.running')).toBeUndefined();
+        await store.monitor.setState('guests.running', { running: ['100', '101'] });
+        await store.monitor.setState('guests.running', { running: ['100'] });
+        expect(await store.monitor.getState('guests.running')).toEqual({ running: ['100'] });
+        const notification = {
+          title: 'VM 101 stopped',
+          body: 'b',
+          severity: 'warning' as const,
+          state: 'firing' as const,
+        };
+        await store.monitor.holdNotification({
+          key: 'guest:101',
+          kind: 'firing',
+          notification,
+          heldAt: new Date('2026-12-01T23:10:00Z'),
+        });
+        await store.monitor.holdNotification({
+          key: 'guest:101',
+          kind: 'resolved',
+          notification: { ...notification, state: 'resolved' },
+          heldAt: new Date('2026-12-01T23:50:00Z'),
+        });
+        const held = await store.monitor.takeHeldNotifications();
+        expect(held.map((item) => [item.kind, item.notification.state, item.heldAt.toISOString()])).toEqual([
+          ['firing', 'firing', '2026-12-01T23:10:00.000Z'],
+          ['resolved', 'resolved', '2026-12-01T23:50:00.000Z'],
+        ]);
+        expect(await store.monitor.takeHeldNotifications()).toEqual([]);
+      });
+
+      test('only one store is the leader; another takes over when it goes', async () => {
+        expect(await store.monitor.tryLeadership()).toBe(true);
+        expect(await store.monitor.tryLeadership()).toBe(true);
+        if (!harness.sharedAccess) return;
+        const other = await harness.open('main');
+        try {
+          expect(await other.monitor.tryLeadership()).toBe(false);
+          await store.monitor.close();
+          expect(await other.monitor.tryLeadership()).toBe(true);
+          expect(await store.monitor.tryLeadership()).toBe(false);
+        } finally {
+          await other.close();
+        }
+        expect(await store.monitor.tryLeadership()).toBe(true);
+        await store.monitor.close();
+      });
+    });
+
     describe('lifecycle', () => {
       test('data survives closing and reopening the store', async () => {
         const resolved = await store.resolveConversation({
@@ -550,7 +637,7 @@ export function runStoreSuite(
         await closing.close();
         await expectStoreError(closing.ping(), 'unavailable', /closed/);
         store = await harness.open('main');
-        expect(await store.migrate()).toEqual({ applied: [], version: 1 });
+        expect(await store.migrate()).toEqual({ applied: [], version: 2 });
         const loaded = await store.getConversation(resolved.conversation.id);
         expect(loaded?.messages.map((message) => message.content)).toEqual(['Remember me', 'I will.']);
         const next = await store.resolveConversation({
