@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type NtfyFake,
+  type ProxmoxFake,
+  startNtfyFake,
+  startProxmoxFake,
+  startTelegramFake,
+  type TelegramFake,
+  testCertificates,
+} from '@haia/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const TOKEN = '9:SECRET-bin-token';
+const children: ChildProcess[] = [];
+let cwd: string;
+let telegram: TelegramFake;
+let ntfy: NtfyFake;
+let proxmox: ProxmoxFake;
+
+beforeEach(async () => {
+  cwd = mkdtempSync(join(tmpdir(), 'haia-monitor-bin-'));
+  [telegram, ntfy, proxmox] = await Promise.all([
+    startTelegramFake({ token: TOKEN, chats: ['5'] }),
+    startNtfyFake(),
+    startProxmoxFake(),
+  ]);
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await Promise.all([telegram.close(), ntfy.close(), proxmox.close()]);
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (part) => {
+    output += part;
+  });
+  child.stderr?.on('data', (part) => {
+    output += part;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+const channels = () => ({
+  TELEGRAM_BOT_TOKEN: TOKEN,
+  TELEGRAM_CHAT_ID: '5',
+  TELEGRAM_API_URL: telegram.url,
+  NTFY_URL: `${ntfy.url}/homelab`,
+});
+
+describe('haia-monitor bin', () => {
+  it('--test-notify sends one message to each channel and exits 0', async () => {
+    const app = run(['--test-notify'], channels());
+    expect(await app.exited).toBe(0);
+    expect(telegram.messages).toHaveLength(1);
+    expect(ntfy.messages.map((message) => message.title)).toEqual(['HAIA monitor test']);
+    expect(app.output()).toMatch(/ok +telegram/);
+    expect(app.output()).not.toContain('SECRET');
+  });
+
+  it('--test-notify exits 1 and names the variable when a channel refuses', async () => {
+    const app = run(['--test-notify'], { ...channels(), TELEGRAM_CHAT_ID: '404' });
+    expect(await app.exited).toBe(1);
+    expect(app.output()).toMatch(/FAILED telegram: .*TELEGRAM_CHAT_ID/);
+    expect(app.output()).not.toContain('SECRET');
+  });
+
+  it('refuses to start without a cluster, and lists bad values', async () => {
+    const missing = run([], channels());
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain('set PROXMOX_URL');
+    const bad = run([], { ...channels(), HAIA_MONITOR_VM_INTERVAL: '5', HAIA_MONITOR_QUIET_HOURS: 'night' });
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toContain('HAIA_MONITOR_VM_INTERVAL="5"');
+    expect(bad.output()).toContain('HAIA_MONITOR_QUIET_HOURS="night"');
+  });
+
+  it('runs against the cluster, serves /health and /metrics, and stops on SIGTERM', async () => {
+    const app = run([], {
+      ...channels(),
+      PROXMOX_URL: proxmox.url,
+      PROXMOX_TOKEN_ID: proxmox.tokenId,
+      PROXMOX_TOKEN_SECRET: proxmox.tokenSecret,
+      PROXMOX_CA_FILE: testCertificates().caFile,
+      HAIA_MONITOR_PORT: '0',
+      HAIA_DATA_DIR: join(cwd, 'data'),
+    });
+    for (let attempt = 0; attempt < 400 && !app.output().includes('haia-monitor running'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const line = app
+      .output()
+      .split('\n')
+      .find((entry) => entry.includes('haia-monitor running'));
+    const { url } = JSON.parse(line ?? '{}') as { url: string };
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok' });
+    for (
+      let attempt = 0;
+      attempt < 400 && !app.output().includes('"check":"guests","outcome":"ok"');
+      attempt++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(
+      'haia_monitor_checks_total{check="guests",outcome="ok"} 1',
+    );
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    expect(app.output()).toContain('"msg":"stopped"');
+    expect(app.output()).not.toContain(proxmox.tokenSecret);
+  });
+});

@@ -1,0 +1,306 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNotifiers } from '@haia/notify';
+import { createProxmoxClient, type ProxmoxClient } from '@haia/proxmox';
+import { createStore, type Store } from '@haia/store';
+import {
+  type DiscordFake,
+  type NtfyFake,
+  PROXMOX_FIXTURE_NOW,
+  type ProxmoxFake,
+  startDiscordFake,
+  startNtfyFake,
+  startProxmoxFake,
+  startTelegramFake,
+  type TelegramFake,
+  testCertificates,
+} from '@haia/testkit';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMonitorMetrics, type MonitorMetrics } from './metrics.js';
+import { type CheckName, createMonitor, type MonitorOptions } from './monitor.js';
+import { openTestStore, type TestStore } from './test-store.js';
+
+const TELEGRAM_TOKEN = '42:TEST-telegram-token';
+const logger = pino({ level: 'silent' });
+
+let proxmox: ProxmoxFake;
+let telegram: TelegramFake;
+let discord: DiscordFake;
+let ntfy: NtfyFake;
+let client: ProxmoxClient;
+let testStore: TestStore;
+let clock: Date;
+let metrics: MonitorMetrics;
+
+beforeEach(async () => {
+  [proxmox, telegram, discord, ntfy] = await Promise.all([
+    startProxmoxFake(),
+    startTelegramFake({ token: TELEGRAM_TOKEN, chats: ['-100'] }),
+    startDiscordFake(),
+    startNtfyFake(),
+  ]);
+  client = createProxmoxClient({
+    url: proxmox.url,
+    tokenId: proxmox.tokenId,
+    tokenSecret: proxmox.tokenSecret,
+    ca: testCertificates().ca,
+  });
+  testStore = await openTestStore();
+  clock = new Date((PROXMOX_FIXTURE_NOW + 3600) * 1000);
+  metrics = createMonitorMetrics();
+});
+
+afterEach(async () => {
+  await client.close();
+  await testStore.cleanup();
+  await Promise.all([proxmox.close(), telegram.close(), discord.close(), ntfy.close()]);
+});
+
+function monitorOn(store: Store, overrides: Partial<MonitorOptions> = {}) {
+  return createMonitor({
+    client,
+    notifiers: createNotifiers(
+      {
+        telegram: { botToken: TELEGRAM_TOKEN, chatId: '-100', apiUrl: telegram.url },
+        discord: { webhookUrl: discord.webhookUrl },
+        ntfy: { url: `${ntfy.url}/homelab` },
+      },
+      { sleep: async () => {} },
+    ),
+    store: store.monitor,
+    rules: {
+      failureThreshold: 1,
+      reminderIntervalMs: 3_600_000,
+      storageThresholdPercent: 85,
+      quietHours: undefined,
+      vmIntervalMs: 300_000,
+    },
+    logger,
+    metrics,
+    now: () => clock,
+    ...overrides,
+  });
+}
+
+/** Titles delivered on each channel, in order. */
+function delivered() {
+  return {
+    telegram: telegram.messages.map((message) => message.text.split('\n')[0]),
+    discord: discord.messages.map((message) => String(message.embeds[0]?.title)),
+    ntfy: ntfy.messages.map((message) => message.title),
+  };
+}
+
+async function run(monitor: ReturnType<typeof monitorOn>, ...checks: CheckName[]) {
+  for (const check of checks) {
+    await monitor.runCheck(check);
+    clock = new Date(clock.getTime() + 60_000);
+  }
+}
+
+describe('monitor against the fake cluster and the fake channels', () => {
+  it('a VM that stops: one alert per channel, no repeats, one resolved notice', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    expect(delivered().telegram).toEqual([]);
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests', 'guests', 'guests');
+    expect(delivered()).toEqual({
+      telegram: ['<b>🟠 VM 101 (docker-host) stopped</b>'],
+      discord: ['🟠 VM 101 (docker-host) stopped'],
+      ntfy: ['VM 101 (docker-host) stopped'],
+    });
+    expect(telegram.messages[0]?.text).toContain('was running and is now stopped');
+    proxmox.startGuest(101);
+    await run(monitor, 'guests', 'guests');
+    expect(delivered()).toEqual({
+      telegram: [
+        '<b>🟠 VM 101 (docker-host) stopped</b>',
+        '<b>✅ Resolved: VM 101 (docker-host) stopped</b>',
+      ],
+      discord: ['🟠 VM 101 (docker-host) stopped', '✅ Resolved: VM 101 (docker-host) stopped'],
+      ntfy: ['VM 101 (docker-host) stopped', 'Resolved: VM 101 (docker-host) stopped'],
+    });
+    expect(await metrics.registry.getSingleMetricAsString('haia_monitor_notifications_total')).toContain(
+      'haia_monitor_notifications_total{channel="telegram",outcome="sent"} 2',
+    );
+  });
+
+  it('waits for the failure threshold before firing', async () => {
+    const monitor = monitorOn(testStore.store, {
+      rules: {
+        failureThreshold: 3,
+        reminderIntervalMs: undefined,
+        storageThresholdPercent: 85,
+        quietHours: undefined,
+        vmIntervalMs: 300_000,
+      },
+    });
+    await run(monitor, 'guests');
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests', 'guests');
+    expect(delivered().telegram).toHaveLength(0);
+    await run(monitor, 'guests');
+    expect(delivered().telegram).toHaveLength(1);
+  });
+
+  it('does not notify again after a restart while firing, and reminds only after the interval', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'haia-monitor-'));
+    try {
+      let store = await createStore({ dataDir });
+      await run(monitorOn(store), 'guests');
+      proxmox.stopGuest(101);
+      await run(monitorOn(store), 'guests');
+      expect(delivered().telegram).toHaveLength(1);
+      await store.close();
+      store = await createStore({ dataDir });
+      const restarted = monitorOn(store);
+      await run(restarted, 'guests', 'guests');
+      expect(delivered().telegram).toHaveLength(1);
+      clock = new Date(clock.getTime() + 3_600_000);
+      await run(restarted, 'guests', 'guests');
+      expect(delivered().telegram).toEqual([
+        '<b>🟠 VM 101 (docker-host) stopped</b>',
+        '<b>🟠 Still: VM 101 (docker-host) stopped</b>',
+      ]);
+      await store.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('delivers once after a 429', async () => {
+    telegram.rateLimitNext(1);
+    discord.rateLimitNext(0.5);
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests');
+    expect(telegram.messages).toHaveLength(1);
+    expect(discord.messages).toHaveLength(1);
+    expect(telegram.server.requests).toHaveLength(2);
+  });
+
+  it('a node that goes offline is one alert, not one per guest on it', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests', 'nodes');
+    proxmox.setNodeOffline('pve2');
+    await run(monitor, 'guests', 'nodes', 'guests', 'nodes');
+    expect(delivered().telegram).toEqual(['<b>🔴 Node pve2 is offline</b>']);
+    expect(telegram.messages[0]?.text).toContain('lost quorum');
+    proxmox.setNodeOffline('pve2', false);
+    await run(monitor, 'guests', 'nodes');
+    expect(delivered().ntfy).toEqual(['Node pve2 is offline', 'Resolved: Node pve2 is offline']);
+  });
+
+  it('Ceph HEALTH_WARN names its checks', async () => {
+    const monitor = monitorOn(testStore.store);
+    proxmox.setCephHealth('HEALTH_WARN', {
+      OSD_DOWN: {
+        severity: 'HEALTH_WARN',
+        summary: { message: '1 osds down', count: 1 },
+        detail: [{ message: 'osd.3 (root=default,host=pve2) is down' }],
+      },
+    });
+    await run(monitor, 'ceph');
+    expect(delivered().discord).toEqual(['🟠 Ceph HEALTH_WARN']);
+    expect(discord.messages[0]?.embeds[0]?.description).toContain('OSD_DOWN: 1 osds down');
+    proxmox.setCephHealth('HEALTH_OK');
+    await run(monitor, 'ceph');
+    expect(delivered().discord).toEqual(['🟠 Ceph HEALTH_WARN', '✅ Resolved: Ceph HEALTH_WARN']);
+  });
+
+  it('storage above the threshold, and a failed start task notified once', async () => {
+    const monitor = monitorOn(testStore.store);
+    proxmox.setStorageUsage('local-lvm', 320_000_000_000);
+    await run(monitor, 'storage');
+    expect(delivered().ntfy).toEqual([
+      'Storage pve1/local-lvm is 91% full',
+      'Storage pve2/local-lvm is 91% full',
+    ]);
+    proxmox.addTask({
+      node: 'pve2',
+      type: 'qmstart',
+      id: 102,
+      status: "can't lock file '/var/lock/qemu-server/lock-102.conf' - got timeout",
+      startTime: Math.floor(clock.getTime() / 1000),
+    });
+    await run(monitor, 'tasks', 'tasks');
+    expect(delivered().ntfy.slice(2)).toEqual(['VM 102 failed to start']);
+  });
+
+  it('an unreachable Proxmox API is one alert, not a crash', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    await proxmox.close();
+    await run(monitor, 'guests', 'nodes', 'ceph', 'storage', 'tasks');
+    expect(delivered().telegram).toEqual(['<b>🔴 Proxmox API unreachable</b>']);
+    expect(await metrics.registry.getSingleMetricAsString('haia_monitor_checks_total')).toContain(
+      'outcome="unreachable"',
+    );
+  });
+
+  it('quiet hours hold non-critical alerts and send one digest when they end', async () => {
+    const local = (hours: number) => {
+      const date = new Date(clock);
+      date.setHours(hours, 0, 0, 0);
+      return date;
+    };
+    clock = local(23);
+    const monitor = monitorOn(testStore.store, {
+      rules: {
+        failureThreshold: 1,
+        reminderIntervalMs: undefined,
+        storageThresholdPercent: 85,
+        quietHours: { startMinute: 22 * 60, endMinute: 7 * 60 },
+        vmIntervalMs: 300_000,
+      },
+    });
+    await run(monitor, 'guests');
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests');
+    proxmox.setNodeOffline('pve2');
+    await run(monitor, 'nodes');
+    expect(delivered().telegram).toEqual(['<b>🔴 Node pve2 is offline</b>']);
+    await monitor.flushDigest();
+    expect(delivered().telegram).toHaveLength(1);
+    clock = new Date(local(7).getTime() + 86_400_000);
+    await monitor.flushDigest();
+    await monitor.flushDigest();
+    expect(delivered().telegram).toEqual([
+      '<b>🔴 Node pve2 is offline</b>',
+      '<b>🟠 1 alert during quiet hours</b>',
+    ]);
+    expect(telegram.messages[1]?.text).toContain('firing: VM 101 (docker-host) stopped');
+  });
+
+  it('adds the AI summary, and sends without it when the summary fails or is too slow', async () => {
+    let mode: 'ok' | 'fail' | 'slow' = 'ok';
+    const monitor = monitorOn(testStore.store, {
+      summaryTimeoutMs: 50,
+      summarize: async (_notification, signal) => {
+        if (mode === 'fail') throw new Error('model down');
+        if (mode === 'slow')
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        return 'The VM was shut down from inside. Start it with qm start 101.';
+      },
+    });
+    await run(monitor, 'guests');
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests');
+    expect(telegram.messages[0]?.text).toContain('Start it with qm start 101.');
+    mode = 'fail';
+    proxmox.stopGuest(100);
+    await run(monitor, 'guests');
+    mode = 'slow';
+    proxmox.setCephHealth('HEALTH_ERR');
+    await run(monitor, 'ceph');
+    expect(telegram.messages.map((message) => message.text.includes('qm start'))).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+});

@@ -1,0 +1,232 @@
+import type { MonitorConfig } from '@haia/config';
+import type { Notification, Notifier } from '@haia/notify';
+import { type ProxmoxClient, ProxmoxError } from '@haia/proxmox';
+import type { Logger } from 'pino';
+import { type AlertNotification, evaluateCheck } from './alert-engine.js';
+import { checkCeph } from './checks/ceph-check.js';
+import { checkGuests, type GuestMemory } from './checks/guest-check.js';
+import { checkNodes } from './checks/node-check.js';
+import { checkStorage } from './checks/storage-check.js';
+import { checkTasks } from './checks/task-check.js';
+import type { MonitorMetrics } from './metrics.js';
+import type { MonitorStore } from './monitor-store.js';
+import type { CheckOutcome } from './observation.js';
+import { buildDigest, isQuietTime } from './quiet-hours.js';
+
+/** The checks the monitor runs, each on its own schedule. */
+export const CHECK_NAMES = ['guests', 'nodes', 'tasks', 'ceph', 'storage'] as const;
+
+/** One of {@link CHECK_NAMES}. */
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+/** Writes a short explanation for a firing alert, or undefined; must honour `signal`. */
+export type AlertSummarizer = (
+  notification: Notification,
+  signal: AbortSignal,
+) => Promise<string | undefined>;
+
+/** Options of {@link createMonitor}. */
+export interface MonitorOptions {
+  client: ProxmoxClient;
+  notifiers: readonly Notifier[];
+  store: MonitorStore;
+  rules: Pick<
+    MonitorConfig,
+    'failureThreshold' | 'reminderIntervalMs' | 'storageThresholdPercent' | 'quietHours' | 'vmIntervalMs'
+  >;
+  logger: Logger;
+  metrics: MonitorMetrics;
+  /** The clock (injectable for tests). */
+  now?: () => Date;
+  /** Adds an AI explanation to firing alerts (HAIA_MONITOR_AI_SUMMARY). */
+  summarize?: AlertSummarizer;
+  /** Time limit of the summary (default 20 s). */
+  summaryTimeoutMs?: number;
+}
+
+/** The monitoring logic without the schedule: run a check, flush the quiet-hours digest. */
+export interface Monitor {
+  /** Runs one check now: asks Proxmox, updates the alerts, sends what is due. Never throws. */
+  runCheck(name: CheckName, signal?: AbortSignal): Promise<void>;
+  /** Sends the digest of held notifications when quiet hours are over. */
+  flushDigest(signal?: AbortSignal): Promise<void>;
+}
+
+/** Errors meaning the API itself cannot be reached or used: one `proxmox:api` alert, not a crash. */
+const UNREACHABLE = new Set(['network', 'timeout', 'tls', 'auth', 'permission']);
+
+/** Creates the monitor. */
+export function createMonitor(options: MonitorOptions): Monitor {
+  const { client, store, logger, metrics, rules } = options;
+  const now = options.now ?? (() => new Date());
+  let serial: Promise<unknown> = Promise.resolve();
+
+  /** Evaluations and their writes run one at a time, so concurrent checks never race on a row. */
+  function serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = serial.then(task, task);
+    serial = run.catch(() => undefined);
+    return run;
+  }
+
+  async function gather(name: CheckName, signal: AbortSignal): Promise<CheckOutcome> {
+    switch (name) {
+      case 'guests': {
+        const resources = await client.clusterResources({ signal });
+        const memory = await store.getState<GuestMemory>('guests.running');
+        const result = checkGuests(resources, memory);
+        await store.setState('guests.running', result.memory);
+        return result.outcome;
+      }
+      case 'nodes': {
+        const [resources, status] = await Promise.all([
+          client.clusterResources({ signal }),
+          client.clusterStatus({ signal }),
+        ]);
+        return checkNodes(resources, status);
+      }
+      case 'tasks': {
+        const startedAt = now();
+        const since =
+          (await store.getState<string>('tasks.since')) ??
+          new Date(startedAt.getTime() - rules.vmIntervalMs).toISOString();
+        const failed = await client.failedTasks({ signal, since: new Date(since) });
+        // A small overlap: tasks that ended during this run are seen again next time and deduplicated by key.
+        await store.setState('tasks.since', new Date(startedAt.getTime() - 60_000).toISOString());
+        return checkTasks(failed);
+      }
+      case 'ceph':
+        return checkCeph(await client.cephStatus({ signal }));
+      case 'storage':
+        return checkStorage(
+          await client.clusterResources({ signal, type: 'storage' }),
+          rules.storageThresholdPercent,
+        );
+    }
+  }
+
+  async function evaluate(outcome: CheckOutcome): Promise<AlertNotification[]> {
+    return serialized(async () => {
+      const stored = new Map((await store.loadAlerts(outcome.check)).map((record) => [record.key, record]));
+      const evaluation = evaluateCheck(outcome, stored, rules, now());
+      if (evaluation.records.length > 0) await store.saveAlerts(evaluation.records);
+      for (const record of evaluation.records) stored.set(record.key, record);
+      const firing = [...stored.values()].filter((record) => record.status === 'firing').length;
+      metrics.alertsFiring.set({ check: outcome.check }, firing);
+      return evaluation.notifications;
+    });
+  }
+
+  async function sendToAll(notification: Notification, signal: AbortSignal) {
+    const results = await Promise.allSettled(
+      options.notifiers.map((notifier) => notifier.send(notification, { signal })),
+    );
+    return results.map((result, index) => {
+      const channel = options.notifiers[index]?.channel ?? 'unknown';
+      metrics.notifications.inc({ channel, outcome: result.status === 'fulfilled' ? 'sent' : 'failed' });
+      if (result.status === 'rejected') {
+        logger.error(
+          { channel, error: (result.reason as Error).message, title: notification.title },
+          'notification failed',
+        );
+        return { channel, ok: false, error: (result.reason as Error).message };
+      }
+      return { channel, ok: true };
+    });
+  }
+
+  async function withSummary(alert: AlertNotification, signal: AbortSignal): Promise<Notification> {
+    if (!options.summarize || alert.kind !== 'firing') return alert.notification;
+    const timeout = AbortSignal.timeout(options.summaryTimeoutMs ?? 20_000);
+    const combined = AbortSignal.any([signal, timeout]);
+    try {
+      const summary = await Promise.race([
+        options.summarize(alert.notification, combined),
+        new Promise<undefined>((resolve) =>
+          combined.addEventListener('abort', () => resolve(undefined), { once: true }),
+        ),
+      ]);
+      if (!summary) return alert.notification;
+      return { ...alert.notification, body: `${alert.notification.body}\n\n${summary.trim()}` };
+    } catch (error) {
+      logger.warn(
+        { key: alert.key, error: (error as Error).message },
+        'AI summary failed; sending the alert without it',
+      );
+      return alert.notification;
+    }
+  }
+
+  async function dispatch(alerts: AlertNotification[], signal: AbortSignal) {
+    for (const alert of alerts) {
+      logger.info(
+        {
+          key: alert.key,
+          kind: alert.kind,
+          severity: alert.notification.severity,
+          title: alert.notification.title,
+        },
+        'alert',
+      );
+      if (alert.notification.severity !== 'critical' && isQuietTime(now(), rules.quietHours)) {
+        await store.holdNotification({
+          key: alert.key,
+          kind: alert.kind,
+          notification: alert.notification,
+          heldAt: now(),
+        });
+        metrics.notifications.inc({ channel: 'all', outcome: 'held' });
+        continue;
+      }
+      await sendToAll(await withSummary(alert, signal), signal);
+    }
+  }
+
+  return {
+    async runCheck(name, signal = new AbortController().signal) {
+      const started = performance.now();
+      let outcome = 'ok';
+      try {
+        let gathered: CheckOutcome | undefined;
+        let unreachable: ProxmoxError | undefined;
+        try {
+          gathered = await gather(name, signal);
+        } catch (error) {
+          if (!ProxmoxError.isInstance(error) || !UNREACHABLE.has(error.code)) throw error;
+          unreachable = error;
+        }
+        const api = await evaluate({
+          check: 'proxmox',
+          observations: [
+            {
+              key: 'proxmox:api',
+              ok: !unreachable,
+              severity: 'critical',
+              title: 'Proxmox API unreachable',
+              body: unreachable ? unreachable.message : 'The Proxmox API answers again.',
+              fields: [{ name: 'URL', value: client.url }],
+            },
+          ],
+        });
+        const alerts = gathered ? [...api, ...(await evaluate(gathered))] : api;
+        outcome = unreachable ? 'unreachable' : 'ok';
+        await dispatch(alerts, signal);
+      } catch (error) {
+        outcome = 'error';
+        logger.error({ check: name, error: (error as Error).message }, 'check failed');
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        metrics.checks.inc({ check: name, outcome });
+        metrics.checkDuration.observe({ check: name }, seconds);
+        logger.info({ check: name, outcome, durationMs: Math.round(seconds * 1000) }, 'check run');
+      }
+    },
+
+    async flushDigest(signal = new AbortController().signal) {
+      if (isQuietTime(now(), rules.quietHours)) return;
+      const held = await store.takeHeldNotifications();
+      if (held.length === 0) return;
+      logger.info({ count: held.length }, 'sending the quiet-hours digest');
+      await sendToAll(buildDigest(held), signal);
+    },
+  };
+}

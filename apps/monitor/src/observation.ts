@@ -1,0 +1,29 @@
+import type { Notification, Severity } from '@haia/notify';
+
+/** What one check saw about one object: good or bad, with the words to alert with. */
+export interface Observation {
+  /** Stable key: check and object, such as `guest:102` or `storage:pve1/local-lvm`. */
+  key: string;
+  ok: boolean;
+  severity: Severity;
+  title: string;
+  body: string;
+  fields?: Notification['fields'];
+  links?: Notification['links'];
+  /**
+   * A one-off event (a failed task) rather than a state: notified once when first seen, never
+   * resolved, never repeated.
+   */
+  event?: boolean;
+}
+
+/** The result of one run of a check. */
+export interface CheckOutcome {
+  /** The check's name (`guests`, `nodes`, `ceph`, `storage`, `tasks`). */
+  check: string;
+  /**
+   * Observations of every object the check covers. A stored alert of this check whose key is not
+   * among them counts as good (the object is fine or gone).
+   */
+  observations: Observation[];
+}

@@ -1,0 +1,3 @@
+import { haiaProject } from '../../vitest.shared.ts';
+
+export default haiaProject('monitor');
