@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type HaiaConfig, loadConfig, redactConfig } from '@haia/config';
+import { createModel } from '@haia/llm';
 import { createNotifiers } from '@haia/notify';
-import { createProxmoxClient } from '@haia/proxmox';
+import { createProxmoxClient, type ProxmoxClient } from '@haia/proxmox';
+import { createProxmoxToolset } from '@haia/proxmox/tools';
 import { createStore } from '@haia/store';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import { createAlertSummarizer } from './ai-summary.js';
 import { startDaemon } from './daemon.js';
 import { startMonitorHttpServer } from './http-server.js';
 import { createMonitorMetrics } from './metrics.js';
@@ -31,6 +34,19 @@ function readConfig(): HaiaConfig {
     if (ConfigError.isInstance(error)) fail(error.message);
     throw error;
   }
+}
+
+/** The AI note under firing alerts: HAIA_MODEL with the read-only Proxmox tools. */
+function createSummarizer(config: HaiaConfig, client: ProxmoxClient, logger: Logger) {
+  const ref = config.model.model;
+  const provider = config.model.providers[ref.provider];
+  const model = createModel(ref.id, {
+    ...(provider.apiKey ? { apiKey: provider.apiKey } : {}),
+    ...(provider.baseURL ? { baseURL: provider.baseURL } : {}),
+    logger,
+  });
+  logger.info({ model: ref.id }, 'firing alerts get an AI summary');
+  return createAlertSummarizer({ model, toolsets: [createProxmoxToolset(client)], logger });
 }
 
 /** Starts the monitor daemon, or sends test notifications with `--test-notify`. */
@@ -90,6 +106,7 @@ async function main(): Promise<void> {
       })
     : await createStore({ dataDir: `${config.store.dataDir}/monitor-db`, logger });
   const monitorStore = store.monitor;
+  const summarize = config.monitor.aiSummary ? createSummarizer(config, client, logger) : undefined;
   const monitor = createMonitor({
     client,
     notifiers,
@@ -97,6 +114,7 @@ async function main(): Promise<void> {
     rules: config.monitor,
     logger,
     metrics,
+    ...(summarize ? { summarize } : {}),
   });
   const daemon = startDaemon({ monitor, store: monitorStore, intervals: config.monitor, logger, metrics });
   const http = await startMonitorHttpServer({
