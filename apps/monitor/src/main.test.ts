@@ -7,6 +7,7 @@ import {
   type NtfyFake,
   type ProxmoxFake,
   startNtfyFake,
+  startOpenAIFake,
   startProxmoxFake,
   startTelegramFake,
   type TelegramFake,
@@ -121,5 +122,49 @@ describe('haia-monitor bin', () => {
     expect(await app.exited).toBe(0);
     expect(app.output()).toContain('"msg":"stopped"');
     expect(app.output()).not.toContain(proxmox.tokenSecret);
+  });
+
+  it('adds the AI note from HAIA_MODEL to a firing alert (second-scale intervals)', async () => {
+    const model = await startOpenAIFake({ apiKeys: ['sk-SECRET-model'] });
+    model.setReply(() => ({
+      text: 'VM 101 was shut down from inside the guest. Start it with qm start 101.',
+    }));
+    proxmox.setCephHealth('HEALTH_OK');
+    try {
+      const app = run([], {
+        ...channels(),
+        PROXMOX_URL: proxmox.url,
+        PROXMOX_TOKEN_ID: proxmox.tokenId,
+        PROXMOX_TOKEN_SECRET: proxmox.tokenSecret,
+        PROXMOX_CA_FILE: testCertificates().caFile,
+        HAIA_MONITOR_PORT: '0',
+        HAIA_DATA_DIR: join(cwd, 'data'),
+        HAIA_MONITOR_VM_INTERVAL: '1s',
+        HAIA_MONITOR_FAILURE_THRESHOLD: '1',
+        HAIA_MONITOR_AI_SUMMARY: 'true',
+        HAIA_MODEL: 'openai-compatible:fake-model',
+        OPENAI_BASE_URL: model.baseURL,
+        OPENAI_API_KEY: 'sk-SECRET-model',
+      });
+      for (
+        let attempt = 0;
+        attempt < 400 && !app.output().includes('"check":"guests","outcome":"ok"');
+        attempt++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      proxmox.stopGuest(101);
+      for (let attempt = 0; attempt < 400 && telegram.messages.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(telegram.messages[0]?.text).toContain('VM 101 (docker-host) stopped');
+      expect(telegram.messages[0]?.text).toContain('Start it with qm start 101.');
+      expect(model.requests[0]?.body.messages.at(-1)?.content).toContain('VM 101 (docker-host) stopped');
+      app.child.kill('SIGTERM');
+      expect(await app.exited).toBe(0);
+      expect(app.output()).not.toContain('SECRET');
+    } finally {
+      await model.close();
+    }
   });
 });
