@@ -3,9 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const migrateBin = fileURLToPath(new URL('../dist/migrate.js', import.meta.url));
+const databaseUrl = process.env.HAIA_TEST_DATABASE_URL || undefined;
 const children: ChildProcess[] = [];
 let cwd: string;
 
@@ -17,8 +20,8 @@ afterEach(() => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin], {
+function run(env: Record<string, string>, entry = bin) {
+  const child = spawn(process.execPath, [entry], {
     cwd,
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,4 +87,56 @@ describe('haia-api bin', () => {
     expect(await app.exited).toBe(0);
     expect(app.output()).toContain('"msg":"stopped"');
   });
+
+  it('starts with nothing configured (PGlite, ollama:llama3.2); a chat without Ollama gets a 503 saying what to do', async () => {
+    const app = run({ PORT: '0', OLLAMA_HOST: 'http://127.0.0.1:1' });
+    await until(() => app.output().includes('haia-api listening'), 'the start line');
+    const start = app
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'haia-api listening');
+    expect(start).toMatchObject({ model: 'ollama:llama3.2', database: 'pglite' });
+    const url = start?.url as string;
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'haia', stream: true, messages: [{ role: 'user', content: 'hello?' }] }),
+    });
+    expect(response.status).toBe(503);
+    const { error } = (await response.json()) as { error: { message: string } };
+    expect(error.message).toContain('ollama serve');
+    expect(error.message).toContain('HAIA_MODEL');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  });
+
+  if (!databaseUrl && process.env.CI === 'true') {
+    it('db:migrate on PostgreSQL', () => {
+      throw new Error('HAIA_TEST_DATABASE_URL is not set; CI=true, so this is a failure, not a skip.');
+    });
+  }
+  it.skipIf(!databaseUrl)(
+    'db:migrate (on HAIA_TEST_DATABASE_URL) applies the migrations once, then reports the schema current',
+    async () => {
+      const name = `haia_api_migrate_${process.pid}`;
+      const admin = postgres(databaseUrl as string, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`CREATE DATABASE ${name}`);
+      try {
+        const url = new URL(databaseUrl as string);
+        url.pathname = `/${name}`;
+        const first = run({ DATABASE_URL: url.toString() }, migrateBin);
+        expect(await first.exited).toBe(0);
+        expect(first.output()).toContain('"msg":"migrations applied"');
+        const second = run({ DATABASE_URL: url.toString() }, migrateBin);
+        expect(await second.exited).toBe(0);
+        expect(second.output()).toContain('"msg":"database schema is current"');
+      } finally {
+        await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      }
+    },
+  );
 });

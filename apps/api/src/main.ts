@@ -1,8 +1,11 @@
 import { ConfigError, loadConfig, redactConfig } from '@haia/config';
-import { createLogger } from './logger.js';
+import { createLogger, flushLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { createRuntime } from './runtime.js';
 import { createApiServer } from './server.js';
+import { createToolsetSources } from './toolset-sources.js';
 
-/** Starts apps/api: config (fail fast), server, signal handling. */
+/** Starts apps/api: config (fail fast), store, model, agent, server, signal handling. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -16,10 +19,26 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.app);
   logger.debug({ config: redactConfig(config) }, 'configuration');
-  const server = createApiServer({ config, logger });
+  const sources = await createToolsetSources(config, logger, process.env);
+  const runtime = await createRuntime(config, logger, { sources });
+  const server = createApiServer({
+    config,
+    logger,
+    store: runtime.store,
+    model: runtime.model,
+    extraModels: runtime.extraModels,
+    runnerFor: runtime.runnerFor,
+    readiness: runtime.readiness,
+    metrics: createMetrics({ defaultMetrics: true }),
+  });
   const url = await server.listen();
   logger.info(
-    { url, model: config.model.model.id, database: config.store.databaseUrl ? 'postgres' : 'pglite' },
+    {
+      url,
+      model: config.model.model.id,
+      database: config.store.databaseUrl ? 'postgres' : 'pglite',
+      tools: sources.map((source) => source.name),
+    },
     'haia-api listening',
   );
 
@@ -29,8 +48,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     await server.stop();
+    await runtime.close();
     logger.info('stopped');
-    logger.flush?.();
+    await flushLogger(logger);
     process.exit(0);
   };
   process.on('SIGINT', (signal) => void stop(signal));

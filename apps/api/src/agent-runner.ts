@@ -1,0 +1,27 @@
+import type { Agent, ModelSettings } from '@haia/agent';
+import type { TurnRunner } from './turn-runner.js';
+
+/**
+ * `@haia/agent` as the API's {@link TurnRunner}: the run gets the conversation, the client's
+ * disconnect signal, the client's own tools and the request's model settings. `deps` are passed to
+ * every run (the agent's typed dependencies).
+ */
+export function createAgentRunner<Deps>(agent: Agent<Deps>, deps?: Deps): TurnRunner {
+  return {
+    run(input) {
+      const settings: ModelSettings = {};
+      const { maxOutputTokens, temperature, topP, stop } = input.parameters;
+      if (maxOutputTokens !== undefined) settings.maxOutputTokens = maxOutputTokens;
+      if (temperature !== undefined) settings.temperature = temperature;
+      if (topP !== undefined) settings.topP = topP;
+      if (stop !== undefined) settings.stop = stop;
+      return agent.run({
+        messages: input.messages,
+        signal: input.signal,
+        clientTools: input.clientTools,
+        settings,
+        deps: deps as Deps,
+      } as Parameters<Agent<Deps>['run']>[0]);
+    },
+  };
+}

@@ -1,0 +1,453 @@
+import { randomUUID } from 'node:crypto';
+import type { LanguageModel, Message, Usage } from '@haia/llm';
+import type { Store } from '@haia/store';
+import type { Logger } from 'pino';
+import type { ActiveTurns } from './active-turns.js';
+import { ApiError, errorResponse, toApiError } from './api-error.js';
+import { buildCompletion } from './completion-response.js';
+import { type OpenedConversation, openConversation, saveTurn } from './conversation-turn.js';
+import type { ApiMetrics } from './metrics.js';
+import {
+  fromOpenAiMessages,
+  fromOpenAiToolChoice,
+  fromOpenAiTools,
+  modelParameters,
+  toOpenAiToolCalls,
+} from './openai-messages.js';
+import { toOpenAiFinishReason, toOpenAiUsage } from './openai-usage.js';
+import { readBody } from './read-body.js';
+import { type ChatCompletionRequest, parseChatRequest } from './request-schema.js';
+import { detectSideCall } from './side-call.js';
+import { ChunkFrames, DONE_FRAME, encodeFrame, KEEPALIVE_FRAME } from './sse-writer.js';
+import { createModelRunner, type TurnEvent, type TurnRunner } from './turn-runner.js';
+
+/** A model clients can pick by name: `haia` or a `HAIA_MODELS` entry. */
+export interface ChatModelEntry {
+  /** The name on `/v1/models`. */
+  name: string;
+  /** `provider:model` that answers. */
+  modelId: string;
+  /** The plain model: side calls (titles, tags) go here. */
+  model: LanguageModel;
+  /** The agent on this model (HAIA's tools); conversation turns go here. */
+  runner: TurnRunner;
+}
+
+/** What the chat handler needs. */
+export interface ChatHandlerOptions {
+  store: Store;
+  models: ReadonlyMap<string, ChatModelEntry>;
+  defaultModel: ChatModelEntry;
+  metrics: ApiMetrics;
+  logger: Logger;
+  turns: ActiveTurns;
+  bodyLimitBytes: number;
+  /** Where Ollama is expected, for the "start Ollama" hint. */
+  ollamaHost: string | undefined;
+  /** Wall clock in ms, for `created`. */
+  now: () => number;
+  /** Gap after which a `: keepalive` comment is sent while HAIA's tools run (default 15 s). */
+  keepaliveMs?: number;
+}
+
+/** Per-request values the server computed before the handler. */
+export interface RequestContext {
+  requestId: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+  /** Headers every response carries (request id, CORS). */
+  headers: Record<string, string>;
+}
+
+const ROUTE = '/v1/chat/completions';
+const sideRunners = new WeakMap<LanguageModel, TurnRunner>();
+
+function sideRunner(model: LanguageModel): TurnRunner {
+  let runner = sideRunners.get(model);
+  if (!runner) {
+    runner = createModelRunner(model);
+    sideRunners.set(model, runner);
+  }
+  return runner;
+}
+
+function header(request: Request, name: string): string | undefined {
+  const value = request.headers.get(name);
+  return value && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function identify(request: Request, chat: ChatCompletionRequest) {
+  const user = chat.user;
+  const userId =
+    typeof user === 'string'
+      ? user || undefined
+      : user && typeof user.id === 'string'
+        ? user.id
+        : header(request, 'x-openwebui-user-id');
+  const externalId = header(request, 'x-openwebui-chat-id');
+  const agent = request.headers.get('user-agent') ?? '';
+  const client =
+    externalId || header(request, 'x-openwebui-user-id')
+      ? 'openwebui'
+      : /^OpenAI\/JS/i.test(agent)
+        ? 'openai-sdk'
+        : /ai-sdk/i.test(agent)
+          ? 'ai-sdk'
+          : undefined;
+  return { conversationId: header(request, 'x-haia-conversation-id'), externalId, userId, client };
+}
+
+/** The state of one turn while its events are written out. */
+interface TurnState {
+  text: string;
+  reasoning: string;
+  clientToolCalls: ReturnType<typeof toOpenAiToolCalls>;
+  finishReason: string | undefined;
+  usage: Usage | undefined;
+  produced: Message[];
+  answeredBy: string | undefined;
+  error: ApiError | undefined;
+  firstTokenAt: number | undefined;
+}
+
+/**
+ * `POST /v1/chat/completions`: validates, answers side calls with the plain model, otherwise
+ * resolves and extends the conversation, runs the agent and writes OpenAI's SSE stream or JSON.
+ * Errors before the first event get their real status; later ones a `data: {"error": …}` frame.
+ */
+export async function handleChatCompletion(
+  request: Request,
+  context: RequestContext,
+  options: ChatHandlerOptions,
+): Promise<Response> {
+  const { metrics, logger } = options;
+  let chat: ChatCompletionRequest;
+  try {
+    chat = parseChatRequest(await readBody(request, options.bodyLimitBytes));
+  } catch (error) {
+    return failed(toApiError(error), context, options, { stream: undefined });
+  }
+  const entry = options.models.get(chat.model) ?? options.defaultModel;
+  const responseModel = options.models.has(chat.model) ? chat.model : entry.modelId;
+  const stream = chat.stream === true;
+  const sideCall = detectSideCall(chat.messages, request.headers);
+  const incoming = fromOpenAiMessages(chat.messages);
+
+  let conversation: OpenedConversation | undefined;
+  if (!sideCall) {
+    try {
+      conversation = await openConversation(options.store, metrics, identify(request, chat), incoming);
+    } catch (error) {
+      return failed(toApiError(error), context, options, { stream, model: responseModel });
+    }
+  }
+  const headers: Record<string, string> = { ...context.headers };
+  if (conversation) headers['x-haia-conversation-id'] = conversation.conversationId;
+
+  const abort = new AbortController();
+  let clientClosed = false;
+  const onClientGone = () => {
+    clientClosed = true;
+    abort.abort(new Error('the client closed the connection'));
+  };
+  request.signal.addEventListener('abort', onClientGone, { once: true });
+  if (request.signal.aborted) onClientGone();
+  const endTurn = options.turns.begin((reason) => abort.abort(reason));
+  const runner = sideCall ? sideRunner(entry.model) : entry.runner;
+  const iterator = runner
+    .run({
+      messages: conversation ? conversation.context : incoming,
+      signal: abort.signal,
+      clientTools: fromOpenAiTools(chat.tools),
+      toolChoice: fromOpenAiToolChoice(chat.tool_choice),
+      parameters: modelParameters(chat),
+      requestId: context.requestId,
+    })
+    [Symbol.asyncIterator]();
+
+  const state: TurnState = {
+    text: '',
+    reasoning: '',
+    clientToolCalls: [],
+    finishReason: undefined,
+    usage: undefined,
+    produced: [],
+    answeredBy: undefined,
+    error: undefined,
+    firstTokenAt: undefined,
+  };
+  const hints = { ollamaHost: options.ollamaHost };
+  const finishTurn = async (outcome: string, status: number) => {
+    request.signal.removeEventListener('abort', onClientGone);
+    const model = state.answeredBy ?? entry.modelId;
+    if (conversation && state.produced.length > 0) {
+      const storeStatus = state.error ? 'partial' : 'complete';
+      try {
+        await saveTurn(options.store, metrics, conversation, state.produced, {
+          status: storeStatus,
+          model,
+          usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
+        });
+      } catch (error) {
+        logger.error({ requestId: context.requestId, err: error }, 'storing the answer failed');
+      }
+    }
+    endTurn();
+    const latency = performance.now() - context.startedAt;
+    metrics.requests.inc({ route: ROUTE, status });
+    metrics.requestDuration.observe({ route: ROUTE }, latency / 1000);
+    if (state.usage) {
+      metrics.tokens.inc({ model, kind: 'input' }, state.usage.inputTokens);
+      metrics.tokens.inc({ model, kind: 'output' }, state.usage.outputTokens);
+    }
+    (outcome === 'error' ? logger.warn : logger.info).call(
+      logger,
+      {
+        requestId: context.requestId,
+        route: ROUTE,
+        status,
+        model,
+        stream,
+        sideCall,
+        conversationId: conversation?.conversationId,
+        latencyMs: Math.round(latency * 10) / 10,
+        ttftMs:
+          state.firstTokenAt === undefined
+            ? undefined
+            : Math.round((state.firstTokenAt - context.startedAt) * 10) / 10,
+        inputTokens: state.usage?.inputTokens,
+        outputTokens: state.usage?.outputTokens,
+        outcome,
+        ...(state.error ? { errorCode: state.error.code } : {}),
+      },
+      'request',
+    );
+  };
+
+  /** Applies one event to the state; returns the SSE frame to send, if any. */
+  const frames = new ChunkFrames(`chatcmpl-${randomUUID()}`, Math.floor(options.now() / 1000), responseModel);
+  const apply = (event: TurnEvent): string | undefined => {
+    switch (event.type) {
+      case 'text-delta':
+        if (event.text === '') return undefined;
+        if (state.firstTokenAt === undefined) markFirstToken();
+        state.text += event.text;
+        return frames.content(event.text);
+      case 'reasoning-delta':
+        if (event.text === '') return undefined;
+        if (state.firstTokenAt === undefined) markFirstToken();
+        state.reasoning += event.text;
+        return frames.reasoning(event.text);
+      case 'tool-result':
+        metrics.toolCalls.inc({
+          tool: event.toolName,
+          outcome: event.outcome ?? (event.isError ? 'error' : 'ok'),
+        });
+        return undefined;
+      case 'client-tool-calls':
+        state.clientToolCalls = toOpenAiToolCalls(event.toolCalls);
+        return frames.toolCalls(state.clientToolCalls);
+      case 'approval-required': {
+        const names = event.pending.map((call) => call.toolName).join(', ');
+        const note = `\n\n(HAIA stopped before running ${names}: that tool needs a person's approval, which this API cannot ask for yet.)`;
+        state.text += note;
+        return frames.content(note);
+      }
+      case 'finish':
+        state.finishReason = event.finishReason;
+        state.usage = event.usage;
+        state.produced = event.messages;
+        state.answeredBy = event.response?.model;
+        return undefined;
+      case 'error':
+        state.usage = event.usage;
+        state.produced = event.messages;
+        state.error =
+          abort.signal.aborted && !request.signal.aborted && !clientClosed
+            ? new ApiError({
+                status: 503,
+                message: 'HAIA is shutting down: the answer so far is stored as partial. Retry in a moment.',
+                code: 'shutting_down',
+                cause: event.error,
+              })
+            : toApiError(event.error, hints);
+        return undefined;
+      default:
+        return undefined;
+    }
+  };
+  const markFirstToken = () => {
+    state.firstTokenAt = performance.now();
+    metrics.timeToFirstToken.observe(
+      { model: entry.modelId },
+      (state.firstTokenAt - context.startedAt) / 1000,
+    );
+  };
+  const next = async (): Promise<TurnEvent | undefined> => {
+    try {
+      const result = await iterator.next();
+      return result.done ? undefined : result.value;
+    } catch (error) {
+      // A runner that throws instead of reporting `error`: keep what was said so far.
+      const produced: Message[] = state.text ? [{ role: 'assistant', content: state.text }] : [];
+      return {
+        type: 'error',
+        error,
+        usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
+        messages: produced,
+      };
+    }
+  };
+
+  // Wait for the first event: an upstream failure before it still gets a real HTTP status.
+  const first = await next();
+  if (first?.type === 'error') {
+    apply(first);
+    const error = state.error as ApiError;
+    await finishTurn(abort.signal.aborted ? 'client-closed' : 'error', error.status);
+    return errorResponse(error, headers);
+  }
+
+  if (!stream) {
+    let event: TurnEvent | undefined = first;
+    while (event) {
+      apply(event);
+      event = await next();
+    }
+    if (state.error) {
+      await finishTurn(abort.signal.aborted ? 'client-closed' : 'error', state.error.status);
+      return errorResponse(state.error, headers);
+    }
+    const body = buildCompletion({
+      id: frames.id,
+      created: frames.created,
+      model: responseModel,
+      text: state.text,
+      reasoning: state.reasoning,
+      toolCalls: state.clientToolCalls.map(({ index: _index, ...call }) => call),
+      finishReason: toOpenAiFinishReason(state.finishReason, state.clientToolCalls.length > 0),
+      usage: toOpenAiUsage(state.usage),
+    });
+    await finishTurn(state.clientToolCalls.length > 0 ? 'tool-calls' : 'ok', 200);
+    return new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  }
+
+  const includeUsage = chat.stream_options?.include_usage === true;
+  const keepaliveMs = options.keepaliveMs ?? 15_000;
+  let sink: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let open = true;
+  let lastWrite = performance.now();
+  // Frames produced in the same event-loop turn (a burst of upstream chunks) go out as one write.
+  let pending = '';
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    if (!open || !sink) return;
+    try {
+      sink.enqueue(encodeFrame(text));
+    } catch {
+      open = false;
+    }
+  };
+  const write = (frame: string) => {
+    if (!open) return;
+    lastWrite = performance.now();
+    pending += frame;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      sink = controller;
+    },
+    cancel() {
+      open = false;
+      onClientGone();
+    },
+  });
+  metrics.activeStreams.inc();
+  const keepalive = setInterval(() => {
+    if (performance.now() - lastWrite >= keepaliveMs) write(KEEPALIVE_FRAME);
+  }, keepaliveMs);
+  keepalive.unref();
+  void (async () => {
+    write(frames.role());
+    let event: TurnEvent | undefined = first;
+    while (event) {
+      const frame = apply(event);
+      if (frame !== undefined) write(frame);
+      event = await next();
+    }
+    clearInterval(keepalive);
+    let outcome = 'ok';
+    if (state.error) {
+      outcome = abort.signal.aborted ? 'client-closed' : 'error';
+      write(frames.error(state.error));
+    } else {
+      const clientTools = state.clientToolCalls.length > 0;
+      if (clientTools) outcome = 'tool-calls';
+      write(frames.finish(toOpenAiFinishReason(state.finishReason, clientTools)));
+      if (includeUsage) write(frames.usage(toOpenAiUsage(state.usage)));
+      write(DONE_FRAME);
+    }
+    flush();
+    if (!open && outcome === 'ok') outcome = 'client-closed';
+    await finishTurn(outcome, 200);
+    metrics.activeStreams.dec();
+    if (open) {
+      open = false;
+      try {
+        sink?.close();
+      } catch {
+        // already closed by the client
+      }
+    }
+  })();
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...headers,
+    },
+  });
+}
+
+async function failed(
+  error: ApiError,
+  context: RequestContext,
+  options: ChatHandlerOptions,
+  details: { stream: boolean | undefined; model?: string },
+): Promise<Response> {
+  const latency = performance.now() - context.startedAt;
+  options.metrics.requests.inc({ route: ROUTE, status: error.status });
+  options.metrics.requestDuration.observe({ route: ROUTE }, latency / 1000);
+  const log =
+    error.status >= 500 ? options.logger.warn.bind(options.logger) : options.logger.info.bind(options.logger);
+  log(
+    {
+      requestId: context.requestId,
+      route: ROUTE,
+      status: error.status,
+      model: details.model,
+      stream: details.stream,
+      latencyMs: Math.round(latency * 10) / 10,
+      outcome: 'error',
+      errorCode: error.code,
+      ...(error.status >= 500 && error.cause ? { err: error.cause } : {}),
+      ...(error.param ? { param: error.param } : {}),
+    },
+    'request',
+  );
+  return errorResponse(error, context.headers);
+}

@@ -1,0 +1,124 @@
+import type { Message, Usage } from '@haia/llm';
+import type { MessageStatus, NewMessage, Store } from '@haia/store';
+import { ApiError } from './api-error.js';
+import type { ApiMetrics } from './metrics.js';
+
+/** Where a turn continues: the conversation, the model's context and the parent of the answer. */
+export interface OpenedConversation {
+  conversationId: string;
+  /** Stored path (HAIA's own tool calls and results included) plus the new messages, root first. */
+  context: Message[];
+  /** The last stored message: the answer is appended after it. */
+  parentId: string | null;
+  created: boolean;
+  branched: boolean;
+}
+
+/** Who is asking, from the request's headers and body. */
+export interface ConversationIdentity {
+  conversationId?: string | undefined;
+  externalId?: string | undefined;
+  userId?: string | undefined;
+  client?: string | undefined;
+}
+
+/** Maps a store failure onto the API's errors: an unknown id is a 404, anything else a 503. */
+export function storeFailure(error: unknown): ApiError {
+  if (ApiError.isInstance(error)) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'not-found') {
+    return new ApiError({
+      status: 404,
+      message: `${(error as Error).message} Leave X-HAIA-Conversation-Id out to start a new conversation.`,
+      code: 'conversation_not_found',
+      cause: error,
+    });
+  }
+  return new ApiError({
+    status: 503,
+    message:
+      'HAIA cannot reach its database right now, so the conversation cannot be stored. Check DATABASE_URL (or the HAIA_DATA_DIR folder) and /ready.',
+    code: 'database_unavailable',
+    headers: { 'retry-after': '5' },
+    cause: error,
+  });
+}
+
+/**
+ * Resolves the conversation a request continues and stores the new messages (the user's message)
+ * before the model is called, so a crash later loses no user input. Two store round trips: one to
+ * resolve, one to append (none when nothing is new).
+ */
+export async function openConversation(
+  store: Store,
+  metrics: ApiMetrics,
+  identity: ConversationIdentity,
+  messages: Message[],
+): Promise<OpenedConversation> {
+  try {
+    const resolved = await metrics.timeStore('resolve', () =>
+      store.resolveConversation({
+        ...(identity.conversationId ? { conversationId: identity.conversationId } : {}),
+        ...(identity.externalId ? { externalId: identity.externalId } : {}),
+        ...(identity.userId ? { userId: identity.userId } : {}),
+        ...(identity.client ? { client: identity.client } : {}),
+        messages,
+      }),
+    );
+    const conversationId = resolved.conversation.id;
+    let parentId = resolved.parentId;
+    if (resolved.newMessages.length > 0) {
+      const fresh: NewMessage[] = resolved.newMessages.map((message) => ({
+        role: message.role,
+        content: message.content,
+        status: 'complete',
+      }));
+      const stored = await metrics.timeStore('append', () =>
+        store.appendMessages(conversationId, parentId, fresh),
+      );
+      parentId = stored.at(-1)?.id ?? parentId;
+    }
+    const context: Message[] = [];
+    for (const message of resolved.system ?? []) context.push(message as Message);
+    for (const message of resolved.path)
+      context.push({ role: message.role, content: message.content } as Message);
+    for (const message of resolved.newMessages) context.push(message as Message);
+    return { conversationId, context, parentId, created: resolved.created, branched: resolved.branched };
+  } catch (error) {
+    throw storeFailure(error);
+  }
+}
+
+/** Stores what a run produced (assistant turns, HAIA's tool calls and results) after `parentId`. */
+export async function saveTurn(
+  store: Store,
+  metrics: ApiMetrics,
+  conversation: Pick<OpenedConversation, 'conversationId' | 'parentId'>,
+  produced: readonly Message[],
+  details: { status: MessageStatus; model: string; usage: Usage },
+): Promise<void> {
+  if (produced.length === 0) return;
+  let lastAssistant = -1;
+  for (let index = produced.length - 1; index >= 0; index--) {
+    if (produced[index]?.role === 'assistant') {
+      lastAssistant = index;
+      break;
+    }
+  }
+  const rows: NewMessage[] = produced.map((message, index) => {
+    const row: NewMessage = {
+      role: message.role,
+      content: message.content,
+      status:
+        index === lastAssistant || (lastAssistant === -1 && index === produced.length - 1)
+          ? details.status
+          : 'complete',
+    };
+    if (message.role === 'assistant') row.model = details.model;
+    if (index === lastAssistant) row.usage = { ...details.usage };
+    return row;
+  });
+  await metrics.timeStore('append', () =>
+    store.appendMessages(conversation.conversationId, conversation.parentId, rows),
+  );
+}

@@ -1,0 +1,88 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one API server, on their own registry (several servers can share a process). */
+export interface ApiMetrics {
+  registry: Registry;
+  requests: Counter<'route' | 'status'>;
+  requestDuration: Histogram<'route'>;
+  timeToFirstToken: Histogram<'model'>;
+  tokens: Counter<'model' | 'kind'>;
+  activeStreams: Gauge;
+  toolCalls: Counter<'tool' | 'outcome'>;
+  storeDuration: Histogram<'operation' | 'outcome'>;
+  /** Times a store call and records it under `operation`. */
+  timeStore<T>(operation: string, call: () => Promise<T>): Promise<T>;
+}
+
+/** Creates the metrics; `defaultMetrics` adds Node's process metrics (off in tests). */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'haia_' });
+  const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+  const requests = new Counter({
+    name: 'haia_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'haia_http_request_duration_seconds',
+    help: 'Time from request to the end of the response (streams included)',
+    labelNames: ['route'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const timeToFirstToken = new Histogram({
+    name: 'haia_chat_time_to_first_token_seconds',
+    help: 'Time from request to the first text or reasoning token',
+    labelNames: ['model'] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'haia_llm_tokens_total',
+    help: 'Tokens by model and kind (input, output)',
+    labelNames: ['model', 'kind'] as const,
+    registers: [registry],
+  });
+  const activeStreams = new Gauge({
+    name: 'haia_chat_active_streams',
+    help: 'Chat responses being streamed now',
+    registers: [registry],
+  });
+  const toolCalls = new Counter({
+    name: 'haia_tool_calls_total',
+    help: "HAIA's own tool calls by tool and outcome",
+    labelNames: ['tool', 'outcome'] as const,
+    registers: [registry],
+  });
+  const storeDuration = new Histogram({
+    name: 'haia_store_operation_duration_seconds',
+    help: 'Store calls by operation and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    requests,
+    requestDuration,
+    timeToFirstToken,
+    tokens,
+    activeStreams,
+    toolCalls,
+    storeDuration,
+    async timeStore(operation, call) {
+      const started = performance.now();
+      let outcome = 'ok';
+      try {
+        return await call();
+      } catch (error) {
+        outcome = 'error';
+        throw error;
+      } finally {
+        storeDuration.observe({ operation, outcome }, (performance.now() - started) / 1000);
+      }
+    },
+  };
+}

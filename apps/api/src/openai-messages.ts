@@ -1,0 +1,162 @@
+import type {
+  AssistantMessage,
+  ChatRequest,
+  ImagePart,
+  Message,
+  TextPart,
+  ToolCallPart,
+  ToolChoice,
+  ToolMessage,
+  ToolSpec,
+} from '@haia/llm';
+import type { ChatCompletionRequest, OpenAiMessage } from './request-schema.js';
+
+type OpenAiContent = OpenAiMessage['content'];
+
+function contentText(content: OpenAiContent): string {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  let text = '';
+  for (const part of content) if (typeof part.text === 'string') text += part.text;
+  return text;
+}
+
+function userContent(content: OpenAiContent): string | Array<TextPart | ImagePart> {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  const parts: Array<TextPart | ImagePart> = [];
+  let onlyText = true;
+  for (const part of content) {
+    if (part.type === 'image_url' && part.image_url !== undefined) {
+      onlyText = false;
+      parts.push({
+        type: 'image',
+        url: typeof part.image_url === 'string' ? part.image_url : part.image_url.url,
+      });
+    } else if (typeof part.text === 'string') {
+      parts.push({ type: 'text', text: part.text });
+    }
+  }
+  return onlyText ? contentText(content) : parts;
+}
+
+function parseArguments(text: string | null | undefined): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Translates OpenAI chat messages into HAIA's message model: `developer` becomes `system`, tool
+ * results name their call's tool, consecutive `tool` messages become one tool message.
+ */
+export function fromOpenAiMessages(messages: readonly OpenAiMessage[]): Message[] {
+  const result: Message[] = [];
+  const toolNames = new Map<string, string>();
+  let pendingTool: ToolMessage | undefined;
+  for (const message of messages) {
+    if (message.role !== 'tool') pendingTool = undefined;
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        result.push({ role: 'system', content: contentText(message.content) });
+        break;
+      case 'user':
+        result.push({ role: 'user', content: userContent(message.content) });
+        break;
+      case 'assistant': {
+        const text = contentText(message.content);
+        if (!message.tool_calls?.length) {
+          result.push({ role: 'assistant', content: text });
+          break;
+        }
+        const parts: AssistantMessage['content'] = [];
+        if (text) parts.push({ type: 'text', text });
+        for (const call of message.tool_calls) {
+          toolNames.set(call.id, call.function.name);
+          parts.push({
+            type: 'tool-call',
+            toolCallId: call.id,
+            toolName: call.function.name,
+            input: parseArguments(call.function.arguments),
+          });
+        }
+        result.push({ role: 'assistant', content: parts });
+        break;
+      }
+      case 'tool': {
+        const part = {
+          type: 'tool-result' as const,
+          toolCallId: message.tool_call_id,
+          toolName: toolNames.get(message.tool_call_id) ?? 'unknown',
+          output: contentText(message.content),
+        };
+        if (pendingTool) pendingTool.content.push(part);
+        else {
+          pendingTool = { role: 'tool', content: [part] };
+          result.push(pendingTool);
+        }
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+/** The client's `tools` as HAIA tool specs; `[]` or absent means none. */
+export function fromOpenAiTools(tools: ChatCompletionRequest['tools']): ToolSpec[] {
+  if (!tools?.length) return [];
+  return tools.map((tool) => ({
+    name: tool.function.name,
+    description: tool.function.description ?? '',
+    inputSchema: tool.function.parameters ?? { type: 'object', properties: {} },
+  }));
+}
+
+/** The client's `tool_choice` in HAIA's terms. */
+export function fromOpenAiToolChoice(choice: ChatCompletionRequest['tool_choice']): ToolChoice | undefined {
+  if (!choice) return undefined;
+  if (typeof choice === 'string') return choice;
+  return { type: 'tool', toolName: choice.function.name };
+}
+
+/** The model parameters of a request: token limit, sampling, stop sequences, response format. */
+export function modelParameters(
+  request: ChatCompletionRequest,
+): Pick<ChatRequest, 'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'> {
+  const parameters: Pick<
+    ChatRequest,
+    'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'
+  > = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens) parameters.maxOutputTokens = maxTokens;
+  if (request.temperature !== undefined && request.temperature !== null)
+    parameters.temperature = request.temperature;
+  if (request.top_p !== undefined && request.top_p !== null) parameters.topP = request.top_p;
+  if (request.stop) parameters.stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const format = request.response_format;
+  if (format && format.type !== 'text') {
+    parameters.responseFormat = {
+      type: 'json',
+      ...(format.json_schema?.schema ? { schema: format.json_schema.schema } : {}),
+      ...(format.json_schema?.name ? { name: format.json_schema.name } : {}),
+    };
+  }
+  return parameters;
+}
+
+/** OpenAI `tool_calls` of a message for the client's own tools. */
+export function toOpenAiToolCalls(calls: readonly Pick<ToolCallPart, 'toolCallId' | 'toolName' | 'input'>[]) {
+  return calls.map((call, index) => ({
+    index,
+    id: call.toolCallId,
+    type: 'function' as const,
+    function: {
+      name: call.toolName,
+      arguments: typeof call.input === 'string' ? call.input : JSON.stringify(call.input ?? {}),
+    },
+  }));
+}

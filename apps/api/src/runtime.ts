@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAgent, homelabInstructions, type Instructions, type Toolset } from '@haia/agent';
+import type { HaiaConfig, ModelRef } from '@haia/config';
+import { createFallbackModel, createModel, type LanguageModel } from '@haia/llm';
+import { createStore, type Store } from '@haia/store';
+import type { Logger } from 'pino';
+import { createAgentRunner } from './agent-runner.js';
+import type { ReadinessCheck } from './server.js';
+import type { TurnRunner } from './turn-runner.js';
+
+/** Everything the server is built from, made from the configuration. */
+export interface Runtime {
+  store: Store;
+  model: LanguageModel;
+  extraModels: Array<{ name: string; model: LanguageModel }>;
+  runnerFor: (model: LanguageModel) => TurnRunner;
+  readiness: () => Promise<Record<string, ReadinessCheck>>;
+  /** Closes the toolsets' connections and then the store. */
+  close(): Promise<void>;
+}
+
+/** Toolsets plugged in from outside (Proxmox, MCP) with their state for `/ready`. */
+export interface ToolsetSource {
+  name: string;
+  toolsets(): readonly Toolset[];
+  status(): ReadinessCheck | Promise<ReadinessCheck>;
+  close?(): Promise<void>;
+}
+
+/** Creates a model from a `provider:model` reference with the provider's configured endpoint and key. */
+export function modelFromConfig(config: HaiaConfig, ref: ModelRef, logger: Logger): LanguageModel {
+  const settings = config.model.providers[ref.provider];
+  return createModel(ref.id, {
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
+    logger,
+  });
+}
+
+/** Opens the store the configuration names: PostgreSQL at `DATABASE_URL`, else PGlite in `HAIA_DATA_DIR`. */
+export function openStore(
+  config: HaiaConfig,
+  logger: Logger,
+  options: { migrate?: boolean } = {},
+): Promise<Store> {
+  const { store } = config;
+  if (store.databaseUrl) {
+    return createStore({
+      url: store.databaseUrl,
+      pool: { max: store.poolMax, connectTimeoutMs: store.connectTimeoutMs },
+      logger,
+      ...(options.migrate === false ? { migrate: false } : {}),
+    });
+  }
+  return createStore({
+    dataDir: join(store.dataDir, 'pglite'),
+    logger,
+    ...(options.migrate === false ? { migrate: false } : {}),
+  });
+}
+
+/**
+ * Builds the runtime from the configuration: the store, `haia`'s model with its fallbacks, the
+ * `HAIA_MODELS` entries, and an agent per model with the built-in homelab instructions (or the
+ * text of `HAIA_SYSTEM_PROMPT_FILE`) and the toolsets of `sources`.
+ */
+export async function createRuntime(
+  config: HaiaConfig,
+  logger: Logger,
+  options: {
+    sources?: ToolsetSource[];
+    /** A store to use instead of opening the configured one (tests); it is closed by `close()` all the same. */
+    store?: Store;
+  } = {},
+): Promise<Runtime> {
+  const sources = options.sources ?? [];
+  const primary = modelFromConfig(config, config.model.model, logger);
+  const model =
+    config.model.fallbackModels.length > 0
+      ? createFallbackModel(
+          [primary, ...config.model.fallbackModels.map((ref) => modelFromConfig(config, ref, logger))],
+          { logger },
+        )
+      : primary;
+  const extraModels = config.model.models
+    .filter((ref) => ref.id !== config.model.model.id)
+    .map((ref) => ({ name: ref.id, model: modelFromConfig(config, ref, logger) }));
+  const systemPrompt = config.app.systemPromptFile
+    ? await readFile(config.app.systemPromptFile, 'utf8')
+    : undefined;
+  const store = options.store ?? (await openStore(config, logger));
+  const toolsets: Toolset[] = sources.flatMap((source) => source.toolsets());
+  const instructions = systemPrompt ?? cachedHomelabInstructions();
+  const runnerFor = (answering: LanguageModel): TurnRunner =>
+    createAgentRunner(
+      createAgent({
+        model: answering,
+        instructions,
+        toolsets,
+        limits: { maxSteps: config.app.maxSteps, toolTimeoutMs: config.app.toolTimeoutMs },
+        logger,
+      }),
+    );
+  return {
+    store,
+    model,
+    extraModels,
+    runnerFor,
+    async readiness() {
+      const checks: Record<string, ReadinessCheck> = {};
+      for (const source of sources) {
+        try {
+          checks[source.name] = await source.status();
+        } catch (error) {
+          checks[source.name] = { ok: false, error: (error as Error).message };
+        }
+      }
+      return checks;
+    },
+    async close() {
+      for (const source of sources) await source.close?.().catch(() => {});
+      await store.close();
+    },
+  };
+}
+
+/**
+ * The built-in homelab prompt, rebuilt only when the minute or the connected tools change: building
+ * it formats the date with `Intl.DateTimeFormat`, which is costly to do on every model turn.
+ */
+function cachedHomelabInstructions(): Instructions<unknown> {
+  let lastKey = '';
+  let lastText = '';
+  return ({ now, tools, toolsets: answered }) => {
+    const minute = Math.floor(now.getTime() / 60_000);
+    let key = `${minute}|${answered.join(',')}|`;
+    for (const tool of tools) key += `${tool.name},`;
+    if (key !== lastKey) {
+      lastText = homelabInstructions({
+        now: new Date(minute * 60_000),
+        tools,
+        connected: {
+          proxmox: answered.includes('proxmox'),
+          mcpServers: answered.filter((name) => name !== 'proxmox'),
+        },
+      });
+      lastKey = key;
+    }
+    return lastText;
+  };
+}

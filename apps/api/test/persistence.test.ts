@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Message, messageText } from '@haia/llm';
+import { MockLanguageModel } from '@haia/llm/test';
+import { createStore, type Store } from '@haia/store';
+import OpenAI from 'openai';
+import postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
+import { buildServer, testDatabaseUrl } from './helpers.js';
+
+/** A backend that can be opened twice on the same data, and dropped at the end. */
+interface Backend {
+  open(): Promise<Store>;
+  drop(): Promise<void>;
+}
+
+function pgliteBackend(): Backend {
+  const dataDir = mkdtempSync(join(tmpdir(), 'haia-api-pglite-'));
+  return {
+    open: () => createStore({ dataDir }),
+    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+function postgresBackend(url: string): Backend {
+  const schema = `haia_api_restart_${randomBytes(6).toString('hex')}`;
+  return {
+    open: () => createStore({ url, schema, pool: { max: 2 } }),
+    async drop() {
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await sql.end();
+      }
+    },
+  };
+}
+
+const texts = (messages: readonly Message[] | undefined) =>
+  (messages ?? []).filter((message) => message.role !== 'system').map((message) => messageText(message));
+
+/** Chats over a real port, restarts server and store, continues and branches the conversation. */
+async function restartScenario(backend: Backend) {
+  const model = new MockLanguageModel({
+    results: (request) => ({
+      text: `answer ${request.messages.filter((message) => message.role === 'user').length}`,
+    }),
+  });
+  let store = await backend.open();
+  let server = buildServer({ model, store });
+  try {
+    let url = await server.listen();
+    let client = new OpenAI({ apiKey: 'none', baseURL: `${url}/v1`, maxRetries: 0 });
+    const first = await client.chat.completions
+      .create({
+        model: 'haia',
+        stream: true,
+        messages: [{ role: 'user', content: 'my router is 192.168.1.1' }],
+      })
+      .withResponse();
+    for await (const _chunk of first.data) {
+      // drain
+    }
+    const conversationId = first.response.headers.get('x-haia-conversation-id');
+    expect(conversationId).toBeTruthy();
+
+    await server.stop();
+    await store.close();
+    store = await backend.open();
+    server = buildServer({ model, store });
+    url = await server.listen();
+    client = new OpenAI({ apiKey: 'none', baseURL: `${url}/v1`, maxRetries: 0 });
+
+    // A stateless client resends the history: same conversation, continued after the restart.
+    const continued = await client.chat.completions
+      .create({
+        model: 'haia',
+        messages: [
+          { role: 'user', content: 'my router is 192.168.1.1' },
+          { role: 'assistant', content: 'answer 1' },
+          { role: 'user', content: 'and the NAS is .5' },
+        ],
+      })
+      .withResponse();
+    expect(continued.response.headers.get('x-haia-conversation-id')).toBe(conversationId);
+    expect(continued.data.choices[0]?.message.content).toBe('answer 2');
+    expect(texts(model.calls[1]?.messages)).toEqual([
+      'my router is 192.168.1.1',
+      'answer 1',
+      'and the NAS is .5',
+    ]);
+
+    // An edited first message is a branch of the same history, not a continuation of it.
+    const edited = await client.chat.completions
+      .create({ model: 'haia', messages: [{ role: 'user', content: 'my router is 10.0.0.1' }] })
+      .withResponse();
+    expect(texts(model.calls[2]?.messages)).toEqual(['my router is 10.0.0.1']);
+    const editedId = edited.response.headers.get('x-haia-conversation-id');
+
+    // A regenerate (same history, last answer dropped) continues from the stored path.
+    await client.chat.completions.create({
+      model: 'haia',
+      messages: [
+        { role: 'user', content: 'my router is 192.168.1.1' },
+        { role: 'assistant', content: 'answer 1' },
+        { role: 'user', content: 'and the NAS is .5' },
+      ],
+    });
+    expect(texts(model.calls[3]?.messages)).toEqual([
+      'my router is 192.168.1.1',
+      'answer 1',
+      'and the NAS is .5',
+    ]);
+
+    const stored = await store.getConversation(conversationId as string);
+    expect(stored?.messages.map((message) => message.status).every((status) => status === 'complete')).toBe(
+      true,
+    );
+    expect(stored?.messages.length).toBeGreaterThanOrEqual(4);
+    expect(typeof editedId).toBe('string');
+  } finally {
+    await server.stop();
+    await store.close();
+    await backend.drop();
+  }
+}
+
+describe('persistence across a server restart', () => {
+  it('on PGlite in a temp folder: continues and branches the conversation', { timeout: 60_000 }, async () => {
+    await restartScenario(pgliteBackend());
+  });
+
+  const reason =
+    'HAIA_TEST_DATABASE_URL is not set: the PostgreSQL variant needs a server (e.g. postgres://postgres@127.0.0.1:5432/test)';
+  if (!testDatabaseUrl && process.env.CI === 'true') {
+    it('on PostgreSQL', () => {
+      throw new Error(`${reason}; CI=true, so this is a failure, not a skip.`);
+    });
+  } else if (!testDatabaseUrl) {
+    console.warn(`[skip] persistence on PostgreSQL: ${reason}`);
+  }
+  it.skipIf(!testDatabaseUrl)(
+    'on PostgreSQL in its own schema: continues and branches the conversation',
+    async () => {
+      await restartScenario(postgresBackend(testDatabaseUrl as string));
+    },
+  );
+});

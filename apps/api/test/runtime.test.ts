@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type OpenAIFake,
+  type ProxmoxFake,
+  startOpenAIFake,
+  startProxmoxFake,
+  testCertificates,
+} from '@haia/testkit';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../src/runtime.js';
+import { type ApiServer, createApiServer } from '../src/server.js';
+import { createToolsetSources } from '../src/toolset-sources.js';
+import { type LooseJson, memoryLogger, testConfig, testStore } from './helpers.js';
+
+const FILESYSTEM_BIN = fileURLToPath(
+  new URL('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js', import.meta.url),
+);
+
+let upstream: OpenAIFake;
+let proxmox: ProxmoxFake;
+let folder: string;
+let runtime: Runtime;
+let server: ApiServer;
+let client: OpenAI;
+const logs = memoryLogger();
+
+beforeAll(async () => {
+  upstream = await startOpenAIFake();
+  proxmox = await startProxmoxFake();
+  folder = mkdtempSync(join(tmpdir(), 'haia-api-runtime-'));
+  writeFileSync(join(folder, 'ca.pem'), testCertificates().ca);
+  writeFileSync(join(folder, 'notes.txt'), 'backup at 02:00');
+  writeFileSync(
+    join(folder, 'mcp_config.json'),
+    JSON.stringify({ mcpServers: { files: { command: process.execPath, args: [FILESYSTEM_BIN, folder] } } }),
+  );
+  const config = testConfig({
+    HAIA_MODEL: 'openai-compatible:fake-model',
+    OPENAI_BASE_URL: upstream.baseURL,
+    OPENAI_API_KEY: 'sk-upstream',
+    PROXMOX_URL: proxmox.url,
+    PROXMOX_TOKEN_ID: proxmox.tokenId,
+    PROXMOX_TOKEN_SECRET: proxmox.tokenSecret,
+    PROXMOX_CA_FILE: join(folder, 'ca.pem'),
+    MCP_CONFIG: join(folder, 'mcp_config.json'),
+  });
+  const sources = await createToolsetSources(config, logs.logger, { PATH: process.env.PATH });
+  runtime = await createRuntime(config, logs.logger, { sources, store: await testStore() });
+  server = createApiServer({
+    config,
+    logger: logs.logger,
+    store: runtime.store,
+    model: runtime.model,
+    runnerFor: runtime.runnerFor,
+    readiness: runtime.readiness,
+  });
+  client = new OpenAI({ apiKey: 'none', baseURL: `${await server.listen()}/v1`, maxRetries: 0 });
+});
+afterAll(async () => {
+  await server?.stop();
+  await runtime?.close();
+  await upstream?.close();
+  await proxmox?.close();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+async function until(condition: () => Promise<boolean>, what: string) {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('the runtime built from the configuration', () => {
+  it('wires the Proxmox toolset and MCP servers into the agent and reports them on /ready', async () => {
+    const readyUrl = client.baseURL.replace(/\/v1$/, '/ready');
+    await until(async () => {
+      const body = (await (await fetch(readyUrl)).json()) as { checks: Record<string, { ok: boolean }> };
+      return body.checks.mcp?.ok === true;
+    }, 'the MCP server to be ready');
+    const ready = (await (await fetch(readyUrl)).json()) as LooseJson;
+    expect(ready.checks.proxmox).toMatchObject({ ok: true });
+    expect(ready.checks.mcp.servers[0]).toMatchObject({ name: 'files', state: 'ready' });
+
+    upstream.enqueue(
+      {
+        toolCalls: [
+          { name: 'list_vms', arguments: {} },
+          { name: 'files__read_text_file', arguments: { path: join(folder, 'notes.txt') } },
+        ],
+      },
+      { text: 'Your VMs are listed and the backup runs at 02:00.' },
+    );
+    const completion = await client.chat.completions.create({
+      model: 'haia',
+      messages: [{ role: 'user', content: 'what runs, and when is the backup?' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe('Your VMs are listed and the backup runs at 02:00.');
+    const first = upstream.requests[0]?.body;
+    const offered = ((first?.tools ?? []) as Array<{ function: { name: string } }>).map(
+      (entry) => entry.function.name,
+    );
+    expect(offered).toContain('get_ceph_status');
+    expect(offered).toContain('files__read_text_file');
+    expect(String(first?.messages[0]?.content)).toContain('You are HAIA');
+    const results = (upstream.requests[1]?.body.messages ?? []).filter((message) => message.role === 'tool');
+    expect(results.map((message) => String(message.content)).join('\n')).toContain('backup at 02:00');
+    expect(proxmox.server.requests.some((request) => request.path.includes('/cluster/resources'))).toBe(true);
+  });
+});

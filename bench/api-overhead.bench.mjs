@@ -1,0 +1,341 @@
+#!/usr/bin/env node
+// Overhead of apps/api (HAIA) over its upstream, measured with the shared harness in ../shared/bench
+// (referenced in place, nothing copied into this repo): the same load direct to the harness's mock
+// OpenAI upstream, through the bare pass-through proxy (the practical limit for a Node gateway), and
+// through HAIA with the agent on and persistence on PostgreSQL, all against the same mock in one run.
+//
+//   node bench/api-overhead.bench.mjs [--quick] [--repeat 3] [--duration 4] [--concurrency 1,10,100]
+//        [--scenarios stream-d0,stream-d10,json-d0] [--no-passthrough] [--keep]
+//
+// Needs: apps/api built (`pnpm bench` builds first), PostgreSQL at $HAIA_BENCH_DATABASE_URL, else
+// $HAIA_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a fresh database
+// haia_bench_<pid> is created there and dropped at the end), network access once for the harness's
+// undici (installed by npm into ~/.cache/haia-bench when ../shared/bench has no node_modules).
+// Writes JSON + Markdown per target to $BENCH_RESULTS_DIR (default <tmp>/haia-bench-results) and
+// prints the comparison table: HAIA's added TTFT p50/p99, its req/s ratio to direct and to the
+// pass-through's, RSS and CPU per request, idle RSS and start-to-ready time.
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..');
+const sharedHarness = resolve(repoRoot, '../shared/bench');
+const apiMain = join(repoRoot, 'apps/api/dist/main.js');
+const mockPort = Number(process.env.MOCK_PORT ?? 18080);
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(tmpdir(), 'haia-bench-results');
+
+function parseArgs(argv) {
+  const options = {
+    repeat: 3,
+    duration: 4,
+    concurrency: '1,10,100',
+    scenarios: 'stream-d0,stream-d10,json-d0',
+    passthrough: true,
+    keep: false,
+  };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    const value = () => argv[++index];
+    if (argument === '--quick') Object.assign(options, { repeat: 1, duration: 2, concurrency: '1,10' });
+    else if (argument === '--repeat') options.repeat = Number(value());
+    else if (argument === '--duration') options.duration = Number(value());
+    else if (argument === '--concurrency') options.concurrency = value();
+    else if (argument === '--scenarios') options.scenarios = value();
+    else if (argument === '--no-passthrough') options.passthrough = false;
+    else if (argument === '--keep') options.keep = true;
+    else if (argument === '-h' || argument === '--help') options.help = true;
+    else throw new Error(`unknown argument ${argument} (see --help)`);
+  }
+  return options;
+}
+
+const log = (text) => process.stderr.write(`[api-overhead] ${text}\n`);
+
+/** The harness folder to run from: ../shared/bench itself when it has undici, else a cached copy. */
+function harnessFolder() {
+  if (!existsSync(sharedHarness)) {
+    throw new Error(
+      `the shared harness is not at ${sharedHarness} (expected ../shared/bench next to the repo)`,
+    );
+  }
+  if (existsSync(join(sharedHarness, 'node_modules/undici'))) return sharedHarness;
+  // Like run.sh does for a read-only shared folder: a copy in a cache folder, never in this repo.
+  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'haia-bench');
+  mkdirSync(cache, { recursive: true });
+  for (const name of readdirSync(sharedHarness)) {
+    if (/\.(mjs|lua)$/.test(name) || name === 'package.json' || name === 'package-lock.json') {
+      copyFileSync(join(sharedHarness, name), join(cache, name));
+    }
+  }
+  if (!existsSync(join(cache, 'node_modules/undici'))) {
+    log(`installing the harness's undici into ${cache}`);
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: cache,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+  }
+  return cache;
+}
+
+/** Spawns a process and resolves once a stdout line satisfies `ready`. */
+function start(command, args, { env, ready, name }) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (part) => {
+    errors += part;
+  });
+  return new Promise((resolvePromise, reject) => {
+    let buffer = '';
+    const onData = (part) => {
+      buffer += part;
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const value = ready(line);
+        if (value) {
+          child.stdout.off('data', onData);
+          child.stdout.resume();
+          child.removeAllListeners('exit');
+          resolvePromise({ child, value });
+          return;
+        }
+        newline = buffer.indexOf('\n');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${name} exited early (${code}): ${errors.slice(-2000)}`)));
+  });
+}
+
+function stop(child) {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    child.once('exit', resolvePromise);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 35_000).unref();
+  });
+}
+
+function jsonLine(line) {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/** postgres.js from apps/api's dependencies (this folder has none of its own). */
+async function loadPostgres() {
+  const require = createRequire(join(repoRoot, 'apps/api/package.json'));
+  const entry = require.resolve('postgres');
+  return (await import(pathToFileURL(entry).href)).default;
+}
+
+async function createDatabase(baseUrl) {
+  const postgres = await loadPostgres();
+  const name = `haia_bench_${process.pid}`;
+  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`DROP DATABASE IF EXISTS ${name}`);
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const again = postgres(baseUrl, { max: 1, onnotice: () => {} });
+      await again.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.end();
+    },
+  };
+}
+
+async function waitForReady(url) {
+  for (let attempt = 0; attempt < 600; attempt++) {
+    try {
+      const response = await fetch(`${url}/ready`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 10));
+  }
+  throw new Error(`${url}/ready never answered 200`);
+}
+
+function rssMiB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return Math.round((kib / 1024) * 10) / 10;
+  } catch {
+    return null;
+  }
+}
+
+function runHarness(harness, target, pid, label, options) {
+  const out = join(resultsDir, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const args = [
+    join(harness, 'bench.mjs'),
+    '--target',
+    target,
+    '--pid',
+    String(pid),
+    '--label',
+    label,
+    '--mock-url',
+    `http://127.0.0.1:${mockPort}`,
+    '--repeat',
+    String(options.repeat),
+    '--duration',
+    String(options.duration),
+    '--concurrency',
+    options.concurrency,
+    '--scenarios',
+    options.scenarios,
+    '--out',
+    out,
+  ];
+  log(`running the harness against ${label} (${target})`);
+  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+function round(value, digits = 2) {
+  return value === null || value === undefined || Number.isNaN(value)
+    ? '-'
+    : String(Math.round(value * 10 ** digits) / 10 ** digits);
+}
+
+function report(haia, passthrough, extra) {
+  const baseline = new Map(
+    (passthrough?.aggregate ?? []).map((cell) => [`${cell.scenario}/${cell.concurrency}`, cell]),
+  );
+  const lines = [
+    '| scenario | C | HAIA added TTFT p50 / p99 ms | pass-through added p50 / p99 ms | HAIA req/s ÷ direct | pass-through ÷ direct | HAIA ÷ pass-through | HAIA RSS max MiB | HAIA CPU ms/req |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const cell of haia.aggregate) {
+    const base = baseline.get(`${cell.scenario}/${cell.concurrency}`);
+    const relative = base?.rpsRatioMed ? cell.rpsRatioMed / base.rpsRatioMed : null;
+    lines.push(
+      `| ${cell.scenario} | ${cell.concurrency} | ${round(cell.addedTtftP50Med)} / ${round(cell.addedTtftP99Med)} | ${base ? `${round(base.addedTtftP50Med)} / ${round(base.addedTtftP99Med)}` : '-'} | ${round(cell.rpsRatioMed)} | ${base ? round(base.rpsRatioMed) : '-'} | ${round(relative)} | ${round(cell.targetRssMaxMiB, 1)} | ${round(cell.targetCpuMsPerReqMed)} |`,
+    );
+  }
+  return [
+    `## HAIA api overhead (agent on, persistence on PostgreSQL), ${new Date().toISOString()}`,
+    '',
+    `node ${process.version}; ${haia.meta.cpus} CPUs; load ${haia.meta.loadavg.map((value) => value.toFixed(2)).join(' ')} at start; ` +
+      `${haia.meta.options.repeat} repeat(s) of ${haia.meta.options.duration} s per cell; medians over repeats.`,
+    '',
+    ...lines,
+    '',
+    `HAIA idle RSS ${extra.idleRssMiB} MiB (after start, before load); start to ready ${extra.startToReadyMs} ms on PostgreSQL; RSS at the end ${round(haia.meta.targetRssEndMiB, 1)} MiB.`,
+    '',
+  ].join('\n');
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('\n')
+      .slice(1);
+    process.stdout.write(
+      `${text
+        .slice(
+          0,
+          text.findIndex((line) => !line.startsWith('//')),
+        )
+        .map((line) => line.replace(/^\/\/ ?/, ''))
+        .join('\n')}\n`,
+    );
+    return;
+  }
+  if (!existsSync(apiMain))
+    throw new Error(`${apiMain} is missing: build first (pnpm bench does, or pnpm build)`);
+  mkdirSync(resultsDir, { recursive: true });
+  const harness = harnessFolder();
+  const databaseBase =
+    process.env.HAIA_BENCH_DATABASE_URL ??
+    process.env.HAIA_TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/test';
+  const database = await createDatabase(databaseBase);
+  const processes = [];
+  try {
+    const mock = await start(
+      process.execPath,
+      [join(harness, 'mock-upstream.mjs'), '--port', String(mockPort)],
+      {
+        env: process.env,
+        name: 'mock upstream',
+        ready: (line) => jsonLine(line)?.mock,
+      },
+    );
+    processes.push(mock.child);
+
+    let passthroughResult;
+    if (options.passthrough) {
+      const passthrough = await start(
+        process.execPath,
+        [join(harness, 'passthrough.mjs'), '--port', '8788', '--upstream', `http://127.0.0.1:${mockPort}/v1`],
+        { env: process.env, name: 'pass-through', ready: (line) => jsonLine(line)?.passthrough },
+      );
+      processes.push(passthrough.child);
+      passthroughResult = runHarness(
+        harness,
+        passthrough.value,
+        passthrough.child.pid,
+        'passthrough',
+        options,
+      );
+      await stop(passthrough.child);
+    }
+
+    const startedAt = performance.now();
+    const haia = await start(process.execPath, [apiMain], {
+      name: 'haia-api',
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        HAIA_MODEL: 'openai-compatible:mock',
+        OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`,
+        OPENAI_API_KEY: 'sk-bench',
+        DATABASE_URL: database.url,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        LOG_FORMAT: 'json',
+      },
+      ready: (line) => {
+        const entry = jsonLine(line);
+        return entry?.msg === 'haia-api listening' ? entry.url : undefined;
+      },
+    });
+    processes.push(haia.child);
+    // Drain HAIA's log lines so a full pipe never blocks it (their cost is part of what is measured).
+    haia.child.stdout.resume();
+    await waitForReady(haia.value);
+    const startToReadyMs = Math.round(performance.now() - startedAt);
+    const idleRssMiB = rssMiB(haia.child.pid);
+    const haiaResult = runHarness(harness, `${haia.value}/v1`, haia.child.pid, 'haia', options);
+    const markdown = report(haiaResult, passthroughResult, { idleRssMiB, startToReadyMs });
+    const out = join(resultsDir, `api-overhead-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+    writeFileSync(out, markdown);
+    process.stdout.write(`${markdown}\nresults: ${out}\n`);
+  } finally {
+    for (const child of processes.reverse()) await stop(child);
+    if (!options.keep)
+      await database.drop().catch((error) => log(`could not drop the bench database: ${error.message}`));
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error?.stack ?? error}\n`);
+  process.exit(1);
+});
