@@ -2,11 +2,13 @@
 // @haia/store: one chat turn as the API does it, on both backends. A client resends the whole
 // visible history of a 200-message conversation; the store resolves it (prefix match), loads the
 // stored path (with hidden tool messages) and appends the new user message and the answer.
-// 10 conversations run concurrently. Prints p50/p99 ms per turn. Target on PostgreSQL: p50 < 5 ms.
+// 10 conversations run concurrently, then one alone. Prints turns per second, p50/p99 ms per turn,
+// and the CPU per turn of Node and (when it is local) of the PostgreSQL server. Target on
+// PostgreSQL: p50 < 5 ms with 10 at once.
 // PostgreSQL comes from HAIA_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and
 // runs in its own schema, dropped at the end; PGlite runs in a temporary directory, removed at the end.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -93,7 +95,57 @@ function percentile(sorted, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
 }
 
-async function measure(store, concurrency) {
+/**
+ * CPU seconds the PostgreSQL server processes with these pids have used, from /proc (the server is
+ * local in the usual setup); undefined when they cannot be read (a remote server, another OS).
+ */
+async function serverCpuSeconds(admin, applicationName) {
+  try {
+    const rows = await admin`select pid from pg_stat_activity where application_name = ${applicationName}`;
+    if (rows.length === 0) return undefined;
+    let ticks = 0;
+    for (const { pid } of rows) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** One turn of conversation `conversation`: resolve the resent history, append question and answer. */
+async function turn(store, conversation, index, number) {
+  const question = { role: 'user', content: `Follow-up ${number} in conversation ${index}` };
+  const resolved = await store.resolveConversation({
+    userId: conversation.userId,
+    messages: [{ role: 'system', content: 'You are HAIA.' }, ...conversation.visible, question],
+  });
+  if (resolved.parentId !== conversation.leaf || resolved.newMessages.length !== 1) {
+    throw new Error(`turn ${number} of conversation ${index} did not continue the stored path`);
+  }
+  if (resolved.path.length < HISTORY) throw new Error('the stored path was not loaded');
+  const answer = {
+    role: 'assistant',
+    content: [{ type: 'text', text: `Answer ${number}.` }],
+    model: 'ollama:qwen3',
+  };
+  const appended = await store.appendMessages(resolved.conversation.id, resolved.parentId, [
+    ...resolved.newMessages,
+    answer,
+  ]);
+  conversation.visible.push(question, { role: 'assistant', content: `Answer ${number}.` });
+  conversation.leaf = appended.at(-1).id;
+}
+
+/**
+ * `concurrency` conversations, each running its turns back to back (a closed loop: a new turn
+ * starts when the previous one ends). Warm-up turns run first, all of them, and are not counted;
+ * the clock and the CPU counters start after them. Bounded by TIME_LIMIT_MS.
+ */
+async function measure(store, concurrency, cpuOfServer) {
   const conversations = [];
   for (let index = 0; index < concurrency; index++) {
     const userId = `bench-${concurrency}-${index}`;
@@ -102,50 +154,43 @@ async function measure(store, concurrency) {
     const messages = await store.appendMessages(resolved.conversation.id, null, stored);
     conversations.push({ userId, visible: visibleHistory(stored), leaf: messages.at(-1).id });
   }
+  await Promise.all(
+    conversations.map(async (conversation, index) => {
+      for (let number = 0; number < WARMUP_TURNS; number++) await turn(store, conversation, index, number);
+    }),
+  );
   const durations = [];
+  const serverBefore = await cpuOfServer();
   const cpuBefore = process.cpuUsage();
-  const deadline = performance.now() + TIME_LIMIT_MS;
+  const started = performance.now();
+  const deadline = started + TIME_LIMIT_MS;
   await Promise.all(
     conversations.map(async (conversation, index) => {
       for (
-        let turn = 0;
-        turn < TURNS_PER_CONVERSATION + WARMUP_TURNS && performance.now() < deadline;
-        turn++
+        let number = WARMUP_TURNS;
+        number < WARMUP_TURNS + TURNS_PER_CONVERSATION && performance.now() < deadline;
+        number++
       ) {
-        const question = { role: 'user', content: `Follow-up ${turn} in conversation ${index}` };
-        const started = performance.now();
-        const resolved = await store.resolveConversation({
-          userId: conversation.userId,
-          messages: [{ role: 'system', content: 'You are HAIA.' }, ...conversation.visible, question],
-        });
-        if (resolved.parentId !== conversation.leaf || resolved.newMessages.length !== 1) {
-          throw new Error(`turn ${turn} of conversation ${index} did not continue the stored path`);
-        }
-        const answer = {
-          role: 'assistant',
-          content: [{ type: 'text', text: `Answer ${turn}.` }],
-          model: 'ollama:qwen3',
-        };
-        const appended = await store.appendMessages(resolved.conversation.id, resolved.parentId, [
-          ...resolved.newMessages,
-          answer,
-        ]);
-        const elapsed = performance.now() - started;
-        if (turn >= WARMUP_TURNS) durations.push(elapsed);
-        conversation.visible.push(question, { role: 'assistant', content: `Answer ${turn}.` });
-        conversation.leaf = appended.at(-1).id;
-        if (resolved.path.length < HISTORY) throw new Error('the stored path was not loaded');
+        const begin = performance.now();
+        await turn(store, conversation, index, number);
+        durations.push(performance.now() - begin);
       }
     }),
   );
+  const wall = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
-  const allTurns = durations.length + WARMUP_TURNS * concurrency;
+  const serverAfter = await cpuOfServer();
   durations.sort((a, b) => a - b);
   return {
     turns: durations.length,
     p50: percentile(durations, 0.5),
     p99: percentile(durations, 0.99),
-    cpu: (cpu.user + cpu.system) / 1000 / allTurns,
+    cpu: (cpu.user + cpu.system) / 1000 / durations.length,
+    serverCpu:
+      serverBefore === undefined || serverAfter === undefined
+        ? Number.NaN
+        : ((serverAfter - serverBefore) * 1000) / durations.length,
+    perSecond: (durations.length / wall) * 1000,
   };
 }
 
@@ -158,16 +203,18 @@ const schema = `haia_bench_${randomBytes(4).toString('hex')}`;
 const admin = postgres(url, { max: 1, onnotice: () => {} });
 try {
   if (only && only !== 'postgres') throw new Error('skipped');
-  const store = await createStore({ url, schema, pool: { max: CONVERSATIONS } });
+  const applicationName = `haia-bench-${schema}`;
+  const store = await createStore({ url, schema, applicationName, pool: { max: CONVERSATIONS } });
+  const cpuOfServer = () => serverCpuSeconds(admin, applicationName);
   try {
-    const result = await measure(store, CONVERSATIONS);
+    const result = await measure(store, CONVERSATIONS, cpuOfServer);
     rows.push({
       backend: `PostgreSQL, ${CONVERSATIONS} at once`,
       ...result,
       target: 'p50 < 5 ms',
       pass: result.p50 < 5,
     });
-    const single = await measure(store, 1);
+    const single = await measure(store, 1, cpuOfServer);
     rows.push({ backend: 'PostgreSQL, 1 at a time', ...single, target: 'reported', pass: true });
   } finally {
     await store.close();
@@ -185,9 +232,9 @@ try {
   if (only && only !== 'pglite') throw new Error('skipped');
   const store = await createStore({ dataDir });
   try {
-    const result = await measure(store, CONVERSATIONS);
+    const result = await measure(store, CONVERSATIONS, async () => undefined);
     rows.push({ backend: `PGlite, ${CONVERSATIONS} at once`, ...result, target: 'reported', pass: true });
-    const single = await measure(store, 1);
+    const single = await measure(store, 1, async () => undefined);
     rows.push({ backend: 'PGlite, 1 at a time', ...single, target: 'reported', pass: true });
   } finally {
     await store.close();
@@ -207,14 +254,17 @@ process.stdout.write(
   `Machine: ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)} at the end (latency under load includes waiting for a CPU).\n\n`,
 );
 process.stdout.write(
-  '| backend | turns | p50 ms/turn | p99 ms/turn | Node CPU ms/turn | target | result |\n|---|---:|---:|---:|---:|---|---|\n',
+  '| backend | turns | turns/s | p50 ms/turn | p99 ms/turn | Node CPU ms/turn | server CPU ms/turn | target | result |\n|---|---:|---:|---:|---:|---:|---:|---|---|\n',
 );
 for (const row of rows) {
-  if (row.error) process.stdout.write(`| ${row.backend} | - | - | - | - | - | ${row.error} |\n`);
+  if (row.error) process.stdout.write(`| ${row.backend} | - | - | - | - | - | - | - | ${row.error} |\n`);
   else {
     process.stdout.write(
-      `| ${row.backend} | ${row.turns} | ${format(row.p50)} | ${format(row.p99)} | ${format(row.cpu)} | ${row.target} | ${row.pass ? 'ok' : 'over target'} |\n`,
+      `| ${row.backend} | ${row.turns} | ${row.perSecond.toFixed(0)} | ${format(row.p50)} | ${format(row.p99)} | ${format(row.cpu)} | ${format(row.serverCpu)} | ${row.target} | ${row.pass ? 'ok' : 'over target'} |\n`,
     );
   }
 }
+process.stdout.write(
+  `\nEach of the ${CONVERSATIONS} conversations starts its next turn as soon as the previous one ends, so at ${CONVERSATIONS} at once a turn waits for the other ${CONVERSATIONS - 1}: p50 is about ${CONVERSATIONS} / (turns/s), and turns/s is bounded by the Node CPU per turn (one thread) and by Node + server CPU over the machine's cores. Server CPU is read from /proc for the store's connections (n/a for a remote server and for PGlite, which runs inside Node).\n`,
+);
 process.exit(failed ? 1 : 0);

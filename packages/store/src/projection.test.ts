@@ -111,4 +111,62 @@ describe('visible projection', () => {
     expect(advance(stateFromTail(tail), next).hash).toBe(hashChain([...messages, next]).hashes[5]);
     expect(stateFromTail([])).toEqual(INITIAL_STATE);
   });
+
+  test('the chain is the one stored so far: fixed hashes for a mixed history', () => {
+    // Computed with the first implementation; stored prefix hashes depend on every byte of them.
+    const messages: MessageLike[] = [
+      { role: 'system', content: 'You are HAIA.' },
+      user('  Is pve1 up?\n'),
+      assistant([
+        { type: 'reasoning', text: 'hmm' },
+        { type: 'text', text: 'Let me check.' },
+        { type: 'tool-call', toolCallId: 'c1', toolName: 'x', input: {} },
+      ]),
+      {
+        role: 'tool',
+        content: [{ type: 'tool-result', toolCallId: 'c1', toolName: 'x', output: { ok: true } }],
+      },
+      assistant([{ type: 'text', text: '<details type="reasoning">x</details>Yes, pve1 is <b>online</b>.' }]),
+      user([
+        { type: 'text', text: 'Cafe\u0301 ' },
+        { type: 'image_url', image_url: { url: 'https://example.test/a.png' } },
+      ]),
+      assistant('<think>a</think>Noted.'),
+      assistant([]),
+      user([
+        { type: 'image', data: 'aGVsbG8=', mediaType: 'image/png' },
+        { type: 'input_text', text: 'and this' },
+      ]),
+      assistant([{ type: 'output_text', text: 'A picture.' }]),
+      user('last'),
+    ];
+    const expected = [
+      '3fc237ef39514b928ef8c9ba3056284201d21c81023f705a5d348d21fb94c731',
+      'df4b309213d8b2a71733b7edea27fb475e1e70f76a4a15a7a2cc8e20fa0d5506',
+      '38d82630426f0217902ad15e7c2c2784fd36903b293d5d5db5b6b4d6ccb470a5',
+      '38d82630426f0217902ad15e7c2c2784fd36903b293d5d5db5b6b4d6ccb470a5',
+      '7975ccf7cf486d1e49c6688a0d7ab73a2aae9fcce56c95ca47d805a33c46bb6d',
+      '23168a2e16b247973e64bca042b5cbf99e9bfaa9cb305a6a55302610fdbb21db',
+      '887716444af8a6c30096d1325aa87cbe8839f44c93f3577184fc76d9a886f88f',
+      '887716444af8a6c30096d1325aa87cbe8839f44c93f3577184fc76d9a886f88f',
+      'c2d7684053b287775a657e8e7dd81ee4e7ab4e617fde2bc0a44cee5872ec4d9d',
+      'aa225d3d136bf049fa85776ec3096e6ea1309410e5c3c44ff9587d991c56ce33',
+      '117c3fa382c108d2b6bddf7c2cde0db33ba0a9a12d963697c653f92898a86c46',
+    ];
+    const { hashes, state } = hashChain(messages);
+    expect(hashes).toEqual(expected);
+    expect(state).toEqual({ closedHash: expected[10], openAssistant: null });
+    // Step by step (`advance`, what appends use) gives the same chain as `hashChain`.
+    let current = INITIAL_STATE;
+    const stepped = messages.map((message) => {
+      const step = advance(current, message);
+      current = step.state;
+      return step.hash;
+    });
+    expect(stepped).toEqual(expected);
+    // A chain resumed from a midway state ends where the whole chain ends.
+    const midway = hashChain(messages.slice(0, 7)).state;
+    expect(midway.openAssistant).toBe('Noted.');
+    expect(hashChain(messages.slice(7), midway).hashes).toEqual(expected.slice(7));
+  });
 });

@@ -13,11 +13,14 @@
  * - OpenWebUI's `<details type="…">` blocks (reasoning, tool calls) and `<think>` blocks are removed,
  *   then Unicode is NFC-normalised and all whitespace is removed.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { MessageLike } from './types.js';
 
+/** One-shot `crypto.hash` (Node 20.12+) is about twice as fast as `createHash` for short texts. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
 /** The hash of the empty projection: where every chain starts. */
@@ -40,7 +43,9 @@ const WHITESPACE = /\s+/gu;
 
 /** Normalises text the way both sides must agree on (see the module comment). */
 export function normaliseText(text: string): string {
-  return text.replace(DETAILS_BLOCK, '').replace(THINK_BLOCK, '').normalize('NFC').replace(WHITESPACE, '');
+  // Both block patterns start with `<`: most texts have none and skip two regex passes.
+  const withoutBlocks = text.includes('<') ? text.replace(DETAILS_BLOCK, '').replace(THINK_BLOCK, '') : text;
+  return withoutBlocks.normalize('NFC').replace(WHITESPACE, '');
 }
 
 function imageIdentity(url: string): string {
@@ -122,14 +127,25 @@ export function hashChain(
   messages: readonly MessageLike[],
   state: ProjectionState = INITIAL_STATE,
 ): { hashes: string[]; state: ProjectionState } {
-  const hashes: string[] = [];
-  let current = state;
-  for (const message of messages) {
-    const step = advance(current, message);
-    hashes.push(step.hash);
-    current = step.state;
+  const hashes: string[] = new Array(messages.length);
+  // The same steps as `advance`, without recomputing the open assistant entry's hash for the next
+  // user message and without an object per message: O(text) once per message.
+  let closedHash = state.closedHash;
+  let openAssistant = state.openAssistant;
+  let current = currentHash(state);
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index] as MessageLike;
+    if (message.role === 'user') {
+      closedHash = entryHash(current, 'user', visibleText(message));
+      openAssistant = null;
+      current = closedHash;
+    } else if (message.role === 'assistant') {
+      openAssistant = (openAssistant ?? '') + visibleText(message);
+      current = entryHash(closedHash, 'assistant', openAssistant);
+    }
+    hashes[index] = current;
   }
-  return { hashes, state: current };
+  return { hashes, state: { closedHash, openAssistant } };
 }
 
 /**

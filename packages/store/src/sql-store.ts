@@ -5,7 +5,7 @@ import { jsonParameter, toDate, toJson } from './driver.js';
 import type { Logger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import { createMonitorState, type MonitorState } from './monitor-state.js';
-import { advance, hashChain, stateFromTail } from './projection.js';
+import { advance, hashChain, INITIAL_STATE, type ProjectionState, stateFromTail } from './projection.js';
 import { StoreError, toStoreError } from './store-error.js';
 import type {
   Conversation,
@@ -43,8 +43,9 @@ interface MessageRow {
   created_at: unknown;
 }
 
-/** A row of the resolve statement: a path message, the match, and the conversation's columns. */
-interface ResolveRow extends MessageRow {
+/** The row of the resolve statement: the path as JSON, the match, and the conversation's columns. */
+interface ResolveRow {
+  path: string | null;
   match_position: unknown;
   match_branched: unknown;
   [column: `c_${string}`]: unknown;
@@ -70,28 +71,32 @@ const PREFIXED_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(', ')
   .map((column) => `m.${column}`)
   .join(', ');
 
+/**
+ * The recursive step of every path query: the parent of each `path` row, one primary-key lookup per
+ * step. `lateral (… limit 1)` keeps it a nested loop: with a plain join the planner, which expects a
+ * recursive step to yield ten rows, hashes them and scans the whole messages table once per step
+ * (6 ms instead of 0.6 ms for a 300-message path in a 300-row table, and worse as the table grows).
+ */
+function parentStep(path: string): string {
+  return `select ${PREFIXED_MESSAGE_COLUMNS}, ${path}.depth + 1 from ${path}
+  cross join lateral (select ${MESSAGE_COLUMNS} from messages where messages.id = ${path}.parent_id limit 1) m`;
+}
+
 /** Message `$1` and its ancestors up to and including the nearest user message, oldest first. */
 const TAIL_SQL = `with recursive tail as (
   select ${MESSAGE_COLUMNS}, 0 as depth from messages where id = $1
   union all
-  select ${PREFIXED_MESSAGE_COLUMNS}, tail.depth + 1 from messages m join tail on m.id = tail.parent_id
+  ${parentStep('tail')}
   where tail.role <> 'user'
 ) select ${MESSAGE_COLUMNS} from tail order by depth desc`;
 
 /**
- * Locks conversation `$1` (so writers of one conversation go one after the other) and reads message
- * `$2` with its ancestors up to the nearest user message. No row: no such conversation.
+ * Locks conversation `$1`, so writers of one conversation (and content updates) go one after the
+ * other. No row: no such conversation. The parent's tail is read by a later statement, whose
+ * snapshot is taken after the lock: one statement that waited for the lock would still read the
+ * parent as it was before the writer it waited for.
  */
-const LOCK_AND_TAIL_SQL = `with recursive locked as (
-  select id from conversations where id = $1 for update
-), tail as (
-  select ${MESSAGE_COLUMNS}, 0 as depth from messages where id = $2
-  union all
-  select ${PREFIXED_MESSAGE_COLUMNS}, tail.depth + 1 from messages m join tail on m.id = tail.parent_id
-  where tail.role <> 'user'
-) select locked.id as locked_id, ${MESSAGE_COLUMNS.split(', ')
-  .map((column) => `tail.${column}`)
-  .join(', ')} from locked left join tail on true order by tail.depth desc`;
+const LOCK_SQL = 'select id from conversations where id = $1 for update';
 
 /** How many of the deepest prefix hashes resolution tries before it looks at the whole chain. */
 const PROBE = 4;
@@ -99,52 +104,148 @@ const PROBE = 4;
 /** The most messages one insert statement carries. */
 const INSERT_BATCH = 500;
 
-/** The path to the newest message (the leaf of the active branch) of conversation `$1`. */
+/**
+ * A `path` CTE (with `depth`, 0 at its leaf) as one JSON text, root first: an array of
+ * [id, conversation_id, parent_id, role, content, status, model, usage, created_at in ms,
+ * prefix_hash] per message, or null for an empty path (the time is truncated to the millisecond
+ * in numeric, exactly as a driver's `Date` of the column is). One value instead of a row per message:
+ * `JSON.parse` builds the messages at a third of the Node CPU that decoding hundreds of rows of ten
+ * columns takes (see the README's benchmark section), which is where a turn spends its time.
+ */
+const PATH_JSON = `(select json_agg(json_build_array(id, conversation_id, parent_id, role, content, status, model,
+    usage, floor(extract(epoch from created_at)::numeric * 1000), prefix_hash) order by depth desc)::text from path)`;
+
+/** The path to the newest message (the leaf of the active branch) of conversation `$1`, as {@link PATH_JSON}. */
 const ACTIVE_PATH_SQL = `with recursive path as (
   select ${MESSAGE_COLUMNS}, 0 as depth from messages
   where id = (select id from messages where conversation_id = $1 order by seq desc limit 1)
   union all
-  select ${PREFIXED_MESSAGE_COLUMNS}, path.depth + 1 from messages m join path on m.id = path.parent_id
-) select ${MESSAGE_COLUMNS} from path order by depth desc`;
+  ${parentStep('path')}
+) select ${PATH_JSON} as path`;
 
-/** The deepest position of `$1` (prefix hashes, oldest first) that a stored message matches, and that message. */
-/**
- * In one statement: the deepest position of `$1` (prefix hashes, oldest first) that a stored message
- * matches (each position is one index lookup on `prefix_hash`), the path from the root to that message,
- * whether it already has children (a branch), and its conversation. No row when nothing matches.
- */
-function resolveSql(scope: 'conversation' | 'user' | 'anonymous'): string {
-  const filter =
-    scope === 'conversation'
-      ? 'm.conversation_id = $2'
-      : scope === 'user'
-        ? 'c.user_id = $2'
-        : 'c.user_id is null';
-  const join = scope === 'conversation' ? '' : 'join conversations c on c.id = m.conversation_id';
-  return `with recursive found as (
-    select h.position, hit.id, hit.conversation_id
+/** How the resolve statement finds the deepest stored match of `$1` (prefix hashes, oldest first). */
+function foundSql(scopeFilter: string, columns: string): string {
+  return `found as (
+    select h.position, ${columns}
     from unnest($1::text[]) with ordinality as h(hash, position)
     cross join lateral (
-      select m.id, m.conversation_id from messages m ${join}
-      where m.prefix_hash = h.hash and ${filter}
+      select m.id, m.conversation_id from messages m
+      where m.prefix_hash = h.hash and ${scopeFilter}
       order by m.seq desc limit 1
     ) hit
     order by h.position desc limit 1
   ), path as (
     select ${MESSAGE_COLUMNS}, 0 as depth from messages where id = (select id from found)
     union all
-    select ${PREFIXED_MESSAGE_COLUMNS}, path.depth + 1 from messages m join path on m.id = path.parent_id
-  )
-  select ${MESSAGE_COLUMNS.split(', ')
-    .map((column) => `path.${column}`)
-    .join(', ')},
+    ${parentStep('path')}
+  )`;
+}
+
+const PREFIXED_CONVERSATION_COLUMNS = CONVERSATION_COLUMNS.split(', ')
+  .map((column) => `c.${column} as c_${column}`)
+  .join(', ');
+
+/**
+ * In one statement, among the conversations of user `$2` (or of no user): the deepest position of
+ * `$1` (prefix hashes, oldest first) that a stored message matches (each position is one index
+ * lookup on `prefix_hash`, and the owner is checked per candidate by primary key), the path from the
+ * root to that message as {@link PATH_JSON}, whether that message already has children (a branch),
+ * and its conversation's columns. No row when nothing matches.
+ */
+function resolveSql(scope: 'user' | 'anonymous'): string {
+  const owner = '(select c.user_id from conversations c where c.id = m.conversation_id)';
+  const filter = scope === 'user' ? `${owner} = $2` : `${owner} is null`;
+  return `with recursive ${foundSql(filter, 'hit.id, hit.conversation_id')}
+  select ${PATH_JSON} as path,
+    found.position as match_position,
+    exists (select 1 from messages child where child.parent_id = found.id) as match_branched,
+    ${PREFIXED_CONVERSATION_COLUMNS}
+  from found join conversations c on c.id = found.conversation_id`;
+}
+
+/**
+ * The same within one conversation, found by id (`$2`) or by external id and user (`$2`, `$3`, the
+ * user as '' for none), together with that conversation's columns: one row when the conversation
+ * exists, with a null path and position when nothing in it matches; no row when it does not exist.
+ * The conversation is compared as text so that the planner looks each hash up in `prefix_hash` (a
+ * row or two) rather than walking the conversation's `(conversation_id, seq)` index for every hash,
+ * which it did when its statistics took a conversation for two rows.
+ */
+function resolveInSql(by: 'id' | 'external'): string {
+  const where = by === 'id' ? 'id = $2::uuid' : "external_id = $2 and coalesce(user_id, '') = $3";
+  return `with recursive c as (
+    select ${CONVERSATION_COLUMNS} from conversations where ${where}
+  ), ${foundSql('m.conversation_id::text = (select id::text from c)', 'hit.id')}
+  select ${PATH_JSON} as path,
     (select position from found) as match_position,
     exists (select 1 from messages child where child.parent_id = (select id from found)) as match_branched,
-    ${CONVERSATION_COLUMNS.split(', ')
-      .map((column) => `c.${column} as c_${column}`)
-      .join(', ')}
-  from path left join conversations c on c.id = path.conversation_id and path.depth = 0
-  order by depth desc`;
+    ${PREFIXED_CONVERSATION_COLUMNS}
+  from c`;
+}
+
+/** The SQL of each resolve scope, built once. */
+const RESOLVE_SQL = {
+  user: resolveSql('user'),
+  anonymous: resolveSql('anonymous'),
+  id: resolveInSql('id'),
+  external: resolveInSql('external'),
+};
+
+/**
+ * How many parents' chain states a store remembers: the conversations it is serving. Each is two
+ * hashes plus the whitespace-free text of an open assistant entry (usually a few KB at most).
+ */
+const CHAIN_STATE_CACHE = 500;
+
+/**
+ * Appends `messages` after a parent whose chain state is known, in one statement (atomic on its own):
+ * locks the conversation row first (the insert reads from it), checks that the parent is still in
+ * this conversation with the prefix hash the state belongs to, inserts, and touches `updated_at`.
+ * The parent check locks the parent row (`for share`): when an `updateMessage` of the parent
+ * committed while this statement waited for the conversation lock, the lock re-reads the parent's
+ * newest version and the check sees its new hash, where a plain read would still see the
+ * statement's older snapshot. (`for key share`, what the foreign key check takes, would not: an
+ * update that leaves the key alone does not conflict with it.)
+ * No row: the conversation is missing or the parent check failed, and nothing was written.
+ * Parameters: $1 conversation, $2 parent (or null), $3 the parent's prefix hash, $4 the time, then
+ * eight per message.
+ */
+function appendSql(count: number): string {
+  const rows: string[] = [];
+  for (let row = 0; row < count; row++) {
+    const base = 4 + row * 8;
+    rows.push(
+      `(${row}, $${base + 1}::uuid, $${base + 2}::uuid, $${base + 3}::text, $${base + 4}::text::jsonb, $${base + 5}::text, $${base + 6}::text, $${base + 7}::text::jsonb, $${base + 8}::text)`,
+    );
+  }
+  return `with locked as (
+    select id from conversations where id = $1::uuid for update
+  ), inserted as (
+    insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
+    select v.id, locked.id, v.parent_id, v.role, v.content, v.status, v.model, v.usage, v.prefix_hash, $4::timestamptz
+    from locked cross join (values ${rows.join(', ')}) as v(position, id, parent_id, role, content, status, model, usage, prefix_hash)
+    where $2::uuid is null or exists (
+      select 1 from messages parent
+      where parent.id = $2::uuid and parent.conversation_id = locked.id and parent.prefix_hash = $3::text
+      for share
+    )
+    order by v.position
+    returning ${MESSAGE_COLUMNS}, seq
+  ), touched as (
+    update conversations set updated_at = $4::timestamptz
+    where id = $1::uuid and exists (select 1 from inserted)
+  ) select ${MESSAGE_COLUMNS} from inserted order by seq`;
+}
+
+const APPEND_SQL: string[] = [];
+
+function appendSqlFor(count: number): string {
+  let text = APPEND_SQL[count];
+  if (text === undefined) {
+    text = appendSql(count);
+    if (count <= 16) APPEND_SQL[count] = text;
+  }
+  return text;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -169,6 +270,9 @@ const newMessageSchema = z.object({
   model: z.string().min(1).optional(),
   usage: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** Built once: a schema per call is garbage on every append. */
+const newMessagesSchema = z.array(newMessageSchema);
 
 const updateMessageSchema = z.object({
   status: z.enum(['complete', 'partial', 'error']).optional(),
@@ -210,6 +314,29 @@ function toConversation(row: ConversationRow): Conversation {
   };
 }
 
+/** Messages from {@link PATH_JSON} text, in the shape {@link toMessage} gives. */
+function parsePath(text: unknown): StoredMessage[] {
+  if (text === null || text === undefined) return [];
+  const entries = JSON.parse(text as string) as unknown[][];
+  const messages: StoredMessage[] = new Array(entries.length);
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index] as unknown[];
+    messages[index] = {
+      id: entry[0] as string,
+      conversationId: entry[1] as string,
+      parentId: entry[2] as string | null,
+      role: entry[3] as StoredMessage['role'],
+      content: entry[4],
+      status: entry[5] as StoredMessage['status'],
+      model: entry[6] as string | null,
+      usage: (entry[7] as Record<string, unknown> | null) ?? null,
+      createdAt: new Date(entry[8] as number),
+      prefixHash: entry[9] as string,
+    };
+  }
+  return messages;
+}
+
 function toMessage(row: MessageRow): StoredMessage {
   return {
     id: row.id,
@@ -223,6 +350,52 @@ function toMessage(row: MessageRow): StoredMessage {
     createdAt: toDate(row.created_at),
     prefixHash: row.prefix_hash,
   };
+}
+
+/** The insert rows of an append (one array of ten values per message) and the chain after them. */
+interface BuiltRows {
+  values: unknown[][];
+  lastId: string | undefined;
+  lastHash: string;
+  state: ProjectionState;
+}
+
+/**
+ * The rows of an append, each message the parent of the next, with their prefix hashes chained on
+ * from `state` (the chain after the parent). Row: id, conversation, parent, role, content, status,
+ * model, usage, prefix hash, created at.
+ */
+function buildRows(
+  conversationId: string,
+  parentId: string | null,
+  messages: readonly z.infer<typeof newMessageSchema>[],
+  state: ProjectionState,
+  at: Date,
+): BuiltRows {
+  let current = state;
+  let parent = parentId;
+  let lastHash = '';
+  const values: unknown[][] = [];
+  for (const message of messages) {
+    const step = advance(current, message as MessageLike);
+    current = step.state;
+    lastHash = step.hash;
+    const id = randomUUID();
+    values.push([
+      id,
+      conversationId,
+      parent,
+      message.role,
+      jsonParameter(message.content ?? null) ?? 'null',
+      message.status ?? 'complete',
+      message.model ?? null,
+      jsonParameter(message.usage),
+      step.hash,
+      at,
+    ]);
+    parent = id;
+  }
+  return { values, lastId: values.length > 0 ? (parent ?? undefined) : undefined, lastHash, state: current };
 }
 
 function encodeCursor(conversation: Conversation): string {
@@ -255,6 +428,32 @@ export interface SqlStoreOptions {
 export function createSqlStore(options: SqlStoreOptions): Store {
   const { driver, logger, now, schema } = options;
   let closed = false;
+
+  /**
+   * Where the chain stands after a stored message, by message id, for the messages a turn appends
+   * to next (a resolved path's leaf, an append's last message). An append whose parent is here
+   * hashes its messages before it touches the database and writes them in one statement; the
+   * statement checks the parent's prefix hash, so a stale entry only costs the slower path.
+   */
+  const chainStates = new Map<string, { prefixHash: string; state: ProjectionState }>();
+
+  function rememberState(id: string, prefixHash: string, state: ProjectionState): void {
+    chainStates.delete(id);
+    chainStates.set(id, { prefixHash, state });
+    if (chainStates.size > CHAIN_STATE_CACHE) {
+      const oldest = chainStates.keys().next().value;
+      if (oldest !== undefined) chainStates.delete(oldest);
+    }
+  }
+
+  /** Remembers the chain state after a path's leaf: its tail from the nearest user message is enough. */
+  function rememberPath(path: readonly StoredMessage[]): void {
+    const leaf = path.at(-1);
+    if (!leaf) return;
+    let start = path.length - 1;
+    while (start > 0 && path[start]?.role !== 'user') start--;
+    rememberState(leaf.id, leaf.prefixHash, stateFromTail(path.slice(start)));
+  }
 
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
     if (closed) {
@@ -331,61 +530,80 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       (message) => message.role !== 'system' && (message.role as string) !== 'developer',
     );
 
+    // Deepest stored match of the incoming chain, within the conversation or the user's conversations.
+    const { hashes } = hashChain(rest);
+    // A continuing client matches at (or next to) its newest message: try the deepest few hashes
+    // first and fall back to the whole chain only when none of them matches.
+    const probe = hashes.length > PROBE ? hashes.length - PROBE : 0;
+    let offset = probe;
     let conversation: Conversation | undefined;
     let created = false;
-    if (conversationId !== undefined) {
-      conversation = await findConversation(driver, conversationId);
-      if (!conversation || (userId !== undefined && conversation.userId !== userId)) {
+    let match: ResolveRow | undefined;
+
+    if (conversationId !== undefined || externalId !== undefined) {
+      const by = conversationId !== undefined ? 'id' : 'external';
+      const key = by === 'id' ? [conversationId] : [externalId, userId ?? ''];
+      if (by === 'id' && !UUID.test(conversationId ?? '')) {
+        // Not an id this store could have made.
+      } else if (hashes.length > 0) {
+        // The conversation and the match in one statement.
+        let row = (await driver.query<ResolveRow>(RESOLVE_SQL[by], [hashes.slice(probe), ...key]))[0];
+        if (row && row.match_position === null && probe > 0) {
+          offset = 0;
+          row = (await driver.query<ResolveRow>(RESOLVE_SQL[by], [hashes, ...key]))[0];
+        }
+        if (row) {
+          conversation = toConversation(conversationColumns(row));
+          if (row.match_position !== null) match = row;
+        }
+      } else {
+        conversation =
+          by === 'id'
+            ? await findConversation(driver, conversationId ?? '')
+            : await findByExternalId(driver, externalId ?? '', userId);
+      }
+      if (by === 'id' && (!conversation || (userId !== undefined && conversation.userId !== userId))) {
         throw new StoreError({
           code: 'not-found',
           message: `Conversation ${conversationId} does not exist: drop the conversation id header to start a new one`,
         });
       }
-    } else if (externalId !== undefined) {
-      conversation = await findByExternalId(driver, externalId, userId);
-      if (!conversation)
+      if (!conversation) {
         ({ conversation, created } = await insertConversation(driver, { userId, externalId, client }));
+      }
+    } else if (hashes.length > 0) {
+      const scope = userId !== undefined ? 'user' : 'anonymous';
+      const owner = scope === 'user' ? [userId] : [];
+      match = (await driver.query<ResolveRow>(RESOLVE_SQL[scope], [hashes.slice(probe), ...owner]))[0];
+      if (!match && probe > 0) {
+        offset = 0;
+        match = (await driver.query<ResolveRow>(RESOLVE_SQL[scope], [hashes, ...owner]))[0];
+      }
     }
 
-    // Deepest stored match of the incoming chain, within the conversation or the user's conversations.
-    const { hashes } = hashChain(rest);
-    if (hashes.length > 0 && !created) {
-      const scope = conversation ? 'conversation' : userId !== undefined ? 'user' : 'anonymous';
-      const parameters: unknown[] = [hashes];
-      if (scope === 'conversation' && conversation) parameters.push(conversation.id);
-      if (scope === 'user') parameters.push(userId);
-      // A continuing client matches at (or next to) its newest message: try the deepest few hashes
-      // first and fall back to the whole chain only when none of them matches.
-      const probe = hashes.length > PROBE ? hashes.length - PROBE : 0;
-      let offset = probe;
-      let rows = await driver.query<ResolveRow>(resolveSql(scope), [
-        hashes.slice(probe),
-        ...parameters.slice(1),
-      ]);
-      if (rows.length === 0 && probe > 0) {
-        offset = 0;
-        rows = await driver.query<ResolveRow>(resolveSql(scope), parameters);
-      }
-      const first = rows[0];
-      const last = rows.at(-1);
-      if (first && last) {
-        return {
-          conversation: conversation ?? toConversation(conversationColumns(last)),
-          created: false,
-          path: rows.map(toMessage),
-          newMessages: rest.slice(offset + Number(first.match_position)),
-          parentId: last.id,
-          branched: first.match_branched === true,
-          system,
-        };
-      }
+    const path = match ? parsePath(match.path) : [];
+    const leaf = path.at(-1);
+    if (match && leaf) {
+      rememberPath(path);
+      return {
+        conversation: conversation ?? toConversation(conversationColumns(match)),
+        created: false,
+        path,
+        newMessages: rest.slice(offset + Number(match.match_position)),
+        parentId: leaf.id,
+        branched: match.match_branched === true,
+        system,
+      };
     }
 
     if (conversation && !created) {
       // A known conversation whose stored paths the history does not continue.
       if (rest.length === 1 && rest[0]?.role === 'user') {
         // Only the newest message was sent: the active branch is the history.
-        const path = (await driver.query<MessageRow>(ACTIVE_PATH_SQL, [conversation.id])).map(toMessage);
+        const path = parsePath(
+          (await driver.query<{ path: unknown }>(ACTIVE_PATH_SQL, [conversation.id]))[0]?.path,
+        );
+        rememberPath(path);
         return {
           conversation,
           created: false,
@@ -419,46 +637,52 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     parentId: string | null,
     messages: NewMessage[],
   ): Promise<StoredMessage[]> {
-    const parsed = z.array(newMessageSchema).safeParse(messages);
+    const parsed = newMessagesSchema.safeParse(messages);
     if (!parsed.success) throw invalid('appendMessages messages', parsed.error);
     if (!UUID.test(conversationId)) throw notFoundConversation(conversationId);
     if (parentId !== null && !UUID.test(parentId)) throw notInConversation(parentId, conversationId);
-    return driver.transaction(async (transaction) => {
+    // One clock reading per append, whichever path writes it.
+    const at = now();
+    const known = parentId === null ? undefined : chainStates.get(parentId);
+    if (
+      (parentId === null || known !== undefined) &&
+      parsed.data.length > 0 &&
+      parsed.data.length <= INSERT_BATCH
+    ) {
+      const built = buildRows(conversationId, parentId, parsed.data, known?.state ?? INITIAL_STATE, at);
+      const parameters: unknown[] = [conversationId, parentId, known?.prefixHash ?? null, at];
+      for (const row of built.values) {
+        // The statement takes everything but the conversation and the time per message.
+        parameters.push(row[0], row[2], row[3], row[4], row[5], row[6], row[7], row[8]);
+      }
+      const inserted = await driver.query<MessageRow>(appendSqlFor(built.values.length), parameters);
+      if (inserted.length === built.values.length && built.lastId !== undefined) {
+        const stored = inserted.map(toMessage);
+        rememberState(built.lastId, built.lastHash, built.state);
+        return stored;
+      }
+      // Nothing was written: the conversation is gone or the parent changed. The transaction below
+      // reads the parent's tail and says which.
+    }
+    const { stored, built } = await driver.transaction(async (transaction) => {
       // The row lock serialises writers of one conversation: each append sees the previous one.
-      const rows = await transaction.query<MessageRow & { locked_id: string }>(LOCK_AND_TAIL_SQL, [
-        conversationId,
-        parentId,
-      ]);
-      if (rows.length === 0) throw notFoundConversation(conversationId);
-      const tailRows = rows.filter((row) => row.id !== null);
+      const locked = await transaction.query(LOCK_SQL, [conversationId]);
+      if (locked.length === 0) throw notFoundConversation(conversationId);
+      const tailRows = parentId === null ? [] : await transaction.query<MessageRow>(TAIL_SQL, [parentId]);
       if (
         parentId !== null &&
         (tailRows.length === 0 || tailRows.at(-1)?.conversation_id !== conversationId)
       ) {
         throw notInConversation(parentId, conversationId);
       }
-      let state = stateFromTail(tailRows.map(toMessage));
-      const at = now();
-      let parent = parentId;
-      const values: unknown[][] = [];
-      for (const message of parsed.data) {
-        const step = advance(state, message as MessageLike);
-        state = step.state;
-        const id = randomUUID();
-        values.push([
-          id,
-          conversationId,
-          parent,
-          message.role,
-          jsonParameter(message.content ?? null) ?? 'null',
-          message.status ?? 'complete',
-          message.model ?? null,
-          jsonParameter(message.usage),
-          step.hash,
-          at,
-        ]);
-        parent = id;
-      }
+      const built = buildRows(
+        conversationId,
+        parentId,
+        parsed.data,
+        stateFromTail(tailRows.map(toMessage)),
+        at,
+      );
+      const values = built.values;
       const stored: StoredMessage[] = [];
       for (let start = 0; start < values.length; start += INSERT_BATCH) {
         const batch = values.slice(start, start + INSERT_BATCH);
@@ -479,8 +703,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         );
         stored.push(...inserted.map(toMessage));
       }
-      return stored;
+      return { stored, built };
     });
+    // Remembered once committed (a rolled-back append leaves nothing behind).
+    if (built.lastId !== undefined) rememberState(built.lastId, built.lastHash, built.state);
+    return stored;
   }
 
   async function updateMessage(
@@ -491,6 +718,12 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     if (!parsed.success) throw invalid('updateMessage changes', parsed.error);
     if (!UUID.test(id)) throw notFoundMessage(id);
     return driver.transaction(async (transaction) => {
+      // The conversation row first, as appends and deletes take it: an append under this message
+      // waits for this update (and then sees its new hash), and the two cannot deadlock.
+      await transaction.query(
+        'select id from conversations where id = (select conversation_id from messages where id = $1) for update',
+        [id],
+      );
       const rows = await transaction.query<MessageRow>(
         `select ${MESSAGE_COLUMNS} from messages where id = $1 for update`,
         [id],
@@ -545,6 +778,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       ]);
       const result = updated[0];
       if (!result) throw notFoundMessage(id);
+      chainStates.delete(id);
       return toMessage(result);
     });
   }
@@ -552,7 +786,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   async function getConversation(id: string): Promise<ConversationWithMessages | undefined> {
     const conversation = await findConversation(driver, id);
     if (!conversation) return undefined;
-    const messages = (await driver.query<MessageRow>(ACTIVE_PATH_SQL, [id])).map(toMessage);
+    const messages = parsePath((await driver.query<{ path: unknown }>(ACTIVE_PATH_SQL, [id]))[0]?.path);
+    rememberPath(messages);
     return { conversation, messages };
   }
 

@@ -18,10 +18,23 @@ export interface StoreHarness {
   open(name: string, options?: { migrate?: boolean; now?: () => Date }): Promise<Store>;
   /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
   query(name: string, sql: string): Promise<Record<string, unknown>[]>;
+  /**
+   * PostgreSQL only: a transaction on database `name`, beside the store, that stays open until
+   * `commit()`, for tests that need another writer to hold a lock.
+   */
+  begin?(name: string): Promise<HeldTransaction>;
   /** PostgreSQL only: a store that reaches the server through a proxy the test can stop and start. */
   openThroughProxy?(name: string): Promise<{ store: Store; proxy: TcpProxy; url: string }>;
   /** Drops every database this harness created. */
   cleanup(): Promise<void>;
+}
+
+/** An open transaction of {@link StoreHarness.begin}. */
+export interface HeldTransaction {
+  /** The server process id of the transaction's connection (for `pg_blocking_pids`). */
+  readonly pid: number;
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  commit(): Promise<void>;
 }
 
 /**
@@ -86,6 +99,25 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
         await transaction.unsafe(`set local search_path to "${schema(name)}"`);
         return [...(await transaction.unsafe(sql))] as Record<string, unknown>[];
       }) as Promise<Record<string, unknown>[]>;
+    },
+    async begin(name) {
+      const reserved = await admin.reserve();
+      await reserved.unsafe('begin');
+      await reserved.unsafe(`set local search_path to "${schema(name)}"`);
+      const [row] = await reserved.unsafe('select pg_backend_pid() as pid');
+      return {
+        pid: Number(row?.pid),
+        async query(sql, params = []) {
+          return [...(await reserved.unsafe(sql, params as never[]))] as Record<string, unknown>[];
+        },
+        async commit() {
+          try {
+            await reserved.unsafe('commit');
+          } finally {
+            reserved.release();
+          }
+        },
+      };
     },
     async openThroughProxy(name) {
       const target = new URL(url);

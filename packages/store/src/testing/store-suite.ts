@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hashChain } from '../projection.js';
 import { StoreError } from '../store-error.js';
 import type { MessageLike, Store } from '../types.js';
 import type { StoreHarness } from './harness.js';
@@ -505,6 +506,211 @@ export function runStoreSuite(
           expect(batch[1]?.parentId).toBe(batch[0]?.id);
           expect(batch[2]?.parentId).toBe(batch[1]?.id);
         }
+      });
+    });
+
+    describe('loaded paths and chained appends', () => {
+      test('a loaded path is the messages as stored, field for field', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({ userId, messages: [user('Odd JSON')] });
+        await store.appendMessages(resolved.conversation.id, null, [
+          { role: 'user', content: 'Odd JSON: caf\u00e9 \u{1F600} "quoted" \\ back' },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'Numbers.' },
+              {
+                type: 'tool-call',
+                toolCallId: 'n',
+                toolName: 't',
+                input: { half: 1.5, tiny: 1e-7, big: 12345678901234, negative: -3, none: null, flag: false },
+              },
+            ],
+            model: 'ollama:qwen3',
+            usage: { inputTokens: 10, outputTokens: 2, cost: 0.25 },
+          },
+          {
+            role: 'tool',
+            content: [{ type: 'tool-result', toolCallId: 'n', toolName: 't', output: [[], {}] }],
+          },
+          { role: 'assistant', content: [{ type: 'text', text: 'Done.' }], status: 'partial' },
+        ]);
+        const stored = await store.getMessages(resolved.conversation.id);
+        const active = await store.getConversation(resolved.conversation.id);
+        expect(active?.messages).toStrictEqual(stored);
+        const again = await store.resolveConversation({
+          userId,
+          messages: [user('Odd JSON: caf\u00e9 \u{1F600} "quoted" \\ back'), assistant('Numbers. Done.')],
+        });
+        expect(again.path).toStrictEqual(stored);
+        expect(again.parentId).toBe(stored.at(-1)?.id);
+      });
+
+      test('an append chains from the parent as it is now, even after another store changed it', async () => {
+        const first = await harness.open('chain');
+        const second = await harness.open('chain');
+        try {
+          const userId = freshUser();
+          const resolved = await first.resolveConversation({ userId, messages: [user('Name a rack')] });
+          const [question, answer] = await first.appendMessages(resolved.conversation.id, null, [
+            user('Name a rack'),
+            { role: 'assistant', content: [{ type: 'text', text: 'Rack' }], status: 'partial' },
+          ]);
+          // `first` now knows where the chain stands after `answer`; `second` changes its text.
+          await second.updateMessage(answer?.id ?? '', {
+            status: 'complete',
+            content: [{ type: 'text', text: 'Rack one' }],
+          });
+          const [next] = await first.appendMessages(resolved.conversation.id, answer?.id ?? null, [
+            user('And the next?'),
+          ]);
+          const continued = await second.resolveConversation({
+            userId,
+            messages: [user('Name a rack'), assistant('Rack one'), user('And the next?'), user('More')],
+          });
+          expect(continued.parentId).toBe(next?.id);
+          expect(continued.path.map((message) => message.id)).toEqual([question?.id, answer?.id, next?.id]);
+          expect(continued.newMessages).toEqual([user('More')]);
+          // A parent the store knows that was deleted since is not found, and nothing is written.
+          await second.deleteConversation(resolved.conversation.id);
+          await expectStoreError(
+            first.appendMessages(resolved.conversation.id, next?.id ?? null, [user('Gone')]),
+            'not-found',
+            /does not exist/,
+          );
+          expect(await second.getMessages(resolved.conversation.id)).toEqual([]);
+        } finally {
+          await second.close();
+          await first.close();
+        }
+      });
+
+      if (backend === 'postgres') {
+        test('an append that waits for a content update of its parent chains from the new text', async () => {
+          const begin = harness.begin;
+          if (!begin) throw new Error('the PostgreSQL harness must offer begin');
+          const fresh = await harness.open('main');
+          try {
+            // Once through the one-statement append (`store` knows the parent), once through the
+            // transaction (`fresh` has never seen it).
+            for (const writer of [store, fresh]) {
+              const userId = freshUser();
+              const resolved = await store.resolveConversation({ userId, messages: [user('Name a rack')] });
+              const conversationId = resolved.conversation.id;
+              const [, answer] = await store.appendMessages(conversationId, null, [
+                user('Name a rack'),
+                { role: 'assistant', content: [{ type: 'text', text: 'Rack' }], status: 'partial' },
+              ]);
+              // Another writer is changing the answer's text, as updateMessage does: conversation first.
+              const held = await begin.call(harness, 'main');
+              await held.query('select id from conversations where id = $1 for update', [conversationId]);
+              const changed = hashChain([user('Name a rack'), assistant('Rack one')]).hashes[1];
+              await held.query(
+                'update messages set content = $2::text::jsonb, prefix_hash = $3 where id = $1',
+                [answer?.id, JSON.stringify([{ type: 'text', text: 'Rack one' }]), changed],
+              );
+              const appending = writer.appendMessages(conversationId, answer?.id ?? null, [
+                user('And the next?'),
+              ]);
+              // Commit only once the append waits for that writer's lock.
+              for (let waited = 0; ; waited++) {
+                const [row] = await harness.query(
+                  'main',
+                  `select count(*)::int as waiting from pg_stat_activity where ${held.pid} = any(pg_blocking_pids(pid))`,
+                );
+                if (row?.waiting === 1) break;
+                if (waited > 2000) throw new Error('the append never waited for the other writer');
+                await new Promise((resolve) => setTimeout(resolve, 1));
+              }
+              await held.commit();
+              const [next] = await appending;
+              expect(next?.prefixHash).toBe(
+                hashChain([user('Name a rack'), assistant('Rack one'), user('And the next?')]).hashes[2],
+              );
+            }
+          } finally {
+            await fresh.close();
+          }
+        });
+      }
+
+      test('with an explicit or external id, a match further back than the last few messages is found', async () => {
+        const userId = freshUser();
+        const chatId = `owui-deep-${userId}`;
+        const created = await store.resolveConversation({
+          externalId: chatId,
+          userId,
+          messages: [user('Hi')],
+        });
+        const stored = await store.appendMessages(created.conversation.id, null, [
+          user('Hi'),
+          assistant('Hello!'),
+        ]);
+        const history = [
+          user('Hi'),
+          assistant('Hello!'),
+          user('a'),
+          assistant('b'),
+          user('c'),
+          assistant('d'),
+          user('e'),
+        ];
+        for (const scope of [{ externalId: chatId, userId }, { conversationId: created.conversation.id }]) {
+          const resolved = await store.resolveConversation({ ...scope, messages: history });
+          expect(resolved.conversation.id).toBe(created.conversation.id);
+          expect(resolved.parentId).toBe(stored[1]?.id);
+          expect(resolved.path.map((message) => message.id)).toEqual(stored.map((message) => message.id));
+          expect(resolved.newMessages).toEqual(history.slice(2));
+          expect(resolved.branched).toBe(false);
+        }
+        // The same history in another conversation of the same user does not match there.
+        const other = await store.resolveConversation({
+          externalId: `${chatId}-other`,
+          userId,
+          messages: history,
+        });
+        expect(other.created).toBe(true);
+        expect(other.path).toEqual([]);
+      });
+
+      test('every append, after a resolve or after another append, stores the hash a resent history has', async () => {
+        const userId = freshUser();
+        let messages: MessageLike[] = [{ role: 'system', content: 'Be brief.' }];
+        let parentId: string | null = null;
+        let conversationId = '';
+        for (let turn = 0; turn < 4; turn++) {
+          const question = user(`Question ${turn}`);
+          const resolved = await store.resolveConversation({ userId, messages: [...messages, question] });
+          if (turn > 0) expect(resolved.parentId).toBe(parentId);
+          conversationId = resolved.conversation.id;
+          const [stored] = await store.appendMessages(
+            conversationId,
+            resolved.parentId,
+            resolved.newMessages,
+          );
+          const run = await store.appendMessages(conversationId, stored?.id ?? null, [
+            { role: 'assistant', content: [{ type: 'text', text: `Checking ${turn}.` }] },
+            {
+              role: 'tool',
+              content: [{ type: 'tool-result', toolCallId: `${turn}`, toolName: 't', output: 1 }],
+            },
+          ]);
+          const [last] = await store.appendMessages(conversationId, run.at(-1)?.id ?? null, [
+            { role: 'assistant', content: [{ type: 'text', text: `Answer ${turn}.` }] },
+          ]);
+          parentId = last?.id ?? null;
+          messages = [...messages, question, assistant(`Checking ${turn}.\n\nAnswer ${turn}.`)];
+        }
+        const { hashes } = hashChain(messages.slice(1));
+        const active = await store.getConversation(conversationId);
+        const visible = active?.messages.filter((message, index, all) => {
+          const next = all[index + 1];
+          return (
+            message.role === 'user' ||
+            (message.role === 'assistant' && next?.role !== 'assistant' && next?.role !== 'tool')
+          );
+        });
+        expect(visible?.map((message) => message.prefixHash)).toEqual(hashes);
       });
     });
 
