@@ -334,3 +334,104 @@ describe('createCoreModel', () => {
     expect(error).toMatchObject({ code: 'server', retryable: false });
   });
 });
+
+describe('createCoreModel: the hand-written call iterator', () => {
+  function scripted(events: ChatEvent[], cleanup: string[] = []): ProviderAdapter {
+    return {
+      provider: 'acme',
+      modelId: 'm1',
+      async *stream() {
+        try {
+          for (const event of events) yield event;
+        } finally {
+          cleanup.push('adapter closed');
+        }
+      },
+    };
+  }
+  const finish: ChatEvent = {
+    type: 'finish',
+    finishReason: 'stop',
+    usage: { inputTokens: 2, outputTokens: 1 },
+    response: { model: 'acme:m1', id: 'r1' },
+  };
+
+  it('reports the call as soon as finish arrives, and closes the adapter, even if nobody asks for more', async () => {
+    const records: CallRecord[] = [];
+    const cleanup: string[] = [];
+    const core = createCoreModel({
+      provider: 'acme',
+      modelId: 'm1',
+      adapter: async () => scripted([{ type: 'text-delta', text: 'a' }, finish], cleanup),
+      onCall: (record) => records.push(record),
+    });
+    const iterator = core.stream(hi)[Symbol.asyncIterator]();
+    expect(await iterator.next()).toEqual({ done: false, value: { type: 'text-delta', text: 'a' } });
+    expect((await iterator.next()).value).toMatchObject({ type: 'finish', response: { model: 'acme:m1' } });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ outcome: 'success', outputTokens: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cleanup).toEqual(['adapter closed']);
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+    expect(records).toHaveLength(1);
+  });
+
+  it('serves next() calls made without waiting one after the other, in order', async () => {
+    const core = createCoreModel({
+      provider: 'acme',
+      modelId: 'm1',
+      adapter: async () =>
+        scripted([
+          { type: 'text-delta', text: '1' },
+          { type: 'text-delta', text: '2' },
+          { type: 'text-delta', text: '3' },
+          finish,
+        ]),
+    });
+    const iterator = core.stream(hi)[Symbol.asyncIterator]();
+    const results = await Promise.all([iterator.next(), iterator.next(), iterator.next(), iterator.next()]);
+    expect(results.map((result) => (result.value as ChatEvent).type)).toEqual([
+      'text-delta',
+      'text-delta',
+      'text-delta',
+      'finish',
+    ]);
+    expect(results.slice(0, 3).map((result) => (result.value as { text: string }).text)).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+    expect(await iterator.next()).toMatchObject({ done: true });
+  });
+
+  it('breaking out on the finish event is a success, and breaking before it is cancelled with the adapter closed', async () => {
+    const records: CallRecord[] = [];
+    const cleanup: string[] = [];
+    const core = createCoreModel({
+      provider: 'acme',
+      modelId: 'm1',
+      adapter: async () =>
+        scripted([{ type: 'text-delta', text: 'a' }, { type: 'text-delta', text: 'b' }, finish], cleanup),
+      onCall: (record) => records.push(record),
+    });
+    for await (const event of core.stream(hi)) if (event.type === 'finish') break;
+    for await (const event of core.stream(hi)) if (event.type === 'text-delta') break;
+    expect(records.map((record) => record.outcome)).toEqual(['success', 'cancelled']);
+    expect(cleanup).toEqual(['adapter closed', 'adapter closed']);
+  });
+
+  it('iterates once, like a generator', async () => {
+    const core = createCoreModel({
+      provider: 'acme',
+      modelId: 'm1',
+      adapter: async () => scripted([finish]),
+    });
+    const stream = core.stream(hi);
+    const first: ChatEvent[] = [];
+    for await (const event of stream) first.push(event);
+    const second: ChatEvent[] = [];
+    for await (const event of stream) second.push(event);
+    expect(first.map((event) => event.type)).toEqual(['finish']);
+    expect(second).toEqual([]);
+  });
+});

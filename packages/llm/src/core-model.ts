@@ -127,101 +127,25 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
     return undefined;
   }
 
-  async function* stream(request: ChatRequest): AsyncGenerator<ChatEvent> {
-    const { signal: callerSignal, ...call } = request;
-    const startedAt = now();
-    const total = new AbortController();
-    const totalTimer = startTimer(total, 'total', options.timeoutMs);
-    let firstEventAt: number | undefined;
-    let endedAt: number | undefined;
-    let finish: FinishEvent | undefined;
-    let failure: LlmError | undefined;
-    let retries = 0;
-    let attempt: AbortController | undefined;
-    let attemptTimer: { clear(): void } | undefined;
+  const shared: CallShared = {
+    provider,
+    modelId,
+    fullId,
+    logger,
+    onCall: options.onCall,
+    policy,
+    sleep,
+    random,
+    now,
+    firstTokenTimeoutMs: options.firstTokenTimeoutMs,
+    timeoutMs: options.timeoutMs,
+    loadAdapter,
+    scrub,
+    abortError,
+  };
 
-    try {
-      if (callerSignal?.aborted) throw abortError(callerSignal, []);
-      for (;;) {
-        attempt = new AbortController();
-        attemptTimer = startTimer(attempt, 'first-token', options.firstTokenTimeoutMs);
-        const signals = [total.signal, attempt.signal];
-        const signal = AbortSignal.any(callerSignal ? [callerSignal, ...signals] : signals);
-        try {
-          const adapter = await loadAdapter();
-          if (signal.aborted) throw abortError(callerSignal, signals);
-          for await (const event of adapter.stream(call, signal)) {
-            if (firstEventAt === undefined) {
-              firstEventAt = now();
-              attemptTimer.clear();
-            }
-            if (event.type === 'finish') {
-              endedAt = now();
-              finish = { ...event, response: { model: fullId, id: event.response?.id } };
-              yield finish;
-              return;
-            }
-            yield event;
-          }
-          throw (
-            abortError(callerSignal, signals) ??
-            new LlmError({
-              code: 'network',
-              message: `The ${fullId} stream ended before the answer was complete (no finish); the connection may have dropped.`,
-              provider,
-              model: modelId,
-            })
-          );
-        } catch (error) {
-          const llmError = abortError(callerSignal, signals, error) ?? scrub(error);
-          attemptTimer.clear();
-          const delay =
-            firstEventAt === undefined ? retryDelay(llmError, retries, policy, random) : undefined;
-          if (delay === undefined) throw llmError;
-          logger.debug(
-            { provider, model: modelId, retry: retries + 1, delayMs: delay, errorCode: llmError.code },
-            'llm call retrying',
-          );
-          const waitSignal = AbortSignal.any(callerSignal ? [callerSignal, total.signal] : [total.signal]);
-          await sleep(delay, waitSignal);
-          const stopped = abortError(callerSignal, [total.signal]);
-          if (stopped) throw stopped;
-          retries++;
-        }
-      }
-    } catch (error) {
-      failure = LlmError.isInstance(error) ? error : scrub(error);
-      endedAt = now();
-      throw failure;
-    } finally {
-      totalTimer.clear();
-      attemptTimer?.clear();
-      // A consumer that stops early must not leave the request open.
-      if (!finish && !failure) attempt?.abort(new Error('stream consumer stopped reading'));
-      const outcome: CallOutcome = finish
-        ? 'success'
-        : failure
-          ? failure.code === 'aborted'
-            ? 'aborted'
-            : 'error'
-          : 'cancelled';
-      const record: CallRecord = {
-        provider,
-        model: modelId,
-        latencyMs: Math.round((endedAt ?? now()) - startedAt),
-        timeToFirstTokenMs: firstEventAt === undefined ? undefined : Math.round(firstEventAt - startedAt),
-        inputTokens: finish?.usage.inputTokens,
-        outputTokens: finish?.usage.outputTokens,
-        cachedInputTokens: finish?.usage.cachedInputTokens,
-        reasoningTokens: finish?.usage.reasoningTokens,
-        finishReason: finish?.finishReason,
-        retries,
-        outcome,
-        errorCode: failure?.code,
-        ...(failure ? { errorMessage: failure.message } : {}),
-      };
-      reportCall(record, logger, options.onCall);
-    }
+  function stream(request: ChatRequest): AsyncIterable<ChatEvent> {
+    return new CoreCall(shared, request);
   }
 
   return {
@@ -232,6 +156,257 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
       return collectStream(stream(request));
     },
   };
+}
+
+/** What every call of one core model shares. */
+interface CallShared {
+  provider: string;
+  modelId: string;
+  fullId: string;
+  logger: Logger;
+  onCall: CallHook | undefined;
+  policy: RetryPolicy;
+  sleep: Sleep;
+  random: () => number;
+  now: () => number;
+  firstTokenTimeoutMs: number | undefined;
+  timeoutMs: number | undefined;
+  loadAdapter: () => Promise<ProviderAdapter>;
+  scrub: (error: unknown) => LlmError;
+  abortError: (
+    callerSignal: AbortSignal | undefined,
+    signals: AbortSignal[],
+    cause?: unknown,
+  ) => LlmError | undefined;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const NO_TIMER = { clear() {} };
+
+/**
+ * One call: an async iterator written by hand rather than an async generator, because every
+ * generator layer costs a few hundred nanoseconds per streamed event. Until the first event it
+ * runs the attempt/retry loop (`start`); after it, `next` forwards the adapter's results as they
+ * are (no new result object, no extra promise hop) and only looks for the `finish`. Like a
+ * generator it iterates once; `next` calls are served one at a time (as `for await` makes them).
+ */
+class CoreCall implements AsyncIterableIterator<ChatEvent> {
+  private readonly call: Omit<ChatRequest, 'signal'>;
+  private readonly callerSignal: AbortSignal | undefined;
+  private startedAt = 0;
+  private firstEventAt: number | undefined;
+  private endedAt: number | undefined;
+  private finish: FinishEvent | undefined;
+  private failure: LlmError | undefined;
+  private retries = 0;
+  private totalTimer: { clear(): void } = NO_TIMER;
+  private attempt: AbortController | undefined;
+  private attemptTimer: { clear(): void } = NO_TIMER;
+  private signals: AbortSignal[] = [];
+  private inner: AsyncIterator<ChatEvent> | undefined;
+  private pending: Promise<IteratorResult<ChatEvent>> | undefined;
+  private started = false;
+  private ended = false;
+  private reported = false;
+
+  constructor(
+    private readonly shared: CallShared,
+    request: ChatRequest,
+  ) {
+    const { signal, ...call } = request;
+    this.call = call;
+    this.callerSignal = signal;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<ChatEvent>> {
+    if (this.pending) return this.pending.then(this.nextAfter, this.nextAfter);
+    if (this.ended) return Promise.resolve(DONE);
+    const inner = this.inner;
+    const promise =
+      inner && this.firstEventAt !== undefined
+        ? inner.next().then(this.onResult, this.onError)
+        : this.start().then(this.settle, this.settleError);
+    this.pending = promise;
+    return promise;
+  }
+
+  async return(): Promise<IteratorResult<ChatEvent>> {
+    if (this.pending) await this.pending.catch(() => undefined);
+    if (this.ended) return DONE;
+    // The consumer stopped early: close the request at once, then let the adapter clean up.
+    this.ended = true;
+    this.clearTimers();
+    this.attempt?.abort(new Error('stream consumer stopped reading'));
+    const inner = this.inner;
+    this.inner = undefined;
+    if (inner?.return) await inner.return().catch(() => undefined);
+    this.report();
+    return DONE;
+  }
+
+  private readonly nextAfter = (): Promise<IteratorResult<ChatEvent>> => this.next();
+
+  private readonly settle = (result: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+    this.pending = undefined;
+    return result;
+  };
+
+  private readonly settleError = (error: unknown): never => {
+    this.pending = undefined;
+    throw error;
+  };
+
+  /** A result of the adapter after the first event: forwarded as is unless it ends the call. */
+  private readonly onResult = (result: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
+    this.pending = undefined;
+    if (result.done) {
+      // An adapter whose request was aborted (caller, total timeout) may just end.
+      const stopped = this.shared.abortError(this.callerSignal, this.signals);
+      throw this.fail(stopped ?? this.noFinishError());
+    }
+    if (result.value.type === 'finish') return this.complete(result.value);
+    return result;
+  };
+
+  private readonly onError = (error: unknown): never => {
+    this.pending = undefined;
+    const { abortError, scrub } = this.shared;
+    throw this.fail(abortError(this.callerSignal, this.signals, error) ?? scrub(error));
+  };
+
+  /** Attempts (with retries and back-off) until the first event, which it returns. */
+  private async start(): Promise<IteratorResult<ChatEvent>> {
+    if (this.started) return DONE;
+    this.started = true;
+    const shared = this.shared;
+    const callerSignal = this.callerSignal;
+    this.startedAt = shared.now();
+    const total = new AbortController();
+    this.totalTimer = startTimer(total, 'total', shared.timeoutMs);
+    if (callerSignal?.aborted) throw this.fail(shared.abortError(callerSignal, []) as LlmError);
+    for (;;) {
+      const attempt = new AbortController();
+      this.attempt = attempt;
+      this.attemptTimer = startTimer(attempt, 'first-token', shared.firstTokenTimeoutMs);
+      const signals = [total.signal, attempt.signal];
+      this.signals = signals;
+      const signal = AbortSignal.any(callerSignal ? [callerSignal, ...signals] : signals);
+      try {
+        const adapter = await shared.loadAdapter();
+        if (signal.aborted) throw shared.abortError(callerSignal, signals);
+        const inner = adapter.stream(this.call, signal)[Symbol.asyncIterator]();
+        this.inner = inner;
+        const result = await inner.next();
+        if (this.ended) {
+          // return() came first (it waited for this attempt): it already cleaned up.
+          return DONE;
+        }
+        if (result.done) throw shared.abortError(callerSignal, signals) ?? this.noFinishError();
+        this.firstEventAt = shared.now();
+        this.attemptTimer.clear();
+        if (result.value.type === 'finish') return this.complete(result.value);
+        return result;
+      } catch (error) {
+        this.inner = undefined;
+        const llmError = shared.abortError(callerSignal, signals, error) ?? shared.scrub(error);
+        this.attemptTimer.clear();
+        const delay = retryDelay(llmError, this.retries, shared.policy, shared.random);
+        if (delay === undefined || this.ended) throw this.fail(llmError);
+        shared.logger.debug(
+          {
+            provider: shared.provider,
+            model: shared.modelId,
+            retry: this.retries + 1,
+            delayMs: delay,
+            errorCode: llmError.code,
+          },
+          'llm call retrying',
+        );
+        const waitSignal = AbortSignal.any(callerSignal ? [callerSignal, total.signal] : [total.signal]);
+        await shared.sleep(delay, waitSignal);
+        const stopped = shared.abortError(callerSignal, [total.signal]);
+        if (stopped) throw this.fail(stopped);
+        this.retries++;
+      }
+    }
+  }
+
+  private noFinishError(): LlmError {
+    const { fullId, provider, modelId } = this.shared;
+    return new LlmError({
+      code: 'network',
+      message: `The ${fullId} stream ended before the answer was complete (no finish); the connection may have dropped.`,
+      provider,
+      model: modelId,
+    });
+  }
+
+  /** The `finish`: stamped with the model, the call ended, the adapter told to clean up. */
+  private complete(event: FinishEvent): IteratorResult<ChatEvent> {
+    this.endedAt = this.shared.now();
+    const finish: FinishEvent = { ...event, response: { model: this.shared.fullId, id: event.response?.id } };
+    this.finish = finish;
+    this.ended = true;
+    this.clearTimers();
+    const inner = this.inner;
+    this.inner = undefined;
+    // Anything the adapter would still send after its finish is dropped; its cleanup runs now.
+    inner?.return?.().catch(() => undefined);
+    this.report();
+    return { done: false, value: finish };
+  }
+
+  /** Ends the call with an error (once) and returns the error to throw. */
+  private fail(error: LlmError): LlmError {
+    if (this.failure) return this.failure;
+    this.failure = LlmError.isInstance(error) ? error : this.shared.scrub(error);
+    this.endedAt = this.shared.now();
+    this.ended = true;
+    this.clearTimers();
+    this.inner = undefined;
+    this.report();
+    return this.failure;
+  }
+
+  private clearTimers(): void {
+    this.totalTimer.clear();
+    this.attemptTimer.clear();
+  }
+
+  /** Logs the call's one line and hands the record to `onCall`, once. */
+  private report(): void {
+    if (this.reported) return;
+    this.reported = true;
+    const { finish, failure, shared } = this;
+    const outcome: CallOutcome = finish
+      ? 'success'
+      : failure
+        ? failure.code === 'aborted'
+          ? 'aborted'
+          : 'error'
+        : 'cancelled';
+    const record: CallRecord = {
+      provider: shared.provider,
+      model: shared.modelId,
+      latencyMs: Math.round((this.endedAt ?? shared.now()) - this.startedAt),
+      timeToFirstTokenMs:
+        this.firstEventAt === undefined ? undefined : Math.round(this.firstEventAt - this.startedAt),
+      inputTokens: finish?.usage.inputTokens,
+      outputTokens: finish?.usage.outputTokens,
+      cachedInputTokens: finish?.usage.cachedInputTokens,
+      reasoningTokens: finish?.usage.reasoningTokens,
+      finishReason: finish?.finishReason,
+      retries: this.retries,
+      outcome,
+      errorCode: failure?.code,
+      ...(failure ? { errorMessage: failure.message } : {}),
+    };
+    reportCall(record, shared.logger, shared.onCall);
+  }
 }
 
 function startTimer(controller: AbortController, kind: TimeoutReason['kind'], ms: number | undefined) {

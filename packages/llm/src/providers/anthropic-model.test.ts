@@ -131,3 +131,53 @@ describe("createModel('anthropic:…') against the fake", () => {
     await vi.waitFor(() => expect(fake.activeRequests()).toBe(0));
   });
 });
+
+describe('anthropic through createModel: review fixes', () => {
+  it('finishes with length, without retrying, when max_tokens cuts a tool call mid-arguments', async () => {
+    fake.enqueue({
+      content: [
+        { type: 'text', text: 'Checking.' },
+        {
+          type: 'tool_use',
+          id: 'toolu_cut',
+          name: 'get_weather',
+          input: {},
+          fragments: ['', '{"city": "Pa'],
+        },
+      ],
+      stopReason: 'max_tokens',
+      usage: { inputTokens: 5, outputTokens: 16 },
+    });
+    const result = await model.generate({
+      messages: [{ role: 'user', content: 'Weather?' }],
+      maxOutputTokens: 16,
+    });
+    expect(result.finishReason).toBe('length');
+    expect(result.text).toBe('Checking.');
+    expect(result.toolCalls).toEqual([]);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('still fails (and retries) on unparseable tool arguments when the answer was not cut off', async () => {
+    const corrupt = {
+      content: [
+        {
+          type: 'tool_use' as const,
+          id: 'toolu_bad',
+          name: 'get_weather',
+          input: {},
+          fragments: ['{"city": '],
+        },
+      ],
+      stopReason: 'tool_use' as const,
+    };
+    fake.enqueue(corrupt, corrupt, corrupt);
+    const error: unknown = await model.generate({ messages: [{ role: 'user', content: 'Weather?' }] }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(LlmError.isInstance(error) && error.code).toBe('server');
+    expect(LlmError.isInstance(error) && error.message).toMatch(/get_weather/);
+    expect(fake.requests).toHaveLength(3);
+  });
+});

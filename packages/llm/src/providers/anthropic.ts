@@ -1,10 +1,9 @@
-import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources';
 import type { ChatEvent } from '../chat-event.js';
 import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
 import { buildAnthropicRequest } from './anthropic-request.js';
-import { type AnthropicStreamState, mapAnthropicStream } from './anthropic-stream.js';
+import { mapAnthropicStream } from './anthropic-stream.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 
 /** Anthropic's API host, used when no `baseURL` is given (the SDK's own env fallback is bypassed). */
@@ -54,37 +53,35 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
     modelId,
-    async *stream(request, signal): AsyncGenerator<ChatEvent> {
-      if (!client) {
-        throw new LlmError({
-          code: 'auth',
-          message: 'No Anthropic API key: set ANTHROPIC_API_KEY (or pass apiKey to createModel).',
-          provider: 'anthropic',
-          model: modelId,
-        });
-      }
-      const body = buildAnthropicRequest(modelId, request);
-      const state: AnthropicStreamState = { completed: false, started: false };
-      let events: AsyncIterable<RawMessageStreamEvent>;
-      try {
-        events = await client.messages.create(body, { signal });
-      } catch (error) {
-        throw toAnthropicError(error, { ...errorContext, signal });
-      }
-      try {
-        yield* mapAnthropicStream(events, { modelId, logger: settings.logger }, state);
-      } catch (error) {
-        throw toAnthropicError(error, { ...errorContext, signal, started: state.started });
-      }
-      if (state.completed) return;
-      if (signal.aborted) throw toAnthropicError(signal.reason, { ...errorContext, signal });
-      throw new LlmError({
-        code: 'network',
-        message:
-          'The connection to Anthropic closed before message_stop: the stream ended early and the answer is incomplete. Try again.',
-        provider: 'anthropic',
-        model: modelId,
-      });
+    stream(request, signal): AsyncIterable<ChatEvent> {
+      return mapAnthropicStream(
+        async () => {
+          if (!client) {
+            throw new LlmError({
+              code: 'auth',
+              message: 'No Anthropic API key: set ANTHROPIC_API_KEY (or pass apiKey to createModel).',
+              provider: 'anthropic',
+              model: modelId,
+            });
+          }
+          return client.messages.create(buildAnthropicRequest(modelId, request), { signal });
+        },
+        {
+          modelId,
+          logger: settings.logger,
+          mapError: (error, started) => toAnthropicError(error, { ...errorContext, signal, started }),
+          onIncomplete: () => {
+            if (signal.aborted) throw toAnthropicError(signal.reason, { ...errorContext, signal });
+            throw new LlmError({
+              code: 'network',
+              message:
+                'The connection to Anthropic closed before message_stop: the stream ended early and the answer is incomplete. Try again.',
+              provider: 'anthropic',
+              model: modelId,
+            });
+          },
+        },
+      );
     },
   };
   return adapter;

@@ -115,13 +115,19 @@ function toWireMessages(message: Message, modelId: string): OllamaWireMessage[] 
     case 'tool':
       return message.content.map((result) => ({
         role: 'tool' as const,
-        content: typeof result.output === 'string' ? result.output : JSON.stringify(result.output),
+        // Ollama has no error flag: say it in the text, as the OpenAI mapping does.
+        content: `${result.isError ? 'Error: ' : ''}${toolOutputText(result.output)}`,
         tool_name: result.toolName,
         ...(result.toolCallId.startsWith(OLLAMA_GENERATED_ID_PREFIX)
           ? {}
           : { tool_call_id: result.toolCallId }),
       }));
   }
+}
+
+function toolOutputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  return JSON.stringify(output ?? null);
 }
 
 /** Ollama takes images as bare base64; `data:` URLs are unwrapped, other URLs are refused. */

@@ -435,3 +435,37 @@ describe('ollama adapter: errors', () => {
     await vi.waitFor(() => expect(ollama.activeRequests()).toBe(0));
   });
 });
+
+describe('ollama adapter: review fixes', () => {
+  it('marks a failed tool result as an error, as the other providers do', async () => {
+    ollama.reply({ text: 'The VM list failed.' });
+    const model = await adapter();
+    await run(model, {
+      messages: [
+        ...hello,
+        {
+          role: 'assistant',
+          content: [{ type: 'tool-call', toolCallId: 'call_k3x9a2b1', toolName: 'list_vms', input: {} }],
+        },
+        {
+          role: 'tool',
+          content: [
+            {
+              type: 'tool-result',
+              toolCallId: 'call_k3x9a2b1',
+              toolName: 'list_vms',
+              output: 'Proxmox answered 401',
+              isError: true,
+            },
+          ],
+        },
+      ],
+    });
+    expect(lastBody().messages.at(-1)).toEqual({
+      role: 'tool',
+      content: 'Error: Proxmox answered 401',
+      tool_name: 'list_vms',
+      tool_call_id: 'call_k3x9a2b1',
+    });
+  });
+});

@@ -384,3 +384,72 @@ describe('openai error mapping', () => {
     });
   });
 });
+
+describe('openai provider: review fixes', () => {
+  it('streams a refusal as text and finishes with content-filter, not an empty stop', async () => {
+    fake.enqueue({ refusal: "I'm sorry, I can't help with that." });
+    const list = await events(model().stream({ messages: hi }));
+    const text = list.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('');
+    expect(text).toBe("I'm sorry, I can't help with that.");
+    expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
+  });
+
+  it('keeps one tool name when a compatible server repeats id and name on every fragment', async () => {
+    fake.enqueue({
+      toolCalls: [
+        { id: 'call_a', name: 'get_weather', arguments: { city: 'Paris' }, repeatHead: true },
+        { id: 'call_b', name: 'list_vms', arguments: { node: 'pve1' }, repeatHead: true, fragments: 4 },
+      ],
+    });
+    const result = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
+    expect(result.toolCalls).toEqual([
+      { type: 'tool-call', toolCallId: 'call_a', toolName: 'get_weather', input: { city: 'Paris' } },
+      { type: 'tool-call', toolCallId: 'call_b', toolName: 'list_vms', input: { node: 'pve1' } },
+    ]);
+    expect(result.finishReason).toBe('tool-calls');
+  });
+
+  it('drops a tool call cut off by the token limit and finishes with length', async () => {
+    fake.enqueue({
+      text: 'Let me look.',
+      toolCalls: [{ id: 'call_cut', name: 'get_weather', arguments: '{"city": "Par' }],
+      finishReason: 'length',
+    });
+    const list = await events(model().stream({ messages: hi }));
+    expect(list.filter((event) => event.type === 'tool-call')).toEqual([]);
+    expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'length' });
+  });
+
+  it('sends max_completion_tokens, which reasoning models require, and a tool round trip the API accepts', async () => {
+    await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
+    reasoningFake.enqueue(
+      {
+        toolCalls: [
+          { name: 'a', arguments: {} },
+          { name: 'b', arguments: {} },
+        ],
+      },
+      { text: 'ok' },
+    );
+    const reasoning = model({ baseURL: reasoningFake.baseURL }, 'openai:o3-mini');
+    const first = await reasoning.generate({ messages: hi, maxOutputTokens: 50 });
+    const second = await reasoning.generate({
+      messages: [
+        ...hi,
+        first.message,
+        {
+          role: 'tool',
+          content: first.toolCalls.map((call) => ({
+            type: 'tool-result' as const,
+            toolCallId: call.toolCallId,
+            toolName: call.toolName,
+            output: 'done',
+          })),
+        },
+      ],
+      maxOutputTokens: 50,
+    });
+    expect(second.text).toBe('ok');
+    expect(reasoningFake.requests[1]?.body.max_completion_tokens).toBe(50);
+  });
+});

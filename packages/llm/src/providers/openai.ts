@@ -76,13 +76,15 @@ function createAdapter(
   return {
     provider,
     modelId,
-    async *stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-      const body = toOpenAIRequest(modelId, request, {
-        maxTokensField: compatible ? 'max_tokens' : 'max_completion_tokens',
-      });
-      try {
-        const chunks = await client.chat.completions.create(body, { signal });
-        yield* mapOpenAIStream(chunks, {
+    stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
+      return mapOpenAIStream(
+        () => {
+          const body = toOpenAIRequest(modelId, request, {
+            maxTokensField: compatible ? 'max_tokens' : 'max_completion_tokens',
+          });
+          return client.chat.completions.create(body, { signal });
+        },
+        {
           responseModel,
           generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
           onTruncated: () => {
@@ -95,10 +97,9 @@ function createAdapter(
               model: modelId,
             });
           },
-        });
-      } catch (error) {
-        throw toOpenAILlmError(error, context);
-      }
+          mapError: (error) => toOpenAILlmError(error, context),
+        },
+      );
     },
   };
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { LlmError } from '../llm-error.js';
 import { MockLanguageModel } from './mock-language-model.js';
@@ -60,5 +61,37 @@ describe('MockLanguageModel', () => {
         // drain
       }
     }).rejects.toMatchObject({ code: 'aborted' });
+  });
+
+  it('keeps exactly one finish, last, when a scripted event list has one in the middle', async () => {
+    const model = new MockLanguageModel({
+      results: [
+        [
+          { type: 'text-delta', text: 'a' },
+          {
+            type: 'finish',
+            finishReason: 'length',
+            usage: { inputTokens: 1, outputTokens: 1 },
+            response: { model: 'mock:m', id: 'x' },
+          },
+          { type: 'text-delta', text: 'ignored' },
+        ],
+      ],
+    });
+    const seen = [];
+    for await (const event of model.stream(ask)) seen.push(event);
+    expect(seen.map((event) => event.type)).toEqual(['text-delta', 'finish']);
+    expect(seen.at(-1)).toMatchObject({ finishReason: 'length' });
+  });
+
+  it('leaves no abort listener behind on the caller signal after a slow stream', async () => {
+    const controller = new AbortController();
+    const model = new MockLanguageModel({
+      results: Array.from({ length: 12 }, (_, index) => ({ type: 'text-delta' as const, text: `${index}` })),
+      delayMs: 1,
+    });
+    const result = await model.generate({ ...ask, signal: controller.signal });
+    expect(result.text).toBe('01234567891011');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });

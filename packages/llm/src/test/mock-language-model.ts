@@ -55,6 +55,9 @@ export class MockLanguageModel implements LanguageModel {
     const result = await this.resultFor(request, index);
     if (result instanceof Error) throw result;
     const events = Array.isArray(result) ? [...result] : answerEvents(result, index);
+    // Exactly one finish, last: a scripted list is cut after its first finish.
+    const firstFinish = events.findIndex((event) => event.type === 'finish');
+    if (firstFinish !== -1) events.length = firstFinish + 1;
     if (events.at(-1)?.type !== 'finish') {
       const hasToolCalls = events.some((event) => event.type === 'tool-call');
       const answer = Array.isArray(result) ? {} : result;
@@ -129,14 +132,13 @@ function answerEvents(answer: MockAnswer, index: number): ChatEvent[] {
 
 function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

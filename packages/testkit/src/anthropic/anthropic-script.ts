@@ -23,7 +23,8 @@ export interface AnthropicRedactedThinkingBlock {
 
 /**
  * A tool call. `fragments` are the `input_json_delta.partial_json` strings (default: `""` and then the
- * JSON of `input` cut into three pieces, like the real API); their concatenation must parse.
+ * JSON of `input` cut into three pieces, like the real API); their concatenation must parse, except
+ * to script a call that `max_tokens` cut off (then also set `stopReason: 'max_tokens'`).
  */
 export interface AnthropicToolUseBlock {
   type: 'tool_use';

@@ -146,3 +146,65 @@ describe('startOpenAIFake', () => {
     expect(fake.requests).toHaveLength(1);
   });
 });
+
+describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
+  const call = { id: 'call_a', type: 'function', function: { name: 'f', arguments: '{}' } };
+
+  it('rejects tool messages that answer no tool call, and tool calls left unanswered', async () => {
+    fake = await startOpenAIFake();
+    const orphan = await post(fake, {
+      ...ask,
+      messages: [...ask.messages, { role: 'tool', tool_call_id: 'call_x', content: 'r' }],
+    });
+    expect(orphan.status).toBe(400);
+    expect((await errorOf(orphan)).message).toMatch(/role 'tool' must be a response to a preceeding message/);
+    const unanswered = await post(fake, {
+      ...ask,
+      messages: [
+        ...ask.messages,
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'user', content: 'and?' },
+      ],
+    });
+    expect(unanswered.status).toBe(400);
+    expect((await errorOf(unanswered)).message).toMatch(/did not have response messages: call_a/);
+    const answered = await post(fake, {
+      ...ask,
+      messages: [
+        ...ask.messages,
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'call_a', content: 'r' },
+      ],
+    });
+    expect(answered.status).toBe(200);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('rejects max_tokens for reasoning models the way OpenAI does', async () => {
+    fake = await startOpenAIFake();
+    const response = await post(fake, { ...ask, model: 'o3-mini', max_tokens: 10 });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ param: 'max_tokens', code: 'unsupported_parameter' });
+    expect((await post(fake, { ...ask, model: 'o3-mini', max_completion_tokens: 10 })).status).toBe(200);
+  });
+
+  it('streams a refusal and repeated tool-call heads when scripted', async () => {
+    fake = await startOpenAIFake();
+    fake.enqueue(
+      { refusal: 'No.' },
+      { toolCalls: [{ id: 'call_r', name: 'f', arguments: { a: 1 }, repeatHead: true, fragments: 2 }] },
+    );
+    const refusal = dataLines(await (await post(fake, { ...ask, stream: true })).text());
+    const deltas = refusal
+      .filter((line) => line !== '[DONE]')
+      .map((line) => JSON.parse(line).choices[0]?.delta);
+    expect(deltas).toContainEqual({ refusal: 'No.' });
+    expect(deltas[0]).toEqual({ role: 'assistant', content: null, refusal: null });
+    const repeated = dataLines(await (await post(fake, { ...ask, stream: true })).text());
+    const heads = repeated
+      .filter((line) => line !== '[DONE]')
+      .flatMap((line) => JSON.parse(line).choices[0]?.delta?.tool_calls ?? []);
+    expect(heads).toHaveLength(3);
+    for (const head of heads) expect(head).toMatchObject({ index: 0, id: 'call_r', function: { name: 'f' } });
+  });
+});

@@ -8,6 +8,7 @@ import {
   type Reply,
   type SseEvent,
   sse,
+  text,
 } from '../replies.js';
 import {
   closingChunks,
@@ -94,6 +95,50 @@ function envelope(
     },
     { status },
   );
+}
+
+/** Models that take `max_completion_tokens` only (o-series, gpt-5): they reject `max_tokens`. */
+const REASONING_MODEL = /^(o\d|gpt-5)/;
+
+/**
+ * OpenAI's tool-message rules: every `tool` message answers a `tool_calls` id of the assistant
+ * message before it, and every such id is answered before the next non-tool message.
+ */
+function checkToolMessages(messages: unknown[]): Reply | undefined {
+  let open: string[] | undefined;
+  let openAt = 0;
+  const unanswered = (at: number) =>
+    envelope(
+      400,
+      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${open?.join(', ')}`,
+      { param: `messages.[${at}].role` },
+    );
+  for (const [index, message] of messages.entries()) {
+    const fields = (typeof message === 'object' && message !== null ? message : {}) as Record<
+      string,
+      unknown
+    >;
+    if (fields.role === 'tool') {
+      const id = fields.tool_call_id;
+      if (!open || typeof id !== 'string' || !open.includes(id)) {
+        return envelope(
+          400,
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          { param: `messages.[${index}].role` },
+        );
+      }
+      open = open.filter((item) => item !== id);
+      continue;
+    }
+    if (open && open.length > 0) return unanswered(openAt);
+    open = undefined;
+    if (fields.role === 'assistant' && Array.isArray(fields.tool_calls) && fields.tool_calls.length > 0) {
+      open = fields.tool_calls.map((call) => String((call as { id?: unknown }).id));
+      openAt = index;
+    }
+  }
+  if (open && open.length > 0) return unanswered(openAt);
+  return undefined;
 }
 
 function maskKey(key: string): string {
@@ -197,6 +242,15 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
         { param: 'messages', code: 'empty_array' },
       );
     }
+    const misordered = checkToolMessages(fields.messages);
+    if (misordered) return misordered;
+    if (fields.max_tokens !== undefined && REASONING_MODEL.test(fields.model)) {
+      return envelope(
+        400,
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        { param: 'max_tokens', code: 'unsupported_parameter' },
+      );
+    }
     if (options.models && !options.models.includes(fields.model)) {
       return envelope(404, `The model \`${fields.model}\` does not exist or you do not have access to it.`, {
         code: 'model_not_found',
@@ -266,6 +320,12 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
     }
     for (const data of closingChunks(script, context)) events.push({ data });
     events.push({ data: '[DONE]' });
+    if (script.coalesce) {
+      return text(events.map(encodeSseEvent).join(''), {
+        contentType: 'text/event-stream',
+        headers: { 'cache-control': 'no-cache', ...timing.headers },
+      });
+    }
     return sse(events, timing);
   }
 

@@ -12,6 +12,11 @@ export interface OpenAIScriptToolCall {
   arguments: unknown;
   /** How many SSE fragments the argument text is cut into (default 3). */
   fragments?: number;
+  /**
+   * Repeat `id`, `type` and `function.name` on every argument fragment, as some compatible servers
+   * do (the client must not join the names).
+   */
+  repeatHead?: boolean;
 }
 
 /** Token counts the fake reports (`usage`), cached and reasoning tokens as details. */
@@ -38,6 +43,11 @@ export interface OpenAIScriptError {
 export interface OpenAIScript {
   /** The answer's text: a string (cut into `chunkSize` pieces) or the exact deltas. */
   text?: string | string[];
+  /**
+   * A refusal instead of an answer: streamed as `delta.refusal` pieces (content stays null), in
+   * `message.refusal` of a JSON reply; the finish reason stays `stop`, as OpenAI sends it.
+   */
+  refusal?: string | string[];
   /** Reasoning sent before the text, as `reasoning_content` (or `reasoningField`). */
   reasoning?: string | string[];
   /** `reasoning_content` (DeepSeek, vLLM, llama.cpp) or `reasoning` (OpenRouter, LM Studio). */
@@ -71,6 +81,11 @@ export interface OpenAIScript {
   emptyChoicesChunk?: boolean;
   /** Extra response headers on success. */
   headers?: Record<string, string>;
+  /**
+   * Write the whole SSE body at once instead of one write per event (benchmarks: the client then
+   * parses every chunk from one read, so read batching does not vary between runs).
+   */
+  coalesce?: boolean;
 }
 
 const DEFAULT_ERRORS: Record<number, { message: string; type: string; code: string | null }> = {
@@ -163,7 +178,7 @@ function joined(value: string | string[] | undefined): string {
 
 function defaultText(script: OpenAIScript): string | string[] | undefined {
   if (script.text !== undefined) return script.text;
-  return script.toolCalls?.length ? undefined : 'Hello from the fake.';
+  return script.toolCalls?.length || script.refusal !== undefined ? undefined : 'Hello from the fake.';
 }
 
 function usageBody(script: OpenAIScript): Record<string, unknown> | undefined {
@@ -172,7 +187,12 @@ function usageBody(script: OpenAIScript): Record<string, unknown> | undefined {
     promptTokens: 10,
     completionTokens: Math.max(
       1,
-      Math.ceil((joined(defaultText(script)).length + joined(script.reasoning).length) / 4),
+      Math.ceil(
+        (joined(defaultText(script)).length +
+          joined(script.reasoning).length +
+          joined(script.refusal).length) /
+          4,
+      ),
     ),
   };
   return {
@@ -215,10 +235,12 @@ export function streamChunks(script: OpenAIScript, context: ScriptContext): unkn
   out.push(
     chunk({
       role: 'assistant',
-      content: script.toolCalls?.length && script.text === undefined ? null : '',
+      content:
+        (script.toolCalls?.length || script.refusal !== undefined) && script.text === undefined ? null : '',
       refusal: null,
     }),
   );
+  for (const piece of pieces(script.refusal, script.chunkSize ?? 8)) out.push(chunk({ refusal: piece }));
   const field = script.reasoningField ?? 'reasoning_content';
   for (const piece of pieces(script.reasoning, script.chunkSize ?? 8)) out.push(chunk({ [field]: piece }));
   for (const piece of pieces(defaultText(script), script.chunkSize ?? 8)) out.push(chunk({ content: piece }));
@@ -231,7 +253,10 @@ export function streamChunks(script: OpenAIScript, context: ScriptContext): unkn
     if (call.id !== null) head.id = call.id ?? `call_${context.index}_${index}`;
     out.push(chunk({ tool_calls: [head] }));
     for (const fragment of cut(argumentText(call.arguments), call.fragments ?? 3)) {
-      out.push(chunk({ tool_calls: [{ index, function: { arguments: fragment } }] }));
+      const piece = call.repeatHead
+        ? { ...head, function: { name: call.name, arguments: fragment } }
+        : { index, function: { arguments: fragment } };
+      out.push(chunk({ tool_calls: [piece] }));
     }
   }
   return out;
@@ -283,7 +308,7 @@ export function completionBody(script: OpenAIScript, context: ScriptContext): Re
         message: {
           role: 'assistant',
           content: text === undefined ? null : joined(text),
-          refusal: null,
+          refusal: script.refusal === undefined ? null : joined(script.refusal),
           annotations: [],
           ...(reasoning ? { [field]: reasoning } : {}),
           ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
