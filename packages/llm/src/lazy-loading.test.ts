@@ -3,7 +3,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type OllamaFake, type OpenAIFake, startOllamaFake, startOpenAIFake } from '@haia/testkit';
+import {
+  type AnthropicFake,
+  type GeminiFake,
+  type OllamaFake,
+  type OpenAIFake,
+  startAnthropicFake,
+  startGeminiFake,
+  startOllamaFake,
+  startOpenAIFake,
+} from '@haia/testkit';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -49,6 +58,8 @@ process.stdout.write(JSON.stringify({ text, afterImport, afterStream: loaded() }
 let directory: string;
 let fake: OpenAIFake;
 let ollama: OllamaFake;
+let anthropic: AnthropicFake;
+let gemini: GeminiFake;
 
 beforeAll(async () => {
   // Inside the package so that bare imports ('openai', ...) resolve from its node_modules.
@@ -68,11 +79,15 @@ beforeAll(async () => {
   await writeFile(join(directory, 'runner.mjs'), runner);
   fake = await startOpenAIFake();
   ollama = await startOllamaFake();
+  anthropic = await startAnthropicFake();
+  gemini = await startGeminiFake({ apiKey: 'sk-lazy-loading-key-0000' });
 });
 
 afterAll(async () => {
   await fake?.close();
   await ollama?.close();
+  await anthropic?.close();
+  await gemini?.close();
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
@@ -106,6 +121,22 @@ describe('lazy loading of vendor SDKs', () => {
     expect(result.text).toBe('Hello from the Ollama fake.');
     expect(uses(result.afterStream, SDKS.ky)).toBe(true);
     for (const pattern of [SDKS.openai, SDKS.anthropic, SDKS.genai])
+      expect(uses(result.afterStream, pattern)).toBe(false);
+  });
+
+  it('using anthropic loads only the Anthropic SDK', async () => {
+    const result = await run('anthropic:claude-test', anthropic.url);
+    expect(result.text.length).toBeGreaterThan(0);
+    expect(uses(result.afterStream, SDKS.anthropic)).toBe(true);
+    for (const pattern of [SDKS.openai, SDKS.genai, SDKS.ky])
+      expect(uses(result.afterStream, pattern)).toBe(false);
+  });
+
+  it('using gemini loads only the Google GenAI SDK', async () => {
+    const result = await run('gemini:gemini-2.5-flash', gemini.url);
+    expect(result.text.length).toBeGreaterThan(0);
+    expect(uses(result.afterStream, SDKS.genai)).toBe(true);
+    for (const pattern of [SDKS.openai, SDKS.anthropic, SDKS.ky])
       expect(uses(result.afterStream, pattern)).toBe(false);
   });
 });
