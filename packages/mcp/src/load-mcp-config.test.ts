@@ -92,9 +92,13 @@ describe('loadMcpConfig', () => {
   it('reads the repository mcp_config.example.json', async () => {
     const example = fileURLToPath(new URL('../../../mcp_config.example.json', import.meta.url));
     const config = await loadMcpConfig(example, { env: { HOMEASSISTANT_TOKEN: 'token' } });
-    expect(Object.keys(config.mcpServers)).toEqual(['filesystem', 'time', 'homeassistant']);
+    expect(Object.keys(config.mcpServers)).toEqual(['filesystem', 'docker', 'homeassistant']);
     expect(config.mcpServers.filesystem).toMatchObject({ type: 'stdio', command: 'npx' });
-    expect(config.mcpServers.time).toMatchObject({ type: 'stdio', command: 'docker' });
+    expect(config.mcpServers.docker).toMatchObject({
+      type: 'stdio',
+      command: 'uvx',
+      env: { DOCKER_HOST: 'unix:///var/run/docker.sock' },
+    });
     expect(config.mcpServers.homeassistant).toMatchObject({
       type: 'http',
       url: 'http://homeassistant.local:8123/api/mcp',
