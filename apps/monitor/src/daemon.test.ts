@@ -2,6 +2,7 @@ import { createNotifiers } from '@haia/notify';
 import { createProxmoxClient } from '@haia/proxmox';
 import { createStore, type Store } from '@haia/store';
 import {
+  hang,
   type ProxmoxFake,
   startProxmoxFake,
   startTelegramFake,
@@ -99,6 +100,16 @@ describe('the daemon', () => {
       '<b>🟠 VM 101 (docker-host) stopped</b>',
     ]);
     await daemon.stop();
+  });
+
+  it('stop() aborts a check that hangs once its grace time is over', async () => {
+    proxmox.server.enqueue(hang(), { path: '/api2/json/cluster/resources' });
+    const daemon = instance(primary.store);
+    await until(() => proxmox.server.activeRequests() > 0, 'a hanging request');
+    const stopped = daemon.stop();
+    await stopped;
+    await until(() => proxmox.server.activeRequests() === 0, 'the hanging request to be closed');
+    expect(telegram.messages).toHaveLength(0);
   });
 
   it.runIf(onServer || process.env.CI === 'true')(
