@@ -15,6 +15,7 @@ export {
   type NotifyConfig,
   type ProviderSettings,
   type ProxmoxConfig,
+  readEnvironment,
   type StoreConfig,
 } from './load-config.js';
 export { MASK, maskValue } from './mask.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, readEnvironment } from './load-config.js';
 import { redactConfig } from './redact-config.js';
 import { CONFIG_VARIABLES } from './schema.js';
 
@@ -157,6 +157,15 @@ describe('.env', () => {
     expect(config.app.port).toBe(9200);
     expect(config.model.model.id).toBe('openai:gpt-4o');
     expect(config.model.providers.openai.apiKey).toBe('from-file');
+  });
+
+  it('gives the merged environment for ${VAR} expansion elsewhere', () => {
+    writeFileSync(join(cwd, '.env'), 'GITHUB_TOKEN=from-file\nSHARED=file\nEMPTY=\n');
+    expect(readEnvironment({ env: { SHARED: 'real', OTHER: 'x' }, cwd })).toEqual({
+      GITHUB_TOKEN: 'from-file',
+      SHARED: 'real',
+      OTHER: 'x',
+    });
   });
 
   it('reports bad values from the file like any other', () => {

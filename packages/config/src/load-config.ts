@@ -155,7 +155,12 @@ export function loadConfig(options: LoadConfigOptions): HaiaConfig {
   return config;
 }
 
-function readEnvironment(options: LoadConfigOptions): Record<string, string> {
+/**
+ * The environment as HAIA sees it: `cwd/.env` under the real environment (which wins), empty values
+ * dropped. Pass it where other configuration expands `${VAR}` (mcp_config.json) so that a secret kept
+ * only in `.env` works there too.
+ */
+export function readEnvironment(options: Pick<LoadConfigOptions, 'env' | 'cwd'>): Record<string, string> {
   const dotenvPath = join(options.cwd, '.env');
   const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
   const merged: Record<string, string> = {};
