@@ -237,7 +237,7 @@ export class ServerConnection {
         : new McpError({
             code: 'connect-failed',
             server: this.name,
-            message: `MCP server "${this.name}" could not be connected: ${this.redact(errorText(error))}`,
+            message: `MCP server "${this.name}" could not be connected: ${this.redact(connectFailureText(error))}`,
             cause: error,
           });
       this.#lastError = this.redact(failure.message);
@@ -506,4 +506,13 @@ export class ServerConnection {
     await Promise.all(this.#pendingCloses);
     this.#logger.info({}, 'mcp server closed');
   }
+}
+
+/** Why a connect failed, in words: a write to a child that already exited (EPIPE) means it closed. */
+function connectFailureText(error: unknown): string {
+  const text = errorText(error);
+  if ((error as { code?: unknown } | undefined)?.code === 'EPIPE') {
+    return `the server process closed its input, it exited during start-up (${text}); its stderr is in the log`;
+  }
+  return text;
 }
