@@ -41,6 +41,7 @@ describe('loadConfig defaults', () => {
       maxSteps: 8,
     });
     expect(config.app.toolTimeoutMs).toBe(30_000);
+    expect(config.app.contextTokens).toBe(32_000);
     expect(config.app.logLevel).toBe('info');
     expect(config.app.logFormat).toBe('json');
     expect(config.app.dataDir).toBe(join(cwd, '.haia'));

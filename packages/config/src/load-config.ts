@@ -20,6 +20,8 @@ export interface AppConfig {
   systemPromptFile: string | undefined;
   maxSteps: number;
   toolTimeoutMs: number;
+  /** Token budget of the history sent to the model (estimated); the oldest turns are dropped first. */
+  contextTokens: number;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: 'json' | 'pretty';
 }
@@ -187,6 +189,7 @@ function buildConfig(parsed: Parsed, options: LoadConfigOptions): HaiaConfig {
       systemPromptFile: app.HAIA_SYSTEM_PROMPT_FILE && resolve(options.cwd, app.HAIA_SYSTEM_PROMPT_FILE),
       maxSteps: app.HAIA_MAX_STEPS,
       toolTimeoutMs: app.HAIA_TOOL_TIMEOUT_MS,
+      contextTokens: app.HAIA_CONTEXT_TOKENS,
       logLevel: app.LOG_LEVEL,
       logFormat: app.LOG_FORMAT ?? (options.isTTY ? 'pretty' : 'json'),
     },

@@ -78,6 +78,11 @@ export const AppConfigSchema = z.object({
   HAIA_SYSTEM_PROMPT_FILE: variable('File whose text replaces the built-in system prompt', text),
   HAIA_MAX_STEPS: variable('Most model turns per chat turn', positive(1, 100), '8'),
   HAIA_TOOL_TIMEOUT_MS: variable('Time limit of one tool call, in ms', positive(1), '30000'),
+  HAIA_CONTEXT_TOKENS: variable(
+    'Token budget of the history sent to the model; older turns are dropped first',
+    positive(1000),
+    '32000',
+  ),
   LOG_LEVEL: variable('Log level', oneOf(LOG_LEVELS), 'info'),
   LOG_FORMAT: variable('json, or pretty for people (default pretty on a TTY)', oneOf(['json', 'pretty'])),
 });
