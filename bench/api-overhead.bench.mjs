@@ -6,6 +6,7 @@
 //
 //   node bench/api-overhead.bench.mjs [--quick] [--repeat 3] [--duration 4] [--concurrency 1,10,100]
 //        [--scenarios stream-d0,stream-d10,json-d0] [--no-passthrough] [--keep]
+//        [--api-main path/to/main.js] [--label haia]
 //
 // Needs: apps/api built (`pnpm bench` builds first), PostgreSQL at $HAIA_BENCH_DATABASE_URL, else
 // $HAIA_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test (a fresh database
@@ -13,7 +14,9 @@
 // undici (installed by npm into ~/.cache/haia-bench when ../shared/bench has no node_modules).
 // Writes JSON + Markdown per target to $BENCH_RESULTS_DIR (default <tmp>/haia-bench-results) and
 // prints the comparison table: HAIA's added TTFT p50/p99, its req/s ratio to direct and to the
-// pass-through's, RSS and CPU per request, idle RSS and start-to-ready time.
+// pass-through's, RSS and CPU per request, idle RSS and start-to-ready time. --api-main benchmarks
+// another build of apps/api (for a before/after in one session, e.g. the previous commit's src built
+// into a scratch folder inside apps/api so it resolves the same dependencies); --label names it.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');
 const sharedHarness = resolve(repoRoot, '../shared/bench');
-const apiMain = join(repoRoot, 'apps/api/dist/main.js');
+const defaultApiMain = join(repoRoot, 'apps/api/dist/main.js');
 const mockPort = Number(process.env.MOCK_PORT ?? 18080);
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(tmpdir(), 'haia-bench-results');
 
@@ -36,6 +39,8 @@ function parseArgs(argv) {
     scenarios: 'stream-d0,stream-d10,json-d0',
     passthrough: true,
     keep: false,
+    apiMain: defaultApiMain,
+    label: 'haia',
   };
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index];
@@ -47,6 +52,8 @@ function parseArgs(argv) {
     else if (argument === '--scenarios') options.scenarios = value();
     else if (argument === '--no-passthrough') options.passthrough = false;
     else if (argument === '--keep') options.keep = true;
+    else if (argument === '--api-main') options.apiMain = resolve(value());
+    else if (argument === '--label') options.label = value();
     else if (argument === '-h' || argument === '--help') options.help = true;
     else throw new Error(`unknown argument ${argument} (see --help)`);
   }
@@ -206,6 +213,10 @@ function runHarness(harness, target, pid, label, options) {
   return JSON.parse(readFileSync(out, 'utf8'));
 }
 
+function relativeToRepo(path) {
+  return path.startsWith(`${repoRoot}/`) ? path.slice(repoRoot.length + 1) : path;
+}
+
 function round(value, digits = 2) {
   return value === null || value === undefined || Number.isNaN(value)
     ? '-'
@@ -229,6 +240,8 @@ function report(haia, passthrough, extra) {
   }
   return [
     `## HAIA api overhead (agent on, persistence on PostgreSQL), ${new Date().toISOString()}`,
+    '',
+    `Build: ${relativeToRepo(extra.apiMain)}.`,
     '',
     `node ${process.version}; ${haia.meta.cpus} CPUs; load ${haia.meta.loadavg.map((value) => value.toFixed(2)).join(' ')} at start; ` +
       `${haia.meta.options.repeat} repeat(s) of ${haia.meta.options.duration} s per cell; medians over repeats.`,
@@ -257,6 +270,7 @@ async function main() {
     );
     return;
   }
+  const apiMain = options.apiMain;
   if (!existsSync(apiMain))
     throw new Error(`${apiMain} is missing: build first (pnpm bench does, or pnpm build)`);
   mkdirSync(resultsDir, { recursive: true });
@@ -323,8 +337,8 @@ async function main() {
     await waitForReady(haia.value);
     const startToReadyMs = Math.round(performance.now() - startedAt);
     const idleRssMiB = rssMiB(haia.child.pid);
-    const haiaResult = runHarness(harness, `${haia.value}/v1`, haia.child.pid, 'haia', options);
-    const markdown = report(haiaResult, passthroughResult, { idleRssMiB, startToReadyMs });
+    const haiaResult = runHarness(harness, `${haia.value}/v1`, haia.child.pid, options.label, options);
+    const markdown = report(haiaResult, passthroughResult, { idleRssMiB, startToReadyMs, apiMain });
     const out = join(resultsDir, `api-overhead-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
     writeFileSync(out, markdown);
     process.stdout.write(`${markdown}\nresults: ${out}\n`);

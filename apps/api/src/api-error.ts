@@ -1,4 +1,5 @@
 import { LlmError, type LlmErrorCode } from '@haia/llm';
+import { fastResponse } from './fast-response.js';
 
 /** The `type` field of OpenAI's error envelope. */
 export type ApiErrorType =
@@ -97,9 +98,9 @@ export function fromLlmError(error: LlmError, hints: { ollamaHost?: string } = {
   if (!error.retryable) headers['x-should-retry'] = 'false';
   let message = error.message;
   if (error.provider === 'ollama' && error.code === 'network') {
-    message = `The model ${error.provider}:${error.model} is not reachable: Ollama is not running at ${hints.ollamaHost ?? 'http://127.0.0.1:11434'}. Start it with \`ollama serve\` (then \`ollama pull ${error.model}\`), set OLLAMA_HOST to where it runs, or set HAIA_MODEL to another provider:model (for example HAIA_MODEL=openai:gpt-4o-mini with OPENAI_API_KEY). (${error.message})`;
+    message = `The model ${error.provider}:${error.model} is not reachable: Ollama is not running at ${hints.ollamaHost ?? 'http://127.0.0.1:11434'}. Start it with \`ollama serve\` (then \`ollama pull ${error.model}\`), set OLLAMA_HOST to where it runs, or set HAIA_MODEL to another provider:model (for example HAIA_MODEL=openai:gpt-4o-mini with OPENAI_API_KEY).${detail(error.message)}`;
   } else if (error.provider === 'ollama' && error.code === 'not-found') {
-    message = `Ollama does not have the model ${error.model}: run \`ollama pull ${error.model}\` or set HAIA_MODEL to a model you have. (${error.message})`;
+    message = `Ollama does not have the model ${error.model}: run \`ollama pull ${error.model}\` or set HAIA_MODEL to a model you have.${detail(error.message)}`;
   } else if (error.code === 'auth' || error.code === 'permission') {
     message = `The upstream provider ${error.provider} refused HAIA's credentials for ${error.model}: check its API key in HAIA's configuration. (${error.message})`;
   }
@@ -138,8 +139,13 @@ export function toApiError(error: unknown, hints: { ollamaHost?: string } = {}):
 
 /** A JSON error response with OpenAI's envelope, the status and the error's headers. */
 export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(error.toEnvelope()), {
+  return fastResponse(JSON.stringify(error.toEnvelope()), {
     status: error.status,
     headers: { 'content-type': 'application/json', ...headers, ...error.headers },
   });
+}
+
+/** The provider's own words in parentheses, unless they only repeat the advice already given. */
+function detail(message: string): string {
+  return /ollama (serve|pull)/i.test(message) ? '' : ` (${message})`;
 }

@@ -6,6 +6,7 @@ import type { ActiveTurns } from './active-turns.js';
 import { ApiError, errorResponse, toApiError } from './api-error.js';
 import { buildCompletion } from './completion-response.js';
 import { type OpenedConversation, openConversation, saveTurn } from './conversation-turn.js';
+import { createEventStreamBody, fastResponse } from './fast-response.js';
 import type { ApiMetrics } from './metrics.js';
 import {
   fromOpenAiMessages,
@@ -18,7 +19,7 @@ import { toOpenAiFinishReason, toOpenAiUsage } from './openai-usage.js';
 import { readBody } from './read-body.js';
 import { type ChatCompletionRequest, parseChatRequest } from './request-schema.js';
 import { detectSideCall } from './side-call.js';
-import { ChunkFrames, DONE_FRAME, encodeFrame, KEEPALIVE_FRAME } from './sse-writer.js';
+import { ChunkFrames, DONE_FRAME, KEEPALIVE_FRAME } from './sse-writer.js';
 import { createModelRunner, type TurnEvent, type TurnRunner } from './turn-runner.js';
 
 /** A model clients can pick by name: `haia` or a `HAIA_MODELS` entry. */
@@ -194,12 +195,8 @@ export async function handleChatCompletion(
     }
     endTurn();
     const latency = performance.now() - context.startedAt;
-    metrics.requests.inc({ route: ROUTE, status });
-    metrics.requestDuration.observe({ route: ROUTE }, latency / 1000);
-    if (state.usage) {
-      metrics.tokens.inc({ model, kind: 'input' }, state.usage.inputTokens);
-      metrics.tokens.inc({ model, kind: 'output' }, state.usage.outputTokens);
-    }
+    metrics.recordRequest(ROUTE, status, latency / 1000);
+    if (state.usage) metrics.recordTokens(model, state.usage.inputTokens, state.usage.outputTokens);
     (outcome === 'error' ? logger.warn : logger.info).call(
       logger,
       {
@@ -278,10 +275,7 @@ export async function handleChatCompletion(
   };
   const markFirstToken = () => {
     state.firstTokenAt = performance.now();
-    metrics.timeToFirstToken.observe(
-      { model: entry.modelId },
-      (state.firstTokenAt - context.startedAt) / 1000,
-    );
+    metrics.recordFirstToken(entry.modelId, (state.firstTokenAt - context.startedAt) / 1000);
   };
   const next = async (): Promise<TurnEvent | undefined> => {
     try {
@@ -321,7 +315,8 @@ export async function handleChatCompletion(
     const body = buildCompletion({
       id: frames.id,
       created: frames.created,
-      model: responseModel,
+      // A model the client named is echoed; otherwise the reply names the model that answered (a fallback too).
+      model: options.models.has(chat.model) ? chat.model : (state.answeredBy ?? responseModel),
       text: state.text,
       reasoning: state.reasoning,
       toolCalls: state.clientToolCalls.map(({ index: _index, ...call }) => call),
@@ -329,7 +324,7 @@ export async function handleChatCompletion(
       usage: toOpenAiUsage(state.usage),
     });
     await finishTurn(state.clientToolCalls.length > 0 ? 'tool-calls' : 'ok', 200);
-    return new Response(JSON.stringify(body), {
+    return fastResponse(JSON.stringify(body), {
       status: 200,
       headers: { 'content-type': 'application/json', ...headers },
     });
@@ -337,8 +332,7 @@ export async function handleChatCompletion(
 
   const includeUsage = chat.stream_options?.include_usage === true;
   const keepaliveMs = options.keepaliveMs ?? 15_000;
-  let sink: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let open = true;
+  const body = createEventStreamBody(onClientGone);
   let lastWrite = performance.now();
   // Frames produced in the same event-loop turn (a burst of upstream chunks) go out as one write.
   let pending = '';
@@ -348,15 +342,10 @@ export async function handleChatCompletion(
     if (pending === '') return;
     const text = pending;
     pending = '';
-    if (!open || !sink) return;
-    try {
-      sink.enqueue(encodeFrame(text));
-    } catch {
-      open = false;
-    }
+    body.write(text);
   };
   const write = (frame: string) => {
-    if (!open) return;
+    if (!body.open) return;
     lastWrite = performance.now();
     pending += frame;
     if (!flushScheduled) {
@@ -364,15 +353,6 @@ export async function handleChatCompletion(
       setImmediate(flush);
     }
   };
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      sink = controller;
-    },
-    cancel() {
-      open = false;
-      onClientGone();
-    },
-  });
   metrics.activeStreams.inc();
   const keepalive = setInterval(() => {
     if (performance.now() - lastWrite >= keepaliveMs) write(KEEPALIVE_FRAME);
@@ -399,27 +379,17 @@ export async function handleChatCompletion(
       write(DONE_FRAME);
     }
     flush();
-    if (!open && outcome === 'ok') outcome = 'client-closed';
+    if (!body.open && outcome === 'ok') outcome = 'client-closed';
     await finishTurn(outcome, 200);
     metrics.activeStreams.dec();
-    if (open) {
-      open = false;
-      try {
-        sink?.close();
-      } catch {
-        // already closed by the client
-      }
-    }
+    body.end();
   })();
-  return new Response(body, {
-    status: 200,
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      ...headers,
-    },
+  return body.response({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    ...headers,
   });
 }
 
@@ -430,8 +400,7 @@ async function failed(
   details: { stream: boolean | undefined; model?: string },
 ): Promise<Response> {
   const latency = performance.now() - context.startedAt;
-  options.metrics.requests.inc({ route: ROUTE, status: error.status });
-  options.metrics.requestDuration.observe({ route: ROUTE }, latency / 1000);
+  options.metrics.recordRequest(ROUTE, error.status, latency / 1000);
   const log =
     error.status >= 500 ? options.logger.warn.bind(options.logger) : options.logger.info.bind(options.logger);
   log(

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, redactConfig } from '@haia/config';
+import { ConfigError, loadConfig, readEnvironment, redactConfig } from '@haia/config';
 import { createLogger, flushLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createRuntime } from './runtime.js';
@@ -19,7 +19,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.app);
   logger.debug({ config: redactConfig(config) }, 'configuration');
-  const sources = await createToolsetSources(config, logger, process.env);
+  // mcp_config.json expands ${VAR} from the same environment the config came from, .env included.
+  const sources = await createToolsetSources(
+    config,
+    logger,
+    readEnvironment({ env: process.env, cwd: process.cwd() }),
+  );
   const runtime = await createRuntime(config, logger, { sources });
   const server = createApiServer({
     config,
@@ -41,6 +46,8 @@ async function main(): Promise<void> {
     },
     'haia-api listening',
   );
+  // Out at once rather than on the next periodic flush: supervisors and scripts wait for this line.
+  await flushLogger(logger);
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {

@@ -12,6 +12,29 @@ export interface ApiMetrics {
   storeDuration: Histogram<'operation' | 'outcome'>;
   /** Times a store call and records it under `operation`. */
   timeStore<T>(operation: string, call: () => Promise<T>): Promise<T>;
+  /** Counts a finished HTTP request and observes its duration (through cached label children). */
+  recordRequest(route: string, status: number, seconds: number): void;
+  /** Observes a chat turn's time to first token for `model`. */
+  recordFirstToken(model: string, seconds: number): void;
+  /** Adds a turn's input and output tokens for `model`. */
+  recordTokens(model: string, inputTokens: number, outputTokens: number): void;
+}
+
+/**
+ * Caches prom-client label children by key: `metric.labels(...)` hashes the label set once, where
+ * `metric.inc({...})` hashes it on every call. Label values here come from a small fixed set
+ * (routes, statuses, configured models, store operations), so the cache stays small.
+ */
+function childCache<Child>(make: (key: string) => Child): (key: string) => Child {
+  const children = new Map<string, Child>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) {
+      child = make(key);
+      children.set(key, child);
+    }
+    return child;
+  };
 }
 
 /** Creates the metrics; `defaultMetrics` adds Node's process metrics (off in tests). */
@@ -63,6 +86,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMe
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const requestCounter = childCache((key) => {
+    const split = key.lastIndexOf(' ');
+    return requests.labels({ route: key.slice(0, split), status: key.slice(split + 1) });
+  });
+  const durationOf = childCache((route) => requestDuration.labels({ route }));
+  const firstTokenOf = childCache((model) => timeToFirstToken.labels({ model }));
+  const inputTokensOf = childCache((model) => tokens.labels({ model, kind: 'input' }));
+  const outputTokensOf = childCache((model) => tokens.labels({ model, kind: 'output' }));
+  const storeOk = childCache((operation) => storeDuration.labels({ operation, outcome: 'ok' }));
+  const storeError = childCache((operation) => storeDuration.labels({ operation, outcome: 'error' }));
   return {
     registry,
     requests,
@@ -74,15 +107,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): ApiMe
     storeDuration,
     async timeStore(operation, call) {
       const started = performance.now();
-      let outcome = 'ok';
       try {
-        return await call();
+        const result = await call();
+        storeOk(operation).observe((performance.now() - started) / 1000);
+        return result;
       } catch (error) {
-        outcome = 'error';
+        storeError(operation).observe((performance.now() - started) / 1000);
         throw error;
-      } finally {
-        storeDuration.observe({ operation, outcome }, (performance.now() - started) / 1000);
       }
+    },
+    recordRequest(route, status, seconds) {
+      requestCounter(`${route} ${status}`).inc();
+      durationOf(route).observe(seconds);
+    },
+    recordFirstToken(model, seconds) {
+      firstTokenOf(model).observe(seconds);
+    },
+    recordTokens(model, inputTokens, outputTokens) {
+      inputTokensOf(model).inc(inputTokens);
+      outputTokensOf(model).inc(outputTokens);
     },
   };
 }

@@ -98,7 +98,11 @@ export async function createRuntime(
         model: answering,
         instructions,
         toolsets,
-        limits: { maxSteps: config.app.maxSteps, toolTimeoutMs: config.app.toolTimeoutMs },
+        limits: {
+          maxSteps: config.app.maxSteps,
+          toolTimeoutMs: config.app.toolTimeoutMs,
+          contextTokens: config.app.contextTokens,
+        },
         logger,
       }),
     );
@@ -131,7 +135,13 @@ export async function createRuntime(
  */
 function cachedHomelabInstructions(): Instructions<unknown> {
   let lastKey = '';
-  let lastText = '';
+  // Built once now: the first `Intl.DateTimeFormat` loads the time zone data (tens of ms), which
+  // would otherwise land on the first request's time to first token.
+  let lastText = homelabInstructions({
+    now: new Date(),
+    tools: [],
+    connected: { proxmox: false, mcpServers: [] },
+  });
   return ({ now, tools, toolsets: answered }) => {
     const minute = Math.floor(now.getTime() / 60_000);
     let key = `${minute}|${answered.join(',')}|`;

@@ -16,7 +16,11 @@ const get = (path: string, headers: Record<string, string> = {}) =>
 
 describe('routes', () => {
   it("lists haia plus HAIA_MODELS, and answers an unadvertised model with haia's model, saying which", async () => {
-    const haiaModel = new MockLanguageModel({ results: { text: 'from haia' } });
+    const haiaModel = new MockLanguageModel({
+      provider: 'openai-compatible',
+      modelId: 'fake-model',
+      results: { text: 'from haia' },
+    });
     const extra = new MockLanguageModel({ results: { text: 'from the extra model' } });
     const server = buildServer({
       model: haiaModel,

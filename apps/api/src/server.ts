@@ -11,6 +11,7 @@ import { createBearerAuth, unauthorized } from './auth.js';
 import { type ChatModelEntry, handleChatCompletion, type RequestContext } from './chat-completions.js';
 import { storeFailure } from './conversation-turn.js';
 import { createCors } from './cors.js';
+import { fastResponse } from './fast-response.js';
 import { type ApiMetrics, createMetrics } from './metrics.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './read-body.js';
 import { runInRequestScope } from './request-context.js';
@@ -159,14 +160,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     if (ApiError.isInstance(result)) response = errorResponse(result, context.headers);
     else if (result instanceof Response) response = result;
     else {
-      response = new Response(typeof result === 'string' ? result : JSON.stringify(result), {
+      response = fastResponse(typeof result === 'string' ? result : JSON.stringify(result), {
         status,
         headers: { 'content-type': 'application/json', ...context.headers },
       });
     }
     const latency = performance.now() - context.startedAt;
-    metrics.requests.inc({ route, status: response.status });
-    metrics.requestDuration.observe({ route }, latency / 1000);
+    metrics.recordRequest(route, response.status, latency / 1000);
     const line = {
       requestId: context.requestId,
       route,
@@ -223,7 +223,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
     }
     const isReady = checks.database.ok === true && !stopping;
-    return new Response(JSON.stringify({ status: isReady ? 'ready' : 'not-ready', checks }), {
+    return fastResponse(JSON.stringify({ status: isReady ? 'ready' : 'not-ready', checks }), {
       status: isReady ? 200 : 503,
       headers: { 'content-type': 'application/json' },
     });
@@ -256,7 +256,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     .get('/ready', ({ request }) => guarded(request, '/ready', false, ready))
     .get('/metrics', ({ request }) =>
       guarded(request, '/metrics', false, async () => {
-        return new Response(await metrics.registry.metrics(), {
+        return fastResponse(await metrics.registry.metrics(), {
           headers: { 'content-type': metrics.registry.contentType },
         });
       }),

@@ -1,8 +1,6 @@
 import type { ApiError } from './api-error.js';
 import type { OpenAiFinishReason, OpenAiUsage } from './openai-usage.js';
 
-const encoder = new TextEncoder();
-
 /** The last frame of a successful stream. */
 export const DONE_FRAME = 'data: [DONE]\n\n';
 
@@ -64,9 +62,4 @@ export class ChunkFrames {
   error(error: ApiError): string {
     return `data: ${JSON.stringify(error.toEnvelope())}\n\n`;
   }
-}
-
-/** Encodes a frame for the response body. */
-export function encodeFrame(frame: string): Uint8Array {
-  return encoder.encode(frame);
 }
