@@ -22,3 +22,22 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+const NOTHING_TO_UNLINK = () => {};
+
+/**
+ * Aborts `target` (with the same reason) when `source` aborts, and returns the function that
+ * removes the link; call it when the work ends. Used instead of `AbortSignal.any`: Node keeps an
+ * `AbortSignal.any` signal that has an abort listener in a process-wide set until it aborts, and
+ * vendor SDKs add a listener to the signal they are given and never remove it, so every call that
+ * finished normally stayed in memory for good.
+ */
+export function linkAbort(source: AbortSignal, target: AbortController): () => void {
+  if (source.aborted) {
+    target.abort(source.reason);
+    return NOTHING_TO_UNLINK;
+  }
+  const forward = () => target.abort(source.reason);
+  source.addEventListener('abort', forward, { once: true });
+  return () => source.removeEventListener('abort', forward);
+}

@@ -1,4 +1,4 @@
-import { abortableSleep, TimeoutReason } from './abort.js';
+import { abortableSleep, linkAbort, TimeoutReason } from './abort.js';
 import { type CallHook, type CallOutcome, type CallRecord, reportCall } from './call-record.js';
 import type { ChatEvent, FinishEvent } from './chat-event.js';
 import { collectStream } from './collect-stream.js';
@@ -182,6 +182,7 @@ interface CallShared {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 const NO_TIMER = { clear() {} };
+const NOT_LINKED = () => {};
 
 /**
  * One call: an async iterator written by hand rather than an async generator, because every
@@ -189,6 +190,11 @@ const NO_TIMER = { clear() {} };
  * runs the attempt/retry loop (`start`); after it, `next` forwards the adapter's results as they
  * are (no new result object, no extra promise hop) and only looks for the `finish`. Like a
  * generator it iterates once; `next` calls are served one at a time (as `for await` makes them).
+ *
+ * Aborts flow caller signal -> `total` controller -> attempt controller, whose plain signal is what
+ * the adapter gets, through listeners removed when the call ends (`release`). No `AbortSignal.any`:
+ * Node keeps such a signal with a listener on it (every vendor SDK adds one and never removes it)
+ * in a process-wide set until it aborts, so each finished call stayed reachable for good.
  */
 class CoreCall implements AsyncIterableIterator<ChatEvent> {
   private readonly call: Omit<ChatRequest, 'signal'>;
@@ -202,6 +208,10 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   private totalTimer: { clear(): void } = NO_TIMER;
   private attempt: AbortController | undefined;
   private attemptTimer: { clear(): void } = NO_TIMER;
+  /** Removes the listener on the caller's signal (which may live as long as the process). */
+  private unlinkCaller: () => void = NOT_LINKED;
+  /** Removes the current attempt's listener on the total signal. */
+  private unlinkAttempt: () => void = NOT_LINKED;
   private signals: AbortSignal[] = [];
   private inner: AsyncIterator<ChatEvent> | undefined;
   private pending: Promise<IteratorResult<ChatEvent>> | undefined;
@@ -239,7 +249,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     if (this.ended) return DONE;
     // The consumer stopped early: close the request at once, then let the adapter clean up.
     this.ended = true;
-    this.clearTimers();
+    this.release();
     this.attempt?.abort(new Error('stream consumer stopped reading'));
     const inner = this.inner;
     this.inner = undefined;
@@ -288,13 +298,17 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     const total = new AbortController();
     this.totalTimer = startTimer(total, 'total', shared.timeoutMs);
     if (callerSignal?.aborted) throw this.fail(shared.abortError(callerSignal, []) as LlmError);
+    if (callerSignal) this.unlinkCaller = linkAbort(callerSignal, total);
     for (;;) {
       const attempt = new AbortController();
       this.attempt = attempt;
+      this.unlinkAttempt();
+      this.unlinkAttempt = linkAbort(total.signal, attempt);
       this.attemptTimer = startTimer(attempt, 'first-token', shared.firstTokenTimeoutMs);
       const signals = [total.signal, attempt.signal];
       this.signals = signals;
-      const signal = AbortSignal.any(callerSignal ? [callerSignal, ...signals] : signals);
+      // Aborted by the caller, the total timeout (both through `total`) or the first-token timeout.
+      const signal = attempt.signal;
       try {
         const adapter = await shared.loadAdapter();
         if (signal.aborted) throw shared.abortError(callerSignal, signals);
@@ -326,8 +340,8 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
           },
           'llm call retrying',
         );
-        const waitSignal = AbortSignal.any(callerSignal ? [callerSignal, total.signal] : [total.signal]);
-        await shared.sleep(delay, waitSignal);
+        // The caller's abort reaches `total` too.
+        await shared.sleep(delay, total.signal);
         const stopped = shared.abortError(callerSignal, [total.signal]);
         if (stopped) throw this.fail(stopped);
         this.retries++;
@@ -351,7 +365,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     const finish: FinishEvent = { ...event, response: { model: this.shared.fullId, id: event.response?.id } };
     this.finish = finish;
     this.ended = true;
-    this.clearTimers();
+    this.release();
     const inner = this.inner;
     this.inner = undefined;
     // Anything the adapter would still send after its finish is dropped; its cleanup runs now.
@@ -366,15 +380,20 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     this.failure = LlmError.isInstance(error) ? error : this.shared.scrub(error);
     this.endedAt = this.shared.now();
     this.ended = true;
-    this.clearTimers();
+    this.release();
     this.inner = undefined;
     this.report();
     return this.failure;
   }
 
-  private clearTimers(): void {
+  /** The call ended: its timers stop and its listeners come off the caller's and total signals. */
+  private release(): void {
     this.totalTimer.clear();
     this.attemptTimer.clear();
+    this.unlinkCaller();
+    this.unlinkCaller = NOT_LINKED;
+    this.unlinkAttempt();
+    this.unlinkAttempt = NOT_LINKED;
   }
 
   /** Logs the call's one line and hands the record to `onCall`, once. */
