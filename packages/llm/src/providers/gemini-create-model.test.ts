@@ -1,8 +1,8 @@
 import { type GeminiFake, startGeminiFake } from '@haia/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createModel } from '../create-model.js';
-import { LlmError } from '../llm-error.js';
 import type { Message } from '../message.js';
+import { failure } from './adapter-test-helpers.js';
 
 let gemini: GeminiFake;
 const waits: number[] = [];
@@ -25,16 +25,6 @@ const hello: Message[] = [{ role: 'user', content: 'Hello' }];
 
 function model(id = 'gemini:gemini-2.5-flash', options: Parameters<typeof createModel>[1] = {}) {
   return createModel(id, { apiKey: gemini.apiKey, baseURL: gemini.url, env: {}, sleep, ...options });
-}
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(LlmError.isInstance(error)).toBe(true);
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
 }
 
 describe("createModel('gemini:…')", () => {

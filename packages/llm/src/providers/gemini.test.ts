@@ -2,10 +2,9 @@ import { type GeminiFake, startGeminiFake } from '@haia/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../chat-event.js';
 import { collectStream } from '../collect-stream.js';
-import type { ChatRequest } from '../language-model.js';
-import { LlmError } from '../llm-error.js';
 import { noopLogger } from '../logger.js';
 import type { Message } from '../message.js';
+import { failure, run } from './adapter-test-helpers.js';
 import { createGeminiAdapter, type GeminiAdapterOptions } from './gemini.js';
 import type { ProviderAdapter } from './provider-adapter.js';
 
@@ -37,26 +36,6 @@ function adapter(
     },
     options,
   );
-}
-
-async function run(
-  model: ProviderAdapter,
-  request: Omit<ChatRequest, 'signal'>,
-  signal = new AbortController().signal,
-) {
-  const events: ChatEvent[] = [];
-  for await (const event of model.stream(request, signal)) events.push(event);
-  return events;
-}
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(LlmError.isInstance(error)).toBe(true);
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read recorded wire bodies field by field

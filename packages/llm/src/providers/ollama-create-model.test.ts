@@ -1,8 +1,8 @@
 import { type OllamaFake, startFakeServer, startOllamaFake } from '@haia/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createModel } from '../create-model.js';
-import { LlmError } from '../llm-error.js';
 import type { Message } from '../message.js';
+import { failure } from './adapter-test-helpers.js';
 
 let ollama: OllamaFake;
 const waits: number[] = [];
@@ -22,16 +22,6 @@ beforeEach(() => {
 });
 
 const hello: Message[] = [{ role: 'user', content: 'Hello' }];
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(LlmError.isInstance(error)).toBe(true);
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe("createModel('ollama:…')", () => {
   it('keeps the tag in the model id and finds the host through OLLAMA_HOST', async () => {
