@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, readEnvironment, redactConfig } from '@haia/config';
+import { readEnvironment, redactConfig } from '@haia/config';
+import { loadAppConfig } from './load-app-config.js';
 import { createLogger, flushLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createRuntime } from './runtime.js';
@@ -7,16 +8,7 @@ import { createToolsetSources } from './toolset-sources.js';
 
 /** Starts apps/api: config (fail fast), store, model, agent, server, signal handling. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), isTTY: process.stdout.isTTY });
-  } catch (error) {
-    if (ConfigError.isInstance(error)) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadAppConfig();
   const logger = createLogger(config.app);
   logger.debug({ config: redactConfig(config) }, 'configuration');
   // mcp_config.json expands ${VAR} from the same environment the config came from, .env included.

@@ -1,20 +1,11 @@
-import { ConfigError, loadConfig } from '@haia/config';
 import { migrate } from '@haia/store';
+import { loadAppConfig } from './load-app-config.js';
 import { createLogger, flushLogger } from './logger.js';
 import { openStore } from './runtime.js';
 
 /** `pnpm db:migrate`: applies the store's pending migrations to the configured database and exits. */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ env: process.env, cwd: process.cwd(), isTTY: process.stdout.isTTY });
-  } catch (error) {
-    if (ConfigError.isInstance(error)) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadAppConfig();
   const logger = createLogger(config.app);
   const store = await openStore(config, logger, { migrate: false });
   try {
