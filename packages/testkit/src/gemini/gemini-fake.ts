@@ -1,6 +1,5 @@
-import type { ServerResponse } from 'node:http';
 import { type FakeServer, type RecordedRequest, startFakeServer } from '../fake-server.js';
-import { abruptClose, encodeSseEvent, hang, json, type Reply, text } from '../replies.js';
+import { abruptClose, chunks, encodeSseEvent, hang, json, type Reply, text } from '../replies.js';
 
 /** One function call the fake model makes. */
 export interface GeminiFakeToolCall {
@@ -198,13 +197,6 @@ function errorReply(body: GoogleErrorBody, stream: boolean): Reply {
   });
 }
 
-function sseHeaders(response: ServerResponse) {
-  response.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'content-disposition': 'attachment',
-  });
-}
-
 /**
  * Starts a fake Gemini Developer API on 127.0.0.1. It checks the key (`x-goog-api-key` or `?key=`),
  * the model and the body the way Google does, and answers with scripted replies.
@@ -308,16 +300,11 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
             encodeSseEvent({ data: errorBody(next.body) }),
           ]
         : frames.map((frame) => encodeSseEvent({ data: frame }));
-    return async (response, context) => {
-      sseHeaders(response);
-      response.flushHeaders();
-      for (const event of events) {
-        if ((script.delayMs ?? 0) > 0) await context.delay(script.delayMs ?? 0);
-        if (context.signal.aborted) return;
-        response.write(event);
-      }
-      response.end();
-    };
+    return chunks(events, {
+      contentType: 'text/event-stream',
+      headers: { 'content-disposition': 'attachment' },
+      delayMs: script.delayMs ?? 0,
+    });
   });
 
   const fake: GeminiFake = {

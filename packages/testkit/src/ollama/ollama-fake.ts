@@ -1,5 +1,5 @@
 import { type FakeServer, type RecordedRequest, startFakeServer } from '../fake-server.js';
-import { abruptClose, hang, json, type Reply } from '../replies.js';
+import { abruptClose, chunks, hang, json, type Reply } from '../replies.js';
 
 /** One tool call the fake model makes. */
 export interface OllamaFakeToolCall {
@@ -234,16 +234,7 @@ export async function startOllamaFake(options: OllamaFakeOptions = {}): Promise<
       next.kind === 'mid-stream'
         ? [...encode(partial), `${JSON.stringify({ error: next.message })}\n`]
         : encode(next.kind === 'end-early' ? partial : lines);
-    return async (response, context) => {
-      response.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      response.flushHeaders();
-      for (const line of written) {
-        if ((script.delayMs ?? 0) > 0) await context.delay(script.delayMs ?? 0);
-        if (context.signal.aborted) return;
-        response.write(line);
-      }
-      response.end();
-    };
+    return chunks(written, { contentType: 'application/x-ndjson', delayMs: script.delayMs ?? 0 });
   });
 
   const fake: OllamaFake = {
