@@ -272,6 +272,37 @@ describe('observability', () => {
     expect(raw.join('')).not.toContain('sk-another-wrong-key-777777');
   });
 
+  it("writes a call's lines through the request's logger, with its bindings, when one is given", async () => {
+    const own = memoryLogger();
+    const { logger: root, lines } = memoryLogger();
+    root.level = 'debug';
+    const requestLogger = root.child({ requestId: 'req-7' });
+    const records: CallRecord[] = [];
+    const chat = model({ logger: own.logger, onCall: (record) => records.push(record) });
+    fake.enqueue({ error: { status: 503, headers: { 'retry-after-ms': '1' } } }, { text: 'ok' });
+    const result = await chat.generate({ ...hi, logger: requestLogger });
+    expect(result.text).toBe('ok');
+    expect(lines.map((line) => [line.msg, line.requestId, line.component])).toEqual([
+      ['llm call retrying', 'req-7', 'llm'],
+      ['llm call', 'req-7', 'llm'],
+    ]);
+    expect(lines[1]).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      retries: 1,
+      outcome: 'success',
+    });
+    expect(records).toEqual([expect.objectContaining({ retries: 1, outcome: 'success' })]);
+    // Only this call: the model's own logger gets nothing, and the logger is never sent upstream.
+    expect(own.lines).toHaveLength(0);
+    expect(JSON.stringify(fake.requests.at(-1)?.body)).not.toContain('req-7');
+
+    await chat.generate(hi);
+    expect(own.lines).toEqual([expect.objectContaining({ msg: 'llm call', component: 'llm' })]);
+    expect(own.lines[0]).not.toHaveProperty('requestId');
+    expect(lines).toHaveLength(2);
+  });
+
   it('is silent without a logger and survives a throwing onCall', async () => {
     const result = await model({
       onCall: () => {

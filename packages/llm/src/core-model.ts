@@ -9,6 +9,9 @@ import type { ProviderAdapter } from './providers/provider-adapter.js';
 import { redactSecrets } from './redact.js';
 import { defaultRetryPolicy, type RetryPolicy, retryDelay } from './retry-policy.js';
 
+/** What every line of a call carries, on the model's logger or the request's. */
+const LLM_BINDINGS = { component: 'llm' };
+
 /** Waits `ms`; should resolve early when `signal` aborts. Injectable so retry tests need no timers. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -53,7 +56,7 @@ export interface CoreModelOptions {
 export function createCoreModel(options: CoreModelOptions): LanguageModel {
   const { provider, modelId } = options;
   const fullId = `${provider}:${modelId}`;
-  const logger = (options.logger ?? noopLogger).child({ component: 'llm' });
+  const logger = (options.logger ?? noopLogger).child(LLM_BINDINGS);
   const policy: RetryPolicy = {
     ...defaultRetryPolicy,
     ...options.retryPolicy,
@@ -197,8 +200,10 @@ const NOT_LINKED = () => {};
  * in a process-wide set until it aborts, so each finished call stayed reachable for good.
  */
 class CoreCall implements AsyncIterableIterator<ChatEvent> {
-  private readonly call: Omit<ChatRequest, 'signal'>;
+  private readonly call: Omit<ChatRequest, 'signal' | 'logger'>;
   private readonly callerSignal: AbortSignal | undefined;
+  /** The request's logger (bound to `component: 'llm'`), else the model's. */
+  private readonly logger: Logger;
   private startedAt = 0;
   private firstEventAt: number | undefined;
   private endedAt: number | undefined;
@@ -223,9 +228,10 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     private readonly shared: CallShared,
     request: ChatRequest,
   ) {
-    const { signal, ...call } = request;
+    const { signal, logger, ...call } = request;
     this.call = call;
     this.callerSignal = signal;
+    this.logger = logger ? logger.child(LLM_BINDINGS) : shared.logger;
   }
 
   [Symbol.asyncIterator](): this {
@@ -330,7 +336,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
         this.attemptTimer.clear();
         const delay = retryDelay(llmError, this.retries, shared.policy, shared.random);
         if (delay === undefined || this.ended) throw this.fail(llmError);
-        shared.logger.debug(
+        this.logger.debug(
           {
             provider: shared.provider,
             model: shared.modelId,
@@ -424,7 +430,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
       errorCode: failure?.code,
       ...(failure ? { errorMessage: failure.message } : {}),
     };
-    reportCall(record, shared.logger, shared.onCall);
+    reportCall(record, this.logger, shared.onCall);
   }
 }
 

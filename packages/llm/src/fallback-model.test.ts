@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from './chat-event.js';
 import { createModel } from './create-model.js';
 import { createFallbackModel } from './fallback-model.js';
+import type { LanguageModel } from './language-model.js';
 import type { LlmError } from './llm-error.js';
 import { MockLanguageModel } from './test/mock-language-model.js';
 
@@ -78,6 +79,34 @@ describe('createFallbackModel', () => {
       'openai-compatible:llama3.1:8b',
       'openai-compatible:llama3.1:8b',
     ]);
+  });
+
+  it("writes every model's lines and its own through the request's logger", async () => {
+    const own: Array<Record<string, unknown>> = [];
+    const lines: Array<Record<string, unknown>> = [];
+    const memory = (into: Array<Record<string, unknown>>) =>
+      pino(
+        new Writable({
+          write(chunk, _encoding, done) {
+            into.push(JSON.parse(String(chunk)));
+            done();
+          },
+        }),
+      );
+    const [first, second] = models();
+    const fallback = createFallbackModel([first as LanguageModel, second as LanguageModel], {
+      logger: memory(own),
+    });
+    primary.enqueue({ error: { status: 503 } });
+    const result = await fallback.generate({ ...hi, logger: memory(lines).child({ requestId: 'req-9' }) });
+    expect(result.response.model).toBe('openai-compatible:llama3.1:8b');
+    expect(lines.map((line) => [line.msg, line.requestId, line.component])).toEqual([
+      ['llm call failed', 'req-9', 'llm'],
+      ['llm model failed, trying the next one', 'req-9', 'llm'],
+      ['llm call', 'req-9', 'llm'],
+      ['llm fallback answered', 'req-9', 'llm'],
+    ]);
+    expect(own).toHaveLength(0);
   });
 
   it('does not move on for a bad request, after output began, or on abort; throws the last error', async () => {

@@ -48,6 +48,8 @@ export function createFallbackModel(
   const shouldFallback = options.shouldFallback ?? isFallbackError;
 
   async function* stream(request: ChatRequest): AsyncGenerator<ChatEvent> {
+    // Each model gets the request as is, its `logger` included; the fallback's own lines go there too.
+    const log = request.logger ? request.logger.child({ component: 'llm' }) : logger;
     for (const [index, model] of models.entries()) {
       const name = `${model.provider}:${model.modelId}`;
       const next = models[index + 1];
@@ -57,7 +59,7 @@ export function createFallbackModel(
           started = true;
           if (event.type === 'finish') {
             if (index > 0)
-              logger.info({ model: event.response.model, primary: primaryName }, 'llm fallback answered');
+              log.info({ model: event.response.model, primary: primaryName }, 'llm fallback answered');
             yield event;
             return;
           }
@@ -68,7 +70,7 @@ export function createFallbackModel(
         const llmError = LlmError.isInstance(error) ? error : undefined;
         if (started || !next || !llmError || request.signal?.aborted || !shouldFallback(llmError))
           throw error;
-        logger.warn(
+        log.warn(
           {
             model: name,
             errorCode: llmError.code,

@@ -1,4 +1,5 @@
 import type { ChatEvent, FinishReason, ResponseInfo, Usage } from './chat-event.js';
+import type { Logger } from './logger.js';
 import type { AssistantMessage, JsonSchema, Message, ToolCallPart, ToolChoice, ToolSpec } from './message.js';
 
 /** Plain text, or JSON (optionally matching a schema) where the provider supports it. */
@@ -16,6 +17,12 @@ export interface ChatRequest {
   responseFormat?: ResponseFormat;
   /** Aborts the call at once, including the HTTP request. */
   signal?: AbortSignal;
+  /**
+   * This call's logger (e.g. bound to the request's correlation id): its `llm call` line, retries
+   * and fallbacks are written through `logger.child({ component: 'llm' })` instead of the model's
+   * own logger. Never sent to the provider.
+   */
+  logger?: Logger;
 }
 
 /** A collected (non-streaming) answer. */
