@@ -56,7 +56,10 @@ export type RunOptions<Deps> = {
   /** The caller's own tools: offered to the model, never run by the agent. */
   clientTools?: readonly ToolSpec[];
   settings?: ModelSettings;
-  /** This run's logger (e.g. bound to the request's correlation id); default: the agent's. */
+  /**
+   * This run's logger (e.g. bound to the request's correlation id); default: the agent's. The run's
+   * lines, its tools' loggers and its model calls (`ChatRequest.logger`) all write through it.
+   */
   logger?: Logger;
 } & DepsOption<Deps>;
 
@@ -152,6 +155,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
       clientTools: runOptions.clientTools ?? [],
       settings: runOptions.settings,
       logger: runOptions.logger?.child({ component: 'agent' }),
+      modelLogger: runOptions.logger,
       approvals,
     });
   return {

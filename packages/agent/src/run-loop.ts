@@ -68,6 +68,8 @@ export interface LoopInput<Deps> {
   settings: ModelSettings | undefined;
   /** Replaces the agent's logger for this run. */
   logger: Logger | undefined;
+  /** The run's logger as the caller gave it: every model call of the run writes its lines there. */
+  modelLogger: Logger | undefined;
   approvals: readonly ApprovalDecision[];
 }
 
@@ -279,6 +281,7 @@ export async function* runLoop<Deps>(
         messages = trimmed.messages;
       }
       const request: ChatRequest = { ...settings, messages, signal };
+      if (input.modelLogger) request.logger = input.modelLogger;
       if (tools.specs.length > 0) {
         request.tools = tools.specs;
         // The last turn still lists the tools (some providers refuse tool history without them) but forbids calls.

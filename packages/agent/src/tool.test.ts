@@ -1,3 +1,4 @@
+import { createCoreModel, type ProviderAdapter } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -100,5 +101,70 @@ describe('tool context and logs', () => {
     expect(agentLogs.lines()).toEqual([]);
     const toolLine = runLogs.lines().find((line) => line.tool === 'noop' && line.msg === 'tool call');
     expect(toolLine).toMatchObject({ requestId: 'req-42', component: 'agent', outcome: 'ok' });
+  });
+
+  it("passes the run's logger to every model call and to its tools", async () => {
+    const agentLogs = memoryLogger();
+    const runLogs = memoryLogger();
+    const echo = defineTool({
+      name: 'echo',
+      description: 'logs and answers',
+      input: z.object({}),
+      execute: (_input, { logger: toolLogger }) => {
+        toolLogger.info({}, 'echo ran');
+        return 'ok';
+      },
+    });
+    // A real core model: it writes the `llm call` line; its adapter answers a tool call, then text.
+    const adapter: ProviderAdapter = {
+      provider: 'scripted',
+      modelId: 'm1',
+      async *stream(request) {
+        const done = request.messages.some((message) => message.role === 'tool');
+        if (done) yield { type: 'text-delta', text: 'done' };
+        else yield { type: 'tool-call', toolCallId: 'c1', toolName: 'echo', input: {} };
+        yield {
+          type: 'finish',
+          finishReason: done ? 'stop' : 'tool-calls',
+          usage: { inputTokens: 1, outputTokens: 1 },
+          response: { model: 'm1', id: undefined },
+        };
+      },
+    };
+    const model = createCoreModel({
+      provider: 'scripted',
+      modelId: 'm1',
+      adapter: async () => adapter,
+      logger: agentLogs.logger,
+    });
+    const agent = createAgent({ model, logger: agentLogs.logger, toolsets: [createToolset('t', [echo])] });
+    const result = await agent.generate({
+      messages: [user('hi')],
+      logger: runLogs.logger.child({ requestId: 'req-43' }),
+    });
+    expect(result.text).toBe('done');
+    expect(agentLogs.lines()).toEqual([]);
+    const lines = runLogs.lines();
+    expect(lines.filter((line) => line.msg === 'llm call')).toEqual([
+      expect.objectContaining({
+        requestId: 'req-43',
+        component: 'llm',
+        provider: 'scripted',
+        outcome: 'success',
+      }),
+      expect.objectContaining({
+        requestId: 'req-43',
+        component: 'llm',
+        provider: 'scripted',
+        outcome: 'success',
+      }),
+    ]);
+    expect(lines.find((line) => line.msg === 'echo ran')).toMatchObject({
+      requestId: 'req-43',
+      component: 'agent',
+      tool: 'echo',
+      toolCallId: 'c1',
+    });
+    expect(lines.find((line) => line.msg === 'agent run')).toMatchObject({ requestId: 'req-43', steps: 2 });
   });
 });
