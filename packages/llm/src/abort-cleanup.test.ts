@@ -7,7 +7,8 @@ import type { ChatEvent } from './chat-event.js';
 import { createCoreModel } from './core-model.js';
 import { LlmError } from './llm-error.js';
 import { noopLogger } from './logger.js';
-import { createOpenAICompatibleAdapter } from './providers/openai.js';
+import { createOpenAIAdapter } from './providers/openai.js';
+import { createOpenAICompatibleAdapter } from './providers/openai-compatible.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
 
 // A real full garbage collection, without starting the worker with --expose-gc.
@@ -98,9 +99,15 @@ describe('a finished call leaves nothing behind', () => {
     await fake.close();
   });
 
-  function openaiCompatible() {
+  // The openai SDK (openai:) and our own wire client (openai-compatible:), same fake.
+  const adapters = [
+    ['openai', createOpenAIAdapter],
+    ['openai-compatible', createOpenAICompatibleAdapter],
+  ] as const;
+
+  function openaiAdapter(factory: (typeof adapters)[number][1]) {
     return watched(() =>
-      createOpenAICompatibleAdapter('mock', {
+      factory('mock', {
         apiKey: 'x',
         baseURL: fake.baseURL,
         headers: {},
@@ -110,41 +117,47 @@ describe('a finished call leaves nothing behind', () => {
     );
   }
 
-  it('the signals handed to the openai SDK are collectable after the calls end', async () => {
-    const { signals, adapter } = openaiCompatible();
-    const model = createCoreModel({ provider: 'openai-compatible', modelId: 'mock', adapter });
-    for (let call = 0; call < CALLS; call++) await drain(model.stream(hi));
-    await collectGarbage();
-    expect(signals).toHaveLength(CALLS);
-    expect(alive(signals)).toBe(0);
-  });
+  it.each(adapters)(
+    '%s: the signals handed to the adapter are collectable after the calls end',
+    async (provider, factory) => {
+      const { signals, adapter } = openaiAdapter(factory);
+      const model = createCoreModel({ provider, modelId: 'mock', adapter });
+      for (let call = 0; call < CALLS; call++) await drain(model.stream(hi));
+      await collectGarbage();
+      expect(signals).toHaveLength(CALLS);
+      expect(alive(signals)).toBe(0);
+    },
+  );
 
-  it('a caller signal that lives for the whole process keeps no listener and no call', async () => {
-    const shutdown = new AbortController();
-    const { signals, adapter } = openaiCompatible();
-    const model = createCoreModel({
-      provider: 'openai-compatible',
-      modelId: 'mock',
-      adapter,
-      timeoutMs: 60_000,
-      firstTokenTimeoutMs: 30_000,
-    });
-    for (let call = 0; call < CALLS; call++) {
-      await drain(model.stream({ ...hi, signal: shutdown.signal }));
-      // Stopping early ends the call too.
-      for await (const _event of model.stream({ ...hi, signal: shutdown.signal })) break;
-    }
-    const codes: string[] = [];
-    for (let call = 0; call < 5; call++) {
-      fake.enqueue({ error: { status: 400, message: 'bad request' } });
-      codes.push((await drainUntilFailure(model.stream({ ...hi, signal: shutdown.signal }))).code);
-    }
-    expect(codes).toEqual(Array(5).fill('invalid-request'));
-    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
-    await collectGarbage();
-    expect(signals).toHaveLength(2 * CALLS + 5);
-    expect(alive(signals)).toBe(0);
-  });
+  it.each(adapters)(
+    '%s: a caller signal that lives for the whole process keeps no listener and no call',
+    async (provider, factory) => {
+      const shutdown = new AbortController();
+      const { signals, adapter } = openaiAdapter(factory);
+      const model = createCoreModel({
+        provider,
+        modelId: 'mock',
+        adapter,
+        timeoutMs: 60_000,
+        firstTokenTimeoutMs: 30_000,
+      });
+      for (let call = 0; call < CALLS; call++) {
+        await drain(model.stream({ ...hi, signal: shutdown.signal }));
+        // Stopping early ends the call too.
+        for await (const _event of model.stream({ ...hi, signal: shutdown.signal })) break;
+      }
+      const codes: string[] = [];
+      for (let call = 0; call < 5; call++) {
+        fake.enqueue({ error: { status: 400, message: 'bad request' } });
+        codes.push((await drainUntilFailure(model.stream({ ...hi, signal: shutdown.signal }))).code);
+      }
+      expect(codes).toEqual(Array(5).fill('invalid-request'));
+      expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+      await collectGarbage();
+      expect(signals).toHaveLength(2 * CALLS + 5);
+      expect(alive(signals)).toBe(0);
+    },
+  );
 
   it('retried attempts are released as well, and the caller can still abort', async () => {
     const shutdown = new AbortController();

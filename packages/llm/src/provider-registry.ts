@@ -40,7 +40,7 @@ export const builtInProviders: Readonly<Record<string, ProviderEntry>> = {
     baseURLEnv: ['OPENAI_BASE_URL'],
   },
   'openai-compatible': {
-    load: async () => (await import('./providers/openai.js')).createOpenAICompatibleAdapter,
+    load: async () => (await import('./providers/openai-compatible.js')).createOpenAICompatibleAdapter,
     apiKeyEnv: ['OPENAI_API_KEY'],
     baseURLEnv: ['OPENAI_BASE_URL'],
   },

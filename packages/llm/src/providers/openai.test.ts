@@ -15,10 +15,6 @@ afterEach(async () => {
   await fake.close();
 });
 
-function model(options: CreateModelOptions = {}, id = 'openai:gpt-4o-mini') {
-  return createModel(id, { apiKey: KEY, baseURL: fake.baseURL, env: {}, maxRetries: 0, ...options });
-}
-
 async function events(stream: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];
   for await (const event of stream) out.push(event);
@@ -36,420 +32,431 @@ async function failure(promise: Promise<unknown>): Promise<LlmError> {
 
 const hi: Message[] = [{ role: 'user', content: 'Hi' }];
 
-describe('openai provider', () => {
-  it('streams text with usage and exactly one finish, last', async () => {
-    fake.enqueue({
-      text: 'Hello there, homelab.',
-      usage: { promptTokens: 16, completionTokens: 4, cachedTokens: 8 },
-    });
-    const list = await events(
-      model().stream({ messages: [{ role: 'system', content: 'Be brief.' }, ...hi] }),
-    );
-    const text = list.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('');
-    expect(text).toBe('Hello there, homelab.');
-    expect(list.filter((event) => event.type === 'finish')).toHaveLength(1);
-    expect(list.at(-1)).toEqual({
-      type: 'finish',
-      finishReason: 'stop',
-      usage: { inputTokens: 16, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 0 },
-      response: { model: 'openai:gpt-4o-mini', id: 'chatcmpl-fake0' },
-    });
-    const body = fake.requests[0]?.body;
-    expect(body).toMatchObject({
-      model: 'gpt-4o-mini',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [
-        { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'Hi' },
-      ],
-    });
-    expect(fake.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
-    expect(fake.requests[0]?.headers['x-stainless-retry-count']).toBe('0');
-  });
+// Every test runs against the openai SDK (`openai:`) and HAIA's own wire client
+// (`openai-compatible:`, undici): same fake, same expectations unless a line says otherwise.
+describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
+  function model(options: CreateModelOptions = {}, id = `${provider}:gpt-4o-mini`) {
+    return createModel(id, { apiKey: KEY, baseURL: fake.baseURL, env: {}, maxRetries: 0, ...options });
+  }
+  const maxTokensField = provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
 
-  it('assembles several fragmented tool calls and sends a tool round trip back', async () => {
-    fake.enqueue({
-      toolCalls: [
-        { id: 'call_a', name: 'get_vm_status', arguments: { vmid: 101, node: 'pve1' }, fragments: 5 },
-        { id: 'call_b', name: 'get_vm_status', arguments: { vmid: 102, node: 'pve2' }, fragments: 4 },
-      ],
-      usage: { promptTokens: 50, completionTokens: 20 },
+  describe('openai provider', () => {
+    it('streams text with usage and exactly one finish, last', async () => {
+      fake.enqueue({
+        text: 'Hello there, homelab.',
+        usage: { promptTokens: 16, completionTokens: 4, cachedTokens: 8 },
+      });
+      const list = await events(
+        model().stream({ messages: [{ role: 'system', content: 'Be brief.' }, ...hi] }),
+      );
+      const text = list.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('');
+      expect(text).toBe('Hello there, homelab.');
+      expect(list.filter((event) => event.type === 'finish')).toHaveLength(1);
+      expect(list.at(-1)).toEqual({
+        type: 'finish',
+        finishReason: 'stop',
+        usage: { inputTokens: 16, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 0 },
+        response: { model: `${provider}:gpt-4o-mini`, id: 'chatcmpl-fake0' },
+      });
+      const body = fake.requests[0]?.body;
+      expect(body).toMatchObject({
+        model: 'gpt-4o-mini',
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+        ],
+      });
+      expect(fake.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`);
+      if (provider === 'openai') expect(fake.requests[0]?.headers['x-stainless-retry-count']).toBe('0');
     });
-    const tools = [
-      {
-        name: 'get_vm_status',
-        description: 'VM status',
-        inputSchema: { type: 'object', properties: { vmid: { type: 'number' } } },
-      },
-    ];
-    const first = await model().generate({ messages: hi, tools, toolChoice: 'required' });
-    expect(first.finishReason).toBe('tool-calls');
-    expect(first.toolCalls).toEqual([
-      {
-        type: 'tool-call',
-        toolCallId: 'call_a',
-        toolName: 'get_vm_status',
-        input: { vmid: 101, node: 'pve1' },
-      },
-      {
-        type: 'tool-call',
-        toolCallId: 'call_b',
-        toolName: 'get_vm_status',
-        input: { vmid: 102, node: 'pve2' },
-      },
-    ]);
-    fake.enqueue({ text: 'Both run.' });
-    const second = await model().generate({
-      messages: [
-        ...hi,
-        first.message,
+
+    it('assembles several fragmented tool calls and sends a tool round trip back', async () => {
+      fake.enqueue({
+        toolCalls: [
+          { id: 'call_a', name: 'get_vm_status', arguments: { vmid: 101, node: 'pve1' }, fragments: 5 },
+          { id: 'call_b', name: 'get_vm_status', arguments: { vmid: 102, node: 'pve2' }, fragments: 4 },
+        ],
+        usage: { promptTokens: 50, completionTokens: 20 },
+      });
+      const tools = [
         {
-          role: 'tool',
-          content: [
+          name: 'get_vm_status',
+          description: 'VM status',
+          inputSchema: { type: 'object', properties: { vmid: { type: 'number' } } },
+        },
+      ];
+      const first = await model().generate({ messages: hi, tools, toolChoice: 'required' });
+      expect(first.finishReason).toBe('tool-calls');
+      expect(first.toolCalls).toEqual([
+        {
+          type: 'tool-call',
+          toolCallId: 'call_a',
+          toolName: 'get_vm_status',
+          input: { vmid: 101, node: 'pve1' },
+        },
+        {
+          type: 'tool-call',
+          toolCallId: 'call_b',
+          toolName: 'get_vm_status',
+          input: { vmid: 102, node: 'pve2' },
+        },
+      ]);
+      fake.enqueue({ text: 'Both run.' });
+      const second = await model().generate({
+        messages: [
+          ...hi,
+          first.message,
+          {
+            role: 'tool',
+            content: [
+              {
+                type: 'tool-result',
+                toolCallId: 'call_a',
+                toolName: 'get_vm_status',
+                output: { status: 'running' },
+              },
+              {
+                type: 'tool-result',
+                toolCallId: 'call_b',
+                toolName: 'get_vm_status',
+                output: 'node offline',
+                isError: true,
+              },
+            ],
+          },
+        ],
+        tools,
+        toolChoice: { type: 'tool', toolName: 'get_vm_status' },
+      });
+      expect(second.text).toBe('Both run.');
+      expect(fake.requests[0]?.body.tool_choice).toBe('required');
+      expect(fake.requests[0]?.body.tools).toEqual([
+        {
+          type: 'function',
+          function: { name: 'get_vm_status', description: 'VM status', parameters: tools[0]?.inputSchema },
+        },
+      ]);
+      const sent = fake.requests[1]?.body;
+      expect(sent?.tool_choice).toEqual({ type: 'function', function: { name: 'get_vm_status' } });
+      expect(sent?.messages.slice(1)).toEqual([
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
             {
-              type: 'tool-result',
-              toolCallId: 'call_a',
-              toolName: 'get_vm_status',
-              output: { status: 'running' },
+              id: 'call_a',
+              type: 'function',
+              function: { name: 'get_vm_status', arguments: '{"vmid":101,"node":"pve1"}' },
             },
             {
-              type: 'tool-result',
-              toolCallId: 'call_b',
-              toolName: 'get_vm_status',
-              output: 'node offline',
-              isError: true,
+              id: 'call_b',
+              type: 'function',
+              function: { name: 'get_vm_status', arguments: '{"vmid":102,"node":"pve2"}' },
             },
           ],
         },
-      ],
-      tools,
-      toolChoice: { type: 'tool', toolName: 'get_vm_status' },
+        { role: 'tool', tool_call_id: 'call_a', content: '{"status":"running"}' },
+        { role: 'tool', tool_call_id: 'call_b', content: 'Error: node offline' },
+      ]);
     });
-    expect(second.text).toBe('Both run.');
-    expect(fake.requests[0]?.body.tool_choice).toBe('required');
-    expect(fake.requests[0]?.body.tools).toEqual([
-      {
-        type: 'function',
-        function: { name: 'get_vm_status', description: 'VM status', parameters: tools[0]?.inputSchema },
-      },
-    ]);
-    const sent = fake.requests[1]?.body;
-    expect(sent?.tool_choice).toEqual({ type: 'function', function: { name: 'get_vm_status' } });
-    expect(sent?.messages.slice(1)).toEqual([
-      {
-        role: 'assistant',
-        content: null,
-        tool_calls: [
-          {
-            id: 'call_a',
-            type: 'function',
-            function: { name: 'get_vm_status', arguments: '{"vmid":101,"node":"pve1"}' },
-          },
-          {
-            id: 'call_b',
-            type: 'function',
-            function: { name: 'get_vm_status', arguments: '{"vmid":102,"node":"pve2"}' },
-          },
-        ],
-      },
-      { role: 'tool', tool_call_id: 'call_a', content: '{"status":"running"}' },
-      { role: 'tool', tool_call_id: 'call_b', content: 'Error: node offline' },
-    ]);
-  });
 
-  it('maps reasoning_content and reasoning, with reasoning tokens', async () => {
-    fake.enqueue(
-      {
+    it('maps reasoning_content and reasoning, with reasoning tokens', async () => {
+      fake.enqueue(
+        {
+          reasoning: 'Let me think.',
+          text: '42',
+          usage: { promptTokens: 3, completionTokens: 9, reasoningTokens: 6 },
+        },
+        { reasoning: 'Hmm.', reasoningField: 'reasoning', text: 'ok' },
+      );
+      const first = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
+      expect(first).toMatchObject({
         reasoning: 'Let me think.',
         text: '42',
-        usage: { promptTokens: 3, completionTokens: 9, reasoningTokens: 6 },
-      },
-      { reasoning: 'Hmm.', reasoningField: 'reasoning', text: 'ok' },
-    );
-    const first = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
-    expect(first).toMatchObject({
-      reasoning: 'Let me think.',
-      text: '42',
-      usage: { reasoningTokens: 6, outputTokens: 9 },
+        usage: { reasoningTokens: 6, outputTokens: 9 },
+      });
+      expect(first.message.content).toEqual([
+        { type: 'reasoning', text: 'Let me think.' },
+        { type: 'text', text: '42' },
+      ]);
+      expect(first.response.model).toBe('openai-compatible:gpt-4o-mini');
+      const second = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
+      expect(second.reasoning).toBe('Hmm.');
     });
-    expect(first.message.content).toEqual([
-      { type: 'reasoning', text: 'Let me think.' },
-      { type: 'text', text: '42' },
-    ]);
-    expect(first.response.model).toBe('openai-compatible:gpt-4o-mini');
-    const second = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
-    expect(second.reasoning).toBe('Hmm.');
-  });
 
-  it('sends images, stop, limits and response formats', async () => {
-    fake.enqueue({ text: '{"a":1}' }, { text: '{"a":1}' }, { text: 'x' });
-    const image: Message = {
-      role: 'user',
-      content: [
-        { type: 'text', text: 'What is this?' },
-        { type: 'image', url: 'https://example.test/cat.png' },
-        { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
-      ],
-    };
-    const schema = { type: 'object', properties: { a: { type: 'number' } } };
-    await model().generate({
-      messages: [image],
-      stop: ['END'],
-      maxOutputTokens: 64,
-      temperature: 0.2,
-      topP: 0.9,
-      responseFormat: { type: 'json', schema, name: 'answer' },
-    });
-    await model().generate({ messages: hi, responseFormat: { type: 'json' } });
-    await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi, maxOutputTokens: 32 });
-    const [first, second, third] = fake.requests.map((request) => request.body);
-    expect(first).toMatchObject({
-      stop: ['END'],
-      max_completion_tokens: 64,
-      temperature: 0.2,
-      top_p: 0.9,
-      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
-    });
-    expect(first?.messages[0]?.content).toEqual([
-      { type: 'text', text: 'What is this?' },
-      { type: 'image_url', image_url: { url: 'https://example.test/cat.png' } },
-      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
-    ]);
-    expect(second?.response_format).toEqual({ type: 'json_object' });
-    expect(third).toMatchObject({ max_tokens: 32 });
-    expect(third).not.toHaveProperty('max_completion_tokens');
-  });
-
-  it('tolerates compatible-server quirks: no usage, no tool-call ids, empty choices, stop with tools', async () => {
-    fake.enqueue({
-      emptyChoicesChunk: true,
-      usage: false,
-      finishReason: 'stop',
-      toolCalls: [
-        { id: null, name: 'list_vms', arguments: {} },
-        { id: null, name: 'get_storage', arguments: '' },
-      ],
-    });
-    const result = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
-    expect(result.finishReason).toBe('tool-calls');
-    expect(result.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
-    expect(result.toolCalls.map((call) => call.input)).toEqual([{}, {}]);
-    const ids = result.toolCalls.map((call) => call.toolCallId);
-    expect(ids[0]).toMatch(/^call_\w+/);
-    expect(new Set(ids).size).toBe(2);
-  });
-
-  it('works without a key for openai-compatible, and says how to set one for openai', async () => {
-    const open = await startOpenAIFake();
-    try {
-      const local = createModel('openai-compatible:llama', { baseURL: open.baseURL, env: {} });
-      expect((await local.generate({ messages: hi })).text).toBe('Hello from the fake.');
-    } finally {
-      await open.close();
-    }
-    const error = await failure(createModel('openai:gpt-4o-mini', { env: {} }).generate({ messages: hi }));
-    expect(error).toMatchObject({
-      code: 'auth',
-      retryable: false,
-      message: expect.stringMatching(/OPENAI_API_KEY/),
-    });
-    const noBase = await failure(createModel('openai-compatible:x', { env: {} }).generate({ messages: hi }));
-    expect(noBase).toMatchObject({
-      code: 'invalid-request',
-      message: expect.stringMatching(/OPENAI_BASE_URL/),
-    });
-  });
-
-  it('passes headers and the injected fetch through', async () => {
-    const urls: string[] = [];
-    const counting: typeof fetch = (input, init) => {
-      urls.push(String(input instanceof Request ? input.url : input));
-      return fetch(input, init);
-    };
-    await model({ headers: { 'x-haia-test': 'yes' }, fetch: counting }).generate({ messages: hi });
-    expect(urls).toEqual([`${fake.baseURL}/chat/completions`]);
-    expect(fake.requests[0]?.headers['x-haia-test']).toBe('yes');
-  });
-
-  it('reads the key and base URL from the environment only when not given', async () => {
-    const fromEnv = createModel('openai:gpt-4o-mini', {
-      env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseURL },
-    });
-    expect((await fromEnv.generate({ messages: hi })).text).toBe('Hello from the fake.');
-    const explicit = createModel('openai:gpt-4o-mini', {
-      apiKey: 'sk-wrong-but-explicit-0000',
-      baseURL: fake.baseURL,
-      env: { OPENAI_API_KEY: KEY },
-      maxRetries: 0,
-    });
-    expect((await failure(explicit.generate({ messages: hi }))).code).toBe('auth');
-  });
-});
-
-describe('openai error mapping', () => {
-  const cases: Array<[number, Record<string, unknown>, string, boolean]> = [
-    [400, {}, 'invalid-request', false],
-    [
-      400,
-      { code: 'context_length_exceeded', message: "This model's maximum context length is 128000 tokens." },
-      'context-length',
-      false,
-    ],
-    [
-      400,
-      { code: 'content_policy_violation', message: 'Your request was rejected by the safety system.' },
-      'content-filter',
-      false,
-    ],
-    [401, {}, 'auth', false],
-    [403, {}, 'permission', false],
-    [404, {}, 'not-found', false],
-    [408, {}, 'timeout', true],
-    [413, {}, 'context-length', false],
-    [422, {}, 'invalid-request', false],
-    [429, {}, 'rate-limit', true],
-    [429, { code: 'insufficient_quota', message: 'You exceeded your current quota.' }, 'rate-limit', false],
-    [500, {}, 'server', true],
-    [502, {}, 'server', true],
-    [503, {}, 'overloaded', true],
-  ];
-  it.each(cases)('status %i %j is %s (retryable %s)', async (status, fields, code, retryable) => {
-    fake.enqueue({ error: { status, ...fields } });
-    const error = await failure(model().generate({ messages: hi }));
-    expect(error).toMatchObject({
-      name: 'LlmError',
-      code,
-      retryable,
-      status,
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-    });
-    expect(error.message).not.toContain(KEY);
-  });
-
-  it('says which variable sets a rejected key and never shows the key', async () => {
-    const wrongKey = 'sk-this-key-is-wrong-555555';
-    const error = await failure(model({ apiKey: wrongKey }).generate({ messages: hi }));
-    expect(error.code).toBe('auth');
-    expect(error.message).toMatch(/Set OPENAI_API_KEY or pass apiKey/);
-    expect(error.message).not.toContain(wrongKey);
-    // A server that echoes the whole key in its message still does not leak it.
-    fake.enqueue({ error: { status: 401, message: `Invalid key ${KEY} for this project` } });
-    const echoed = await failure(model().generate({ messages: hi }));
-    expect(echoed.message).not.toContain(KEY);
-    expect(echoed.message).toContain('[redacted]');
-  });
-
-  it('names the model that does not exist and the unreachable base URL', async () => {
-    const missing = await failure(model({}, 'openai:gpt-9').generate({ messages: hi }));
-    expect(missing).toMatchObject({ code: 'not-found', message: expect.stringMatching(/gpt-9/) });
-    const closed = await startOpenAIFake();
-    const baseURL = closed.baseURL;
-    await closed.close();
-    const unreachable = await failure(
-      createModel('openai:gpt-4o-mini', { apiKey: KEY, baseURL, env: {}, maxRetries: 0 }).generate({
-        messages: hi,
-      }),
-    );
-    expect(unreachable).toMatchObject({ code: 'network', retryable: true });
-    expect(unreachable.message).toContain(baseURL);
-    expect(unreachable.message).toMatch(/ECONNREFUSED/);
-  });
-
-  it('ends the stream with an error on a mid-stream error event, a truncation or a hang-up', async () => {
-    fake.enqueue(
-      {
-        text: 'partial answer',
-        midStreamError: { message: 'The server had an error processing your request.' },
-      },
-      { text: 'partial answer', truncate: true },
-      { hangUp: true },
-      { text: 'cut', finishReason: null },
-    );
-    const seen: ChatEvent[] = [];
-    const mid = await failure(
-      (async () => {
-        for await (const event of model().stream({ messages: hi })) seen.push(event);
-      })(),
-    );
-    expect(seen.some((event) => event.type === 'text-delta')).toBe(true);
-    expect(seen.some((event) => event.type === 'finish')).toBe(false);
-    expect(mid).toMatchObject({ code: 'server', message: expect.stringMatching(/error in the stream/) });
-    expect((await failure(model().generate({ messages: hi }))).code).toBe('network');
-    expect((await failure(model().generate({ messages: hi }))).code).toBe('network');
-    expect(await failure(model().generate({ messages: hi }))).toMatchObject({
-      code: 'network',
-      message: expect.stringMatching(/finish_reason/),
-    });
-  });
-});
-
-describe('openai provider: review fixes', () => {
-  it('streams a refusal as text and finishes with content-filter, not an empty stop', async () => {
-    fake.enqueue({ refusal: "I'm sorry, I can't help with that." });
-    const list = await events(model().stream({ messages: hi }));
-    const text = list.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('');
-    expect(text).toBe("I'm sorry, I can't help with that.");
-    expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
-  });
-
-  it('keeps one tool name when a compatible server repeats id and name on every fragment', async () => {
-    fake.enqueue({
-      toolCalls: [
-        { id: 'call_a', name: 'get_weather', arguments: { city: 'Paris' }, repeatHead: true },
-        { id: 'call_b', name: 'list_vms', arguments: { node: 'pve1' }, repeatHead: true, fragments: 4 },
-      ],
-    });
-    const result = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
-    expect(result.toolCalls).toEqual([
-      { type: 'tool-call', toolCallId: 'call_a', toolName: 'get_weather', input: { city: 'Paris' } },
-      { type: 'tool-call', toolCallId: 'call_b', toolName: 'list_vms', input: { node: 'pve1' } },
-    ]);
-    expect(result.finishReason).toBe('tool-calls');
-  });
-
-  it('drops a tool call cut off by the token limit and finishes with length', async () => {
-    fake.enqueue({
-      text: 'Let me look.',
-      toolCalls: [{ id: 'call_cut', name: 'get_weather', arguments: '{"city": "Par' }],
-      finishReason: 'length',
-    });
-    const list = await events(model().stream({ messages: hi }));
-    expect(list.filter((event) => event.type === 'tool-call')).toEqual([]);
-    expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'length' });
-  });
-
-  it('sends max_completion_tokens, which reasoning models require, and a tool round trip the API accepts', async () => {
-    await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
-    reasoningFake.enqueue(
-      {
-        toolCalls: [
-          { name: 'a', arguments: {} },
-          { name: 'b', arguments: {} },
+    it('sends images, stop, limits and response formats', async () => {
+      fake.enqueue({ text: '{"a":1}' }, { text: '{"a":1}' }, { text: 'x' });
+      const image: Message = {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image', url: 'https://example.test/cat.png' },
+          { type: 'image', data: 'iVBORw0KGgo=', mediaType: 'image/png' },
         ],
-      },
-      { text: 'ok' },
-    );
-    const reasoning = model({ baseURL: reasoningFake.baseURL }, 'openai:o3-mini');
-    const first = await reasoning.generate({ messages: hi, maxOutputTokens: 50 });
-    const second = await reasoning.generate({
-      messages: [
-        ...hi,
-        first.message,
-        {
-          role: 'tool',
-          content: first.toolCalls.map((call) => ({
-            type: 'tool-result' as const,
-            toolCallId: call.toolCallId,
-            toolName: call.toolName,
-            output: 'done',
-          })),
-        },
-      ],
-      maxOutputTokens: 50,
+      };
+      const schema = { type: 'object', properties: { a: { type: 'number' } } };
+      await model().generate({
+        messages: [image],
+        stop: ['END'],
+        maxOutputTokens: 64,
+        temperature: 0.2,
+        topP: 0.9,
+        responseFormat: { type: 'json', schema, name: 'answer' },
+      });
+      await model().generate({ messages: hi, responseFormat: { type: 'json' } });
+      await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi, maxOutputTokens: 32 });
+      const [first, second, third] = fake.requests.map((request) => request.body);
+      expect(first).toMatchObject({
+        stop: ['END'],
+        [maxTokensField]: 64,
+        temperature: 0.2,
+        top_p: 0.9,
+        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
+      });
+      expect(first?.messages[0]?.content).toEqual([
+        { type: 'text', text: 'What is this?' },
+        { type: 'image_url', image_url: { url: 'https://example.test/cat.png' } },
+        { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+      ]);
+      expect(second?.response_format).toEqual({ type: 'json_object' });
+      expect(third).toMatchObject({ max_tokens: 32 });
+      expect(third).not.toHaveProperty('max_completion_tokens');
     });
-    expect(second.text).toBe('ok');
-    expect(reasoningFake.requests[1]?.body.max_completion_tokens).toBe(50);
+
+    it('tolerates compatible-server quirks: no usage, no tool-call ids, empty choices, stop with tools', async () => {
+      fake.enqueue({
+        emptyChoicesChunk: true,
+        usage: false,
+        finishReason: 'stop',
+        toolCalls: [
+          { id: null, name: 'list_vms', arguments: {} },
+          { id: null, name: 'get_storage', arguments: '' },
+        ],
+      });
+      const result = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
+      expect(result.finishReason).toBe('tool-calls');
+      expect(result.usage).toEqual({ inputTokens: 0, outputTokens: 0 });
+      expect(result.toolCalls.map((call) => call.input)).toEqual([{}, {}]);
+      const ids = result.toolCalls.map((call) => call.toolCallId);
+      expect(ids[0]).toMatch(/^call_\w+/);
+      expect(new Set(ids).size).toBe(2);
+    });
+
+    it('works without a key for openai-compatible, and says how to set one for openai', async () => {
+      const open = await startOpenAIFake();
+      try {
+        const local = createModel('openai-compatible:llama', { baseURL: open.baseURL, env: {} });
+        expect((await local.generate({ messages: hi })).text).toBe('Hello from the fake.');
+      } finally {
+        await open.close();
+      }
+      const error = await failure(createModel('openai:gpt-4o-mini', { env: {} }).generate({ messages: hi }));
+      expect(error).toMatchObject({
+        code: 'auth',
+        retryable: false,
+        message: expect.stringMatching(/OPENAI_API_KEY/),
+      });
+      const noBase = await failure(
+        createModel('openai-compatible:x', { env: {} }).generate({ messages: hi }),
+      );
+      expect(noBase).toMatchObject({
+        code: 'invalid-request',
+        message: expect.stringMatching(/OPENAI_BASE_URL/),
+      });
+    });
+
+    it('passes headers and the injected fetch through', async () => {
+      const urls: string[] = [];
+      const counting: typeof fetch = (input, init) => {
+        urls.push(String(input instanceof Request ? input.url : input));
+        return fetch(input, init);
+      };
+      await model({ headers: { 'x-haia-test': 'yes' }, fetch: counting }).generate({ messages: hi });
+      expect(urls).toEqual([`${fake.baseURL}/chat/completions`]);
+      expect(fake.requests[0]?.headers['x-haia-test']).toBe('yes');
+    });
+
+    it('reads the key and base URL from the environment only when not given', async () => {
+      const fromEnv = createModel('openai:gpt-4o-mini', {
+        env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: fake.baseURL },
+      });
+      expect((await fromEnv.generate({ messages: hi })).text).toBe('Hello from the fake.');
+      const explicit = createModel('openai:gpt-4o-mini', {
+        apiKey: 'sk-wrong-but-explicit-0000',
+        baseURL: fake.baseURL,
+        env: { OPENAI_API_KEY: KEY },
+        maxRetries: 0,
+      });
+      expect((await failure(explicit.generate({ messages: hi }))).code).toBe('auth');
+    });
+  });
+
+  describe('openai error mapping', () => {
+    const cases: Array<[number, Record<string, unknown>, string, boolean]> = [
+      [400, {}, 'invalid-request', false],
+      [
+        400,
+        { code: 'context_length_exceeded', message: "This model's maximum context length is 128000 tokens." },
+        'context-length',
+        false,
+      ],
+      [
+        400,
+        { code: 'content_policy_violation', message: 'Your request was rejected by the safety system.' },
+        'content-filter',
+        false,
+      ],
+      [401, {}, 'auth', false],
+      [403, {}, 'permission', false],
+      [404, {}, 'not-found', false],
+      [408, {}, 'timeout', true],
+      [413, {}, 'context-length', false],
+      [422, {}, 'invalid-request', false],
+      [429, {}, 'rate-limit', true],
+      [429, { code: 'insufficient_quota', message: 'You exceeded your current quota.' }, 'rate-limit', false],
+      [500, {}, 'server', true],
+      [502, {}, 'server', true],
+      [503, {}, 'overloaded', true],
+    ];
+    it.each(cases)('status %i %j is %s (retryable %s)', async (status, fields, code, retryable) => {
+      fake.enqueue({ error: { status, ...fields } });
+      const error = await failure(model().generate({ messages: hi }));
+      expect(error).toMatchObject({
+        name: 'LlmError',
+        code,
+        retryable,
+        status,
+        provider,
+        model: 'gpt-4o-mini',
+      });
+      expect(error.message).not.toContain(KEY);
+    });
+
+    it('says which variable sets a rejected key and never shows the key', async () => {
+      const wrongKey = 'sk-this-key-is-wrong-555555';
+      const error = await failure(model({ apiKey: wrongKey }).generate({ messages: hi }));
+      expect(error.code).toBe('auth');
+      expect(error.message).toMatch(/Set OPENAI_API_KEY or pass apiKey/);
+      expect(error.message).not.toContain(wrongKey);
+      // A server that echoes the whole key in its message still does not leak it.
+      fake.enqueue({ error: { status: 401, message: `Invalid key ${KEY} for this project` } });
+      const echoed = await failure(model().generate({ messages: hi }));
+      expect(echoed.message).not.toContain(KEY);
+      expect(echoed.message).toContain('[redacted]');
+    });
+
+    it('names the model that does not exist and the unreachable base URL', async () => {
+      const missing = await failure(model({}, `${provider}:gpt-9`).generate({ messages: hi }));
+      expect(missing).toMatchObject({ code: 'not-found', message: expect.stringMatching(/gpt-9/) });
+      const closed = await startOpenAIFake();
+      const baseURL = closed.baseURL;
+      await closed.close();
+      const unreachable = await failure(
+        createModel(`${provider}:gpt-4o-mini`, { apiKey: KEY, baseURL, env: {}, maxRetries: 0 }).generate({
+          messages: hi,
+        }),
+      );
+      expect(unreachable).toMatchObject({ code: 'network', retryable: true });
+      expect(unreachable.message).toContain(baseURL);
+      expect(unreachable.message).toMatch(/ECONNREFUSED/);
+    });
+
+    it('ends the stream with an error on a mid-stream error event, a truncation or a hang-up', async () => {
+      fake.enqueue(
+        {
+          text: 'partial answer',
+          midStreamError: { message: 'The server had an error processing your request.' },
+        },
+        { text: 'partial answer', truncate: true },
+        { hangUp: true },
+        { text: 'cut', finishReason: null },
+      );
+      const seen: ChatEvent[] = [];
+      const mid = await failure(
+        (async () => {
+          for await (const event of model().stream({ messages: hi })) seen.push(event);
+        })(),
+      );
+      expect(seen.some((event) => event.type === 'text-delta')).toBe(true);
+      expect(seen.some((event) => event.type === 'finish')).toBe(false);
+      expect(mid).toMatchObject({ code: 'server', message: expect.stringMatching(/error in the stream/) });
+      expect((await failure(model().generate({ messages: hi }))).code).toBe('network');
+      expect((await failure(model().generate({ messages: hi }))).code).toBe('network');
+      expect(await failure(model().generate({ messages: hi }))).toMatchObject({
+        code: 'network',
+        message: expect.stringMatching(/finish_reason/),
+      });
+    });
+  });
+
+  describe('openai provider: review fixes', () => {
+    it('streams a refusal as text and finishes with content-filter, not an empty stop', async () => {
+      fake.enqueue({ refusal: "I'm sorry, I can't help with that." });
+      const list = await events(model().stream({ messages: hi }));
+      const text = list.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('');
+      expect(text).toBe("I'm sorry, I can't help with that.");
+      expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
+    });
+
+    it('keeps one tool name when a compatible server repeats id and name on every fragment', async () => {
+      fake.enqueue({
+        toolCalls: [
+          { id: 'call_a', name: 'get_weather', arguments: { city: 'Paris' }, repeatHead: true },
+          { id: 'call_b', name: 'list_vms', arguments: { node: 'pve1' }, repeatHead: true, fragments: 4 },
+        ],
+      });
+      const result = await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi });
+      expect(result.toolCalls).toEqual([
+        { type: 'tool-call', toolCallId: 'call_a', toolName: 'get_weather', input: { city: 'Paris' } },
+        { type: 'tool-call', toolCallId: 'call_b', toolName: 'list_vms', input: { node: 'pve1' } },
+      ]);
+      expect(result.finishReason).toBe('tool-calls');
+    });
+
+    it('drops a tool call cut off by the token limit and finishes with length', async () => {
+      fake.enqueue({
+        text: 'Let me look.',
+        toolCalls: [{ id: 'call_cut', name: 'get_weather', arguments: '{"city": "Par' }],
+        finishReason: 'length',
+      });
+      const list = await events(model().stream({ messages: hi }));
+      expect(list.filter((event) => event.type === 'tool-call')).toEqual([]);
+      expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'length' });
+    });
+
+    it('sends max_completion_tokens, which reasoning models require, and a tool round trip the API accepts', async () => {
+      await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
+      reasoningFake.enqueue(
+        {
+          toolCalls: [
+            { name: 'a', arguments: {} },
+            { name: 'b', arguments: {} },
+          ],
+        },
+        { text: 'ok' },
+      );
+      const reasoning = model({ baseURL: reasoningFake.baseURL }, 'openai:o3-mini');
+      const first = await reasoning.generate({ messages: hi, maxOutputTokens: 50 });
+      const second = await reasoning.generate({
+        messages: [
+          ...hi,
+          first.message,
+          {
+            role: 'tool',
+            content: first.toolCalls.map((call) => ({
+              type: 'tool-result' as const,
+              toolCallId: call.toolCallId,
+              toolName: call.toolName,
+              output: 'done',
+            })),
+          },
+        ],
+        maxOutputTokens: 50,
+      });
+      expect(second.text).toBe('ok');
+      expect(reasoningFake.requests[1]?.body.max_completion_tokens).toBe(50);
+    });
   });
 });

@@ -13,33 +13,11 @@ export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
 /** The adapter for `openai:` models (api.openai.com unless `baseURL` says otherwise). */
 export const createOpenAIAdapter: ProviderFactory = async (modelId, settings) =>
-  createAdapter('openai', modelId, settings);
+  createAdapter(modelId, settings);
 
-/**
- * The adapter for `openai-compatible:` models: the openai SDK at any `baseURL` (vLLM, LM Studio,
- * llama.cpp server, OpenRouter, LiteLLM). The key is optional; `max_tokens` is sent instead of
- * `max_completion_tokens`, which older servers do not know.
- */
-export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, settings) =>
-  createAdapter('openai-compatible', modelId, settings);
-
-function createAdapter(
-  provider: 'openai' | 'openai-compatible',
-  modelId: string,
-  settings: ProviderSettings,
-): ProviderAdapter {
-  const compatible = provider === 'openai-compatible';
-  if (compatible && !settings.baseURL) {
-    throw new LlmError({
-      code: 'invalid-request',
-      message:
-        'openai-compatible needs a base URL: pass baseURL to createModel or set OPENAI_BASE_URL (for example http://127.0.0.1:8080/v1).',
-      provider,
-      model: modelId,
-      retryable: false,
-    });
-  }
-  if (!compatible && !settings.apiKey) {
+function createAdapter(modelId: string, settings: ProviderSettings): ProviderAdapter {
+  const provider = 'openai';
+  if (!settings.apiKey) {
     throw new LlmError({
       code: 'auth',
       message: 'No OpenAI API key: pass apiKey to createModel or set OPENAI_API_KEY.',
@@ -51,8 +29,7 @@ function createAdapter(
   const baseURL = settings.baseURL ?? OPENAI_DEFAULT_BASE_URL;
   const logger = settings.logger;
   const client = new OpenAI({
-    // Local compatible servers usually need no key; the SDK insists on one.
-    apiKey: settings.apiKey ?? 'not-needed',
+    apiKey: settings.apiKey,
     baseURL,
     maxRetries: 0,
     fetch: settings.fetch,
@@ -79,9 +56,7 @@ function createAdapter(
     stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(
         () => {
-          const body = toOpenAIRequest(modelId, request, {
-            maxTokensField: compatible ? 'max_tokens' : 'max_completion_tokens',
-          });
+          const body = toOpenAIRequest(modelId, request, { maxTokensField: 'max_completion_tokens' });
           return client.chat.completions.create(body, { signal });
         },
         {

@@ -1,0 +1,94 @@
+import { request } from 'undici';
+import type { HeaderLookup } from './openai-error-mapping.js';
+
+/** A response whose body is read as text, piece by piece or whole. */
+export interface TextResponse {
+  status: number;
+  headers: HeaderLookup;
+  /** The next decoded piece of the body; `undefined` at its end. */
+  read(): Promise<string | undefined>;
+  /** The whole (rest of the) body. */
+  text(): Promise<string>;
+  /** Stops reading and closes the connection if the body is not finished. */
+  close(): void;
+}
+
+/** One POST with a JSON body; rejects only when no response came (refused, reset, aborted). */
+export type PostJson = (
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+) => Promise<TextResponse>;
+
+/**
+ * POST over undici's `request` (the process-wide dispatcher, so a `setGlobalDispatcher` proxy
+ * applies), reading the body as a Node stream: about a third of the CPU of `fetch` and its web
+ * streams for a streamed answer.
+ */
+export const postWithUndici: PostJson = async (url, headers, body, signal) => {
+  const response = await request(url, { method: 'POST', headers, body, signal });
+  const stream = response.body;
+  let pieces: AsyncIterator<string> | undefined;
+  const raw = response.headers;
+  return {
+    status: response.statusCode,
+    headers: {
+      get(name) {
+        const value = raw[name.toLowerCase()];
+        if (value === undefined) return null;
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    read: () => {
+      if (!pieces) {
+        stream.setEncoding('utf8');
+        pieces = stream[Symbol.asyncIterator]();
+      }
+      return pieces.next().then((result) => (result.done ? undefined : result.value));
+    },
+    text: () => stream.text(),
+    close: () => {
+      if (!stream.readableEnded) stream.destroy();
+    },
+  };
+};
+
+/** POST over a `fetch` (one given to `createModel`, e.g. for tests or a custom agent). */
+export function postWithFetch(fetcher: typeof globalThis.fetch): PostJson {
+  return async (url, headers, body, signal) => {
+    const response = await fetcher(url, { method: 'POST', headers, body, signal });
+    const reader = response.body?.getReader();
+    const decoder = new TextDecoder();
+    let finished = reader === undefined;
+    return {
+      status: response.status,
+      headers: response.headers,
+      read: async () => {
+        if (finished || !reader) return undefined;
+        const { done, value } = await reader.read();
+        if (done) {
+          finished = true;
+          const tail = decoder.decode();
+          return tail === '' ? undefined : tail;
+        }
+        return decoder.decode(value, { stream: true });
+      },
+      text: async () => {
+        let text = '';
+        if (!reader) return text;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+        finished = true;
+        return text + decoder.decode();
+      },
+      close: () => {
+        if (!finished) reader?.cancel().catch(() => {});
+        finished = true;
+      },
+    };
+  };
+}

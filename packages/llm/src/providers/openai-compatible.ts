@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatEvent } from '../chat-event.js';
+import type { ChatRequest } from '../language-model.js';
+import { LlmError } from '../llm-error.js';
+import { type PostJson, postWithFetch, postWithUndici, type TextResponse } from './http-response.js';
+import { openAIChunks } from './openai-chunk-stream.js';
+import {
+  isAbortError,
+  type OpenAIErrorBody,
+  type OpenAIErrorContext,
+  openAIStatusError,
+  openAIStreamError,
+  openAITransportError,
+  openAIUnreachableError,
+} from './openai-error-mapping.js';
+import { toOpenAIRequest } from './openai-request.js';
+import { mapOpenAIStream } from './openai-stream.js';
+import type { ProviderFactory } from './provider-adapter.js';
+
+const PROVIDER = 'openai-compatible';
+
+/**
+ * The adapter for `openai-compatible:` models (vLLM, LM Studio, llama.cpp server, OpenRouter,
+ * LiteLLM, Ollama's /v1): the Chat Completions wire spoken directly over undici, without the openai
+ * SDK, because it is HAIA's hot path to local servers and the SDK's fetch, web streams and stream
+ * layers cost several times the CPU of the request itself (packages/llm/README.md, "Performance").
+ * Same request body, chunk mapping and error mapping as the `openai:` adapter. The key is optional;
+ * `max_tokens` is sent instead of `max_completion_tokens`, which older servers do not know.
+ */
+export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, settings) => {
+  if (!settings.baseURL) {
+    throw new LlmError({
+      code: 'invalid-request',
+      message:
+        'openai-compatible needs a base URL: pass baseURL to createModel or set OPENAI_BASE_URL (for example http://127.0.0.1:8080/v1).',
+      provider: PROVIDER,
+      model: modelId,
+      retryable: false,
+    });
+  }
+  const baseURL = settings.baseURL;
+  const url = `${baseURL.replace(/\/+$/, '')}/chat/completions`;
+  const context: OpenAIErrorContext = {
+    provider: PROVIDER,
+    model: modelId,
+    baseURL,
+    apiKeyVariable: 'OPENAI_API_KEY',
+  };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'user-agent': 'haia-llm',
+    // Local servers usually need no key, but some reject a request without the header.
+    authorization: `Bearer ${settings.apiKey ?? 'not-needed'}`,
+    ...settings.headers,
+  };
+  // undici directly, unless the caller gave createModel a fetch of its own.
+  const post: PostJson = settings.fetch === globalThis.fetch ? postWithUndici : postWithFetch(settings.fetch);
+  const responseModel = `${PROVIDER}:${modelId}`;
+  const streamError = (body: OpenAIErrorBody, upstream: string) =>
+    openAIStreamError(body, upstream, context, undefined);
+
+  const open = async (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) => {
+    const body = JSON.stringify(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }));
+    let response: TextResponse;
+    try {
+      response = await post(url, headers, body, signal);
+    } catch (error) {
+      if (signal.aborted || isAbortError(error)) throw error;
+      throw openAIUnreachableError(error, context);
+    }
+    if (response.status >= 400) throw await statusError(response, context);
+    return openAIChunks(response, streamError);
+  };
+
+  return {
+    provider: PROVIDER,
+    modelId,
+    stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
+      return mapOpenAIStream(() => open(request, signal), {
+        responseModel,
+        generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+        onTruncated: () => {
+          if (signal.aborted) throw abortedError(modelId, signal.reason);
+          throw new LlmError({
+            code: 'network',
+            message: `The stream from ${baseURL} ended before a finish_reason: the answer is incomplete.`,
+            provider: PROVIDER,
+            model: modelId,
+          });
+        },
+        mapError: (error) => {
+          if (LlmError.isInstance(error)) return error;
+          if (signal.aborted || isAbortError(error)) return abortedError(modelId, error);
+          return openAITransportError(error, context);
+        },
+      });
+    },
+  };
+};
+
+function abortedError(modelId: string, cause: unknown): LlmError {
+  return new LlmError({
+    code: 'aborted',
+    message: `The request to ${modelId} was aborted.`,
+    provider: PROVIDER,
+    model: modelId,
+    cause,
+  });
+}
+
+/** An error status as an {@link LlmError}, with the server's own message from the body. */
+async function statusError(response: TextResponse, context: OpenAIErrorContext): Promise<LlmError> {
+  let text = '';
+  try {
+    text = await response.text();
+  } catch {
+    // The body is only for the message; the status says enough.
+  }
+  let body: OpenAIErrorBody = {};
+  let upstream = text.trim() === '' ? `status code ${response.status} (no body)` : text.trim().slice(0, 500);
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
+    const inner = parsed?.error ?? parsed;
+    if (typeof inner === 'string') {
+      body = { message: inner };
+      upstream = inner;
+    } else if (inner && typeof inner === 'object') {
+      body = inner as OpenAIErrorBody;
+      upstream = typeof body.message === 'string' ? body.message : JSON.stringify(inner);
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page): the text itself is the message.
+  }
+  return openAIStatusError(response.status, body, upstream, response.headers, context, undefined);
+}
