@@ -3,7 +3,7 @@ import type { TurnRunner } from './turn-runner.js';
 
 /**
  * `@haia/agent` as the API's {@link TurnRunner}: the run gets the conversation, the client's
- * disconnect signal, the client's own tools and the request's model settings. `deps` are passed to
+ * disconnect signal, the client's own tools, the request's model settings and its logger. `deps` are passed to
  * every run (the agent's typed dependencies).
  */
 export function createAgentRunner<Deps>(agent: Agent<Deps>, deps?: Deps): TurnRunner {
@@ -20,6 +20,7 @@ export function createAgentRunner<Deps>(agent: Agent<Deps>, deps?: Deps): TurnRu
         signal: input.signal,
         clientTools: input.clientTools,
         settings,
+        logger: input.logger,
         deps: deps as Deps,
       } as Parameters<Agent<Deps>['run']>[0]);
     },

@@ -121,7 +121,7 @@ export async function handleChatCompletion(
   context: RequestContext,
   options: ChatHandlerOptions,
 ): Promise<Response> {
-  const { metrics, logger } = options;
+  const { metrics } = options;
   let chat: ChatCompletionRequest;
   try {
     chat = parseChatRequest(await readBody(request, options.bodyLimitBytes));
@@ -133,6 +133,8 @@ export async function handleChatCompletion(
   const stream = chat.stream === true;
   const sideCall = detectSideCall(chat.messages, request.headers);
   const incoming = fromOpenAiMessages(chat.messages);
+  // Every line of this request (the access line, the agent's, the model's, the tools') carries its id.
+  const logger = options.logger.child({ requestId: context.requestId });
 
   let conversation: OpenedConversation | undefined;
   if (!sideCall) {
@@ -162,7 +164,7 @@ export async function handleChatCompletion(
       clientTools: fromOpenAiTools(chat.tools),
       toolChoice: fromOpenAiToolChoice(chat.tool_choice),
       parameters: modelParameters(chat),
-      requestId: context.requestId,
+      logger,
     })
     [Symbol.asyncIterator]();
 
@@ -190,7 +192,7 @@ export async function handleChatCompletion(
           usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
         });
       } catch (error) {
-        logger.error({ requestId: context.requestId, err: error }, 'storing the answer failed');
+        logger.error({ err: error }, 'storing the answer failed');
       }
     }
     endTurn();
@@ -200,7 +202,6 @@ export async function handleChatCompletion(
     (outcome === 'error' ? logger.warn : logger.info).call(
       logger,
       {
-        requestId: context.requestId,
         route: ROUTE,
         status,
         model,

@@ -1,6 +1,5 @@
 import type { AppConfig } from '@haia/config';
 import { type Logger, pino } from 'pino';
-import { requestIdMixin } from './request-context.js';
 
 /** Log lines gathered before a write to stdout (JSON format). */
 const LOG_BUFFER_BYTES = 4096;
@@ -8,14 +7,15 @@ const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_INTERVAL_MS = 100;
 
 /**
- * The app's root logger: JSON lines, or pino-pretty for a person at a terminal. Every line written
- * while a request is answered (by the agent, the model, a tool) carries its `requestId`. JSON lines
+ * The app's root logger: JSON lines, or pino-pretty for a person at a terminal. A chat request gets
+ * a child bound to its `requestId`, passed explicitly to the agent run, the model calls and the
+ * tools (no AsyncLocalStorage: its promise hooks cost more than the rest of a request). JSON lines
  * go to stdout asynchronously and buffered: written once 4 KiB have gathered or every 100 ms,
  * whichever comes first, so a busy server makes a few `write(2)` calls a second instead of one or
  * two per request; {@link flushLogger} drains it (pino also flushes on process exit).
  */
 export function createLogger(app: Pick<AppConfig, 'logLevel' | 'logFormat'>): Logger {
-  const options = { level: app.logLevel, base: { service: 'haia-api' }, mixin: requestIdMixin };
+  const options = { level: app.logLevel, base: { service: 'haia-api' } };
   if (app.logFormat === 'pretty') {
     return pino({
       ...options,

@@ -14,7 +14,6 @@ import { createCors } from './cors.js';
 import { fastResponse } from './fast-response.js';
 import { type ApiMetrics, createMetrics } from './metrics.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './read-body.js';
-import { runInRequestScope } from './request-context.js';
 import { createModelRunner, type TurnRunner } from './turn-runner.js';
 
 /** One check of `/ready`: `ok` plus whatever describes the state. */
@@ -323,9 +322,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       ({ request }) => {
         const context = begin(request, true);
         if (context instanceof Response) return context;
-        return runInRequestScope({ requestId: context.requestId }, () =>
-          handleChatCompletion(request, context, chatOptions),
-        );
+        return handleChatCompletion(request, context, chatOptions);
       },
       { parse: 'none' },
     );

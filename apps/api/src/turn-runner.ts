@@ -2,6 +2,7 @@ import type {
   AssistantMessage,
   ChatRequest,
   LanguageModel,
+  Logger,
   Message,
   ResponseInfo,
   ToolCallPart,
@@ -39,8 +40,11 @@ export interface TurnInput {
   clientTools: ToolSpec[];
   toolChoice?: ToolChoice | undefined;
   parameters: Pick<ChatRequest, 'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'>;
-  /** The request's correlation id, for the run's own logs. */
-  requestId: string;
+  /**
+   * The request's logger, bound to its `requestId`: the run's lines, its tools' and its model calls'
+   * (`ChatRequest.logger`) are written there.
+   */
+  logger: Logger;
 }
 
 /** Runs a turn: the agent (with HAIA's tools), or the plain model for side calls. */
@@ -66,7 +70,12 @@ export function createModelRunner(model: LanguageModel): TurnRunner {
         content.push(...toolCalls);
         return [{ role: 'assistant', content: reasoning || toolCalls.length ? content : text }];
       };
-      const request: ChatRequest = { messages: input.messages, signal: input.signal, ...input.parameters };
+      const request: ChatRequest = {
+        messages: input.messages,
+        signal: input.signal,
+        logger: input.logger,
+        ...input.parameters,
+      };
       if (input.clientTools.length > 0) request.tools = input.clientTools;
       if (input.toolChoice) request.toolChoice = input.toolChoice;
       try {

@@ -7,7 +7,6 @@ import type { LanguageModel } from '@haia/llm';
 import { createStore, type Store } from '@haia/store';
 import { pino } from 'pino';
 import postgres from 'postgres';
-import { requestIdMixin } from '../src/request-context.js';
 import { type ApiServer, type ApiServerOptions, createApiServer } from '../src/server.js';
 
 /** A real HaiaConfig from an environment, loaded in an empty temp folder. */
@@ -35,7 +34,7 @@ export function memoryLogger(level = 'info') {
   const lines: Array<Record<string, unknown>> = [];
   let raw = '';
   const logger = pino(
-    { level, mixin: requestIdMixin },
+    { level },
     {
       write(chunk: string) {
         raw += chunk;

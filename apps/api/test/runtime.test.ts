@@ -112,4 +112,38 @@ describe('the runtime built from the configuration', () => {
     expect(results.map((message) => String(message.content)).join('\n')).toContain('backup at 02:00');
     expect(proxmox.server.requests.some((request) => request.path.includes('/cluster/resources'))).toBe(true);
   });
+
+  it("writes the agent's, the model's and the tools' lines of a request with its requestId", async () => {
+    const before = logs.lines.length;
+    upstream.enqueue(
+      { toolCalls: [{ name: 'list_vms', arguments: {} }] },
+      { text: 'Two VMs run.' },
+      { text: 'VM overview' },
+    );
+    await client.chat.completions.create(
+      { model: 'haia', messages: [{ role: 'user', content: 'which VMs run?' }] },
+      { headers: { 'x-request-id': 'req-logs-turn' } },
+    );
+    await client.chat.completions.create(
+      { model: 'haia', messages: [{ role: 'user', content: '### Task:\nGenerate a title.' }] },
+      { headers: { 'x-request-id': 'req-logs-side' } },
+    );
+    const lines = logs.lines.slice(before);
+    const of = (requestId: string) =>
+      lines.filter((line) => line.requestId === requestId).map((line) => [line.msg, line.component]);
+    expect(of('req-logs-turn')).toEqual([
+      ['llm call', 'llm'],
+      ['tool call', 'agent'],
+      ['llm call', 'llm'],
+      ['agent run', 'agent'],
+      ['request', undefined],
+    ]);
+    expect(lines.find((line) => line.msg === 'tool call')).toMatchObject({ tool: 'list_vms', outcome: 'ok' });
+    expect(of('req-logs-side')).toEqual([
+      ['llm call', 'llm'],
+      ['request', undefined],
+    ]);
+    // No line of either request went out without its id.
+    expect(lines.filter((line) => line.requestId === undefined).map((line) => line.msg)).toEqual([]);
+  });
 });
