@@ -156,7 +156,7 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
     modelId,
     stream,
     generate(request: ChatRequest): Promise<GenerateResult> {
-      return collectStream(stream(request));
+      return collectStream(stream({ wholeAnswer: true, ...request }));
     },
   };
 }
@@ -318,6 +318,8 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
       try {
         const adapter = await shared.loadAdapter();
         if (signal.aborted) throw shared.abortError(callerSignal, signals);
+        // A whole answer's first event is its last: only the total timeout applies.
+        if (this.call.wholeAnswer && adapter.answersWhole) this.attemptTimer.clear();
         const inner = adapter.stream(this.call, signal)[Symbol.asyncIterator]();
         this.inner = inner;
         const result = await inner.next();

@@ -88,7 +88,7 @@ export function createFallbackModel(
     modelId: primary.modelId,
     stream,
     generate(request: ChatRequest): Promise<GenerateResult> {
-      return collectStream(stream(request));
+      return collectStream(stream({ wholeAnswer: true, ...request }));
     },
   };
 }

@@ -18,6 +18,13 @@ export interface ChatRequest {
   /** Aborts the call at once, including the HTTP request. */
   signal?: AbortSignal;
   /**
+   * The caller needs only the finished answer, not its deltas as they are written (`generate()` sets
+   * this unless told otherwise). Adapters that can ask the server for one non-streamed response do
+   * so (`openai-compatible` sends `stream: false`, much cheaper for client and server); the events
+   * still come, all at the end, and the first-token timeout does not apply. Others stream as usual.
+   */
+  wholeAnswer?: boolean;
+  /**
    * This call's logger (e.g. bound to the request's correlation id): its `llm call` line, retries
    * and fallbacks are written through `logger.child({ component: 'llm' })` instead of the model's
    * own logger. Never sent to the provider.

@@ -64,7 +64,7 @@ describe('openai-compatible wire client', () => {
       response.write(`data: ${chunk({ content: 'lo' }, 'stop')}\r\n\r\ndata: [DONE]\r\n\r\n`);
       response.end();
     });
-    const result = await model(baseURL).generate({ ...hi, maxOutputTokens: 20 });
+    const result = await model(baseURL).generate({ ...hi, maxOutputTokens: 20, wholeAnswer: false });
     expect(result).toMatchObject({ text: 'Hello', finishReason: 'stop' });
     expect(received?.body).toMatchObject({ model: 'local', stream: true, max_tokens: 20 });
     expect(received?.headers).toMatchObject({
@@ -110,6 +110,37 @@ describe('openai-compatible wire client', () => {
       usage: { inputTokens: 5, outputTokens: 3 },
       toolCalls: [{ toolCallId: 'call_1', toolName: 'list_vms', input: { node: 'pve1' } }],
     });
+  });
+
+  it('asks for a whole answer in generate(), where the first-token timeout does not apply', async () => {
+    const bodies: Array<Record<string, unknown>> = [];
+    const baseURL = await serve(async (request, response) => {
+      let text = '';
+      for await (const piece of request) text += piece;
+      bodies.push(JSON.parse(text));
+      // Answers only after 300 ms, ten times the first-token timeout below.
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            id: 'cmpl-2',
+            object: 'chat.completion',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'Done.' }, finish_reason: 'stop' }],
+          }),
+        );
+      }, 300);
+    });
+    const slow = createModel('openai-compatible:local', {
+      baseURL,
+      env: {},
+      maxRetries: 0,
+      firstTokenTimeoutMs: 30,
+    });
+    expect(await slow.generate(hi)).toMatchObject({ text: 'Done.', finishReason: 'stop' });
+    expect(bodies[0]).toMatchObject({ stream: false });
+    expect(bodies[0]).not.toHaveProperty('stream_options');
+    expect(await failure(slow.generate({ ...hi, wholeAnswer: false }))).toMatchObject({ code: 'timeout' });
+    expect(bodies[1]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
   it('maps error bodies in the shapes local servers use, and an error event inside the stream', async () => {

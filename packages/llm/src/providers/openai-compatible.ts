@@ -61,7 +61,11 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     openAIStreamError(body, upstream, context, undefined);
 
   const open = async (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) => {
-    const body = JSON.stringify(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }));
+    const params = toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' });
+    // One chat.completion JSON instead of an event stream (openAIChunks reads both).
+    const body = JSON.stringify(
+      request.wholeAnswer ? { ...params, stream: false, stream_options: undefined } : params,
+    );
     let response: TextResponse;
     try {
       response = await post(url, headers, body, signal);
@@ -76,6 +80,7 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
   return {
     provider: PROVIDER,
     modelId,
+    answersWhole: true,
     stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(() => open(request, signal), {
         responseModel,

@@ -25,6 +25,11 @@ export interface ProviderSettings {
 export interface ProviderAdapter {
   readonly provider: string;
   readonly modelId: string;
+  /**
+   * True when `stream()` honours `ChatRequest.wholeAnswer` with one non-streamed response: the core
+   * then does not apply the first-token timeout to such calls (the first event comes at the end).
+   */
+  readonly answersWhole?: boolean;
   stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent>;
 }
 
