@@ -6,21 +6,31 @@
 // and the CPU per turn of Node and (when it is local) of the PostgreSQL server. Target on
 // PostgreSQL: p50 < 5 ms with 10 conversations at once (each a turn every 50 ms); the back-to-back
 // row shows the throughput limit, where a turn queues behind the other nine.
+// A regenerate row has the API benchmark's shape: 10 clients resend the same [system, user] history
+// of ONE conversation back to back, so every turn resolves to the same user message and appends one
+// more assistant sibling under it (thousands of siblings, all appends queueing on one conversation).
 // PostgreSQL comes from HAIA_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) and
 // runs in its own schema, dropped at the end; PGlite runs in a temporary directory, removed at the end.
+// BENCH_STORE=/path/to/dist/index.js runs another build of the package (a before/after in one session).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createStore } from '@haia/store';
+import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
+
+const { createStore } = process.env.BENCH_STORE
+  ? await import(pathToFileURL(process.env.BENCH_STORE).href)
+  : await import('@haia/store');
 
 const CONVERSATIONS = 10;
 // Paced variant: each conversation sends a turn this often (10 x 1 / 50 ms = 200 turns/s offered).
 const PACED_MS = 50;
 const HISTORY = 200;
 const TURNS_PER_CONVERSATION = 30;
+// Regenerate row: turns per client (bounded by TIME_LIMIT_MS like the others).
+const REGENERATE_TURNS = 400;
 const WARMUP_TURNS = 3;
 const TIME_LIMIT_MS = 15_000;
 const url = process.env.HAIA_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -202,8 +212,71 @@ async function measure(store, concurrency, cpuOfServer, pacedMs = 0) {
   };
 }
 
-// `node store-turn.bench.mjs postgres` (or `pglite`) runs one backend only.
+/**
+ * The API benchmark's shape: `clients` clients resend the same two-message history [system, user]
+ * of one conversation, back to back. Each turn resolves to the stored user message (nothing new,
+ * a branch) and appends one assistant answer under it: a regenerate, so the user message gains
+ * another sibling every turn and every append waits for the same conversation row.
+ */
+async function measureRegenerate(store, clients, cpuOfServer) {
+  const history = [
+    { role: 'system', content: 'You are HAIA.' },
+    { role: 'user', content: `Regenerate this answer (${randomBytes(4).toString('hex')}).` },
+  ];
+  const first = await store.resolveConversation({ messages: history });
+  const [question] = await store.appendMessages(first.conversation.id, null, first.newMessages);
+  const answer = {
+    role: 'assistant',
+    content: [{ type: 'text', text: 'Here it is.' }],
+    model: 'ollama:qwen3',
+  };
+  const regenerate = async () => {
+    const resolved = await store.resolveConversation({ messages: history });
+    if (resolved.parentId !== question.id || resolved.newMessages.length !== 0) {
+      throw new Error('a regenerate did not resolve to the stored user message');
+    }
+    await store.appendMessages(resolved.conversation.id, resolved.parentId, [answer]);
+  };
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let number = 0; number < WARMUP_TURNS; number++) await regenerate();
+    }),
+  );
+  const durations = [];
+  const serverBefore = await cpuOfServer();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + TIME_LIMIT_MS;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let number = 0; number < REGENERATE_TURNS && performance.now() < deadline; number++) {
+        const begin = performance.now();
+        await regenerate();
+        durations.push(performance.now() - begin);
+      }
+    }),
+  );
+  const wall = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverAfter = await cpuOfServer();
+  durations.sort((a, b) => a - b);
+  return {
+    turns: durations.length,
+    p50: percentile(durations, 0.5),
+    p99: percentile(durations, 0.99),
+    cpu: (cpu.user + cpu.system) / 1000 / durations.length,
+    serverCpu:
+      serverBefore === undefined || serverAfter === undefined
+        ? Number.NaN
+        : ((serverAfter - serverBefore) * 1000) / durations.length,
+    perSecond: (durations.length / wall) * 1000,
+  };
+}
+
+// `node store-turn.bench.mjs postgres` (or `pglite`) runs one backend only; a second argument
+// `regenerate` runs only the regenerate rows.
 const only = process.argv[2];
+const regenerateOnly = process.argv[3] === 'regenerate';
 const rows = [];
 let failed = false;
 
@@ -215,6 +288,14 @@ try {
   const store = await createStore({ url, schema, applicationName, pool: { max: CONVERSATIONS } });
   const cpuOfServer = () => serverCpuSeconds(admin, applicationName);
   try {
+    const regenerate = await measureRegenerate(store, CONVERSATIONS, cpuOfServer);
+    rows.push({
+      backend: `PostgreSQL, regenerate: ${CONVERSATIONS} clients on one conversation, back to back`,
+      ...regenerate,
+      target: 'reported',
+      pass: true,
+    });
+    if (regenerateOnly) throw new Error('skipped');
     const result = await measure(store, CONVERSATIONS, cpuOfServer);
     rows.push({
       backend: `PostgreSQL, ${CONVERSATIONS} at once, back to back (saturation)`,
@@ -236,7 +317,9 @@ try {
   }
 } catch (error) {
   failed = failed || !(error instanceof Error && error.message === 'skipped');
-  rows.push({ backend: 'PostgreSQL', error: error instanceof Error ? error.message : String(error) });
+  if (!(error instanceof Error && error.message === 'skipped')) {
+    rows.push({ backend: 'PostgreSQL', error: error instanceof Error ? error.message : String(error) });
+  }
 } finally {
   await admin.unsafe(`drop schema if exists "${schema}" cascade`).catch(() => {});
   await admin.end({ timeout: 5 });
@@ -247,6 +330,14 @@ try {
   if (only && only !== 'pglite') throw new Error('skipped');
   const store = await createStore({ dataDir });
   try {
+    const regenerate = await measureRegenerate(store, CONVERSATIONS, async () => undefined);
+    rows.push({
+      backend: `PGlite, regenerate: ${CONVERSATIONS} clients on one conversation`,
+      ...regenerate,
+      target: 'reported',
+      pass: true,
+    });
+    if (regenerateOnly) throw new Error('skipped');
     const result = await measure(store, CONVERSATIONS, async () => undefined);
     rows.push({ backend: `PGlite, ${CONVERSATIONS} at once`, ...result, target: 'reported', pass: true });
     const single = await measure(store, 1, async () => undefined);
@@ -256,7 +347,12 @@ try {
   }
 } catch (error) {
   failed = failed || !(error instanceof Error && error.message === 'skipped');
-  rows.push({ backend: 'PGlite (embedded)', error: error instanceof Error ? error.message : String(error) });
+  if (!(error instanceof Error && error.message === 'skipped')) {
+    rows.push({
+      backend: 'PGlite (embedded)',
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 } finally {
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -446,6 +446,16 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     }
   }
 
+  /** The remembered state of `id`, kept as the newest entry: a parent many appends go under stays. */
+  function recallState(id: string): { prefixHash: string; state: ProjectionState } | undefined {
+    const known = chainStates.get(id);
+    if (known !== undefined) {
+      chainStates.delete(id);
+      chainStates.set(id, known);
+    }
+    return known;
+  }
+
   /** Remembers the chain state after a path's leaf: its tail from the nearest user message is enough. */
   function rememberPath(path: readonly StoredMessage[]): void {
     const leaf = path.at(-1);
@@ -643,7 +653,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     if (parentId !== null && !UUID.test(parentId)) throw notInConversation(parentId, conversationId);
     // One clock reading per append, whichever path writes it.
     const at = now();
-    const known = parentId === null ? undefined : chainStates.get(parentId);
+    const known = parentId === null ? undefined : recallState(parentId);
     if (
       (parentId === null || known !== undefined) &&
       parsed.data.length > 0 &&
@@ -842,11 +852,12 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       parameters.push(new Date(updatedAt), cursorId);
       conditions.push(`(updated_at, id) < ($${parameters.length - 1}, $${parameters.length}::uuid)`);
     }
-    parameters.push(limit + 1);
+    // The limit is a literal (a validated integer): statements are planned once, without their
+    // parameters, and a generic plan with `limit $n` assumes a tenth of the table and may sort.
     const rows = await driver.query<ConversationRow>(
       `select ${CONVERSATION_COLUMNS} from conversations
        ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
-       order by updated_at desc, id desc limit $${parameters.length}`,
+       order by updated_at desc, id desc limit ${Math.trunc(limit) + 1}`,
       parameters,
     );
     const conversations = rows.slice(0, limit).map(toConversation);
