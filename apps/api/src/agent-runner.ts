@@ -9,12 +9,7 @@ import type { TurnRunner } from './turn-runner.js';
 export function createAgentRunner<Deps>(agent: Agent<Deps>, deps?: Deps): TurnRunner {
   return {
     run(input) {
-      const settings: ModelSettings = {};
-      const { maxOutputTokens, temperature, topP, stop } = input.parameters;
-      if (maxOutputTokens !== undefined) settings.maxOutputTokens = maxOutputTokens;
-      if (temperature !== undefined) settings.temperature = temperature;
-      if (topP !== undefined) settings.topP = topP;
-      if (stop !== undefined) settings.stop = stop;
+      const settings: ModelSettings = { ...input.parameters };
       return agent.run({
         messages: input.messages,
         signal: input.signal,

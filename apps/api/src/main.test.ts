@@ -38,8 +38,9 @@ function run(env: Record<string, string>, entry = bin) {
   return { child, exited, output: () => output };
 }
 
+/** Polls for up to 20 s: PGlite's first start on a busy 2-core machine can take several seconds. */
 async function until(condition: () => boolean, what: string) {
-  for (let attempt = 0; attempt < 400; attempt++) {
+  for (let attempt = 0; attempt < 800; attempt++) {
     if (condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -111,7 +112,7 @@ describe('haia-api bin', () => {
     expect(error.message).toContain('HAIA_MODEL');
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
-  });
+  }, 45_000);
 
   if (!databaseUrl && process.env.CI === 'true') {
     it('db:migrate on PostgreSQL', () => {

@@ -123,14 +123,20 @@ export function fromOpenAiToolChoice(choice: ChatCompletionRequest['tool_choice'
   return { type: 'tool', toolName: choice.function.name };
 }
 
-/** The model parameters of a request: token limit, sampling, stop sequences, response format. */
-export function modelParameters(
-  request: ChatCompletionRequest,
-): Pick<ChatRequest, 'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'> {
-  const parameters: Pick<
-    ChatRequest,
-    'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'
-  > = {};
+/** The request's settings for the model calls of its turn. */
+export type ModelParameters = Pick<
+  ChatRequest,
+  'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat' | 'wholeAnswer'
+>;
+
+/**
+ * The model parameters of a request: token limit, sampling, stop sequences, response format, and
+ * `wholeAnswer` for a client that did not ask for a stream.
+ */
+export function modelParameters(request: ChatCompletionRequest): ModelParameters {
+  const parameters: ModelParameters = {};
+  // A JSON client needs only the finished answer: openai-compatible then asks for one too.
+  if (request.stream !== true) parameters.wholeAnswer = true;
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (maxTokens) parameters.maxOutputTokens = maxTokens;
   if (request.temperature !== undefined && request.temperature !== null)

@@ -10,6 +10,7 @@ import type {
   ToolSpec,
   Usage,
 } from '@haia/llm';
+import type { ModelParameters } from './openai-messages.js';
 
 /**
  * What a chat turn yields: `@haia/agent`'s `AgentEvent`, read structurally (only the fields the API
@@ -39,7 +40,7 @@ export interface TurnInput {
   /** The client's own tools: offered to the model, a call to one ends the turn. */
   clientTools: ToolSpec[];
   toolChoice?: ToolChoice | undefined;
-  parameters: Pick<ChatRequest, 'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat'>;
+  parameters: ModelParameters;
   /**
    * The request's logger, bound to its `requestId`: the run's lines, its tools' and its model calls'
    * (`ChatRequest.logger`) are written there.

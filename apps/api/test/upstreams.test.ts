@@ -116,6 +116,27 @@ describe('upstreams other than OpenAI, over a real port, with the openai SDK as 
   });
 });
 
+describe('openai-compatible upstream', () => {
+  it('a client that asks for JSON gets the upstream asked for one JSON answer; a streaming client, a stream', async () => {
+    openai.setReply({ text: ['Two ', 'nodes ', 'are up.'], usage: { promptTokens: 9, completionTokens: 4 } });
+    const target = await start({
+      HAIA_MODEL: 'openai-compatible:local-model',
+      OPENAI_BASE_URL: openai.baseURL,
+    });
+    const whole = await target.client.chat.completions.create({
+      model: 'haia',
+      messages: [{ role: 'user', content: 'How many nodes are up?' }],
+    });
+    expect(whole.choices[0]?.message.content).toBe('Two nodes are up.');
+    expect(whole.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 4 });
+    expect(openai.requests[0]?.body).toMatchObject({ model: 'local-model', stream: false });
+    expect(openai.requests[0]?.body).not.toHaveProperty('stream_options');
+    const streamed = await streamChat(target, 'And now?');
+    expect(streamed.text).toBe('Two nodes are up.');
+    expect(openai.requests[1]?.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+});
+
 describe('HAIA_FALLBACK_MODELS', () => {
   it('the main model fails with 503 before its first token: the anthropic fallback answers and is named', async () => {
     openai.setReply({

@@ -41,7 +41,10 @@ export interface InstructionsContext<Deps> {
 export type Instructions<Deps> = string | ((context: InstructionsContext<Deps>) => string | Promise<string>);
 
 /** Model parameters passed through to every model call. */
-export type ModelSettings = Pick<ChatRequest, 'maxOutputTokens' | 'temperature' | 'topP' | 'stop'>;
+export type ModelSettings = Pick<
+  ChatRequest,
+  'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat' | 'wholeAnswer'
+>;
 
 /** The agent's fixed parts, as the loop uses them. */
 export interface LoopSettings<Deps> {
