@@ -198,55 +198,47 @@ const RESOLVE_SQL = {
 const CHAIN_STATE_CACHE = 500;
 
 /**
- * Appends `messages` after a parent whose chain state is known, in one statement (atomic on its own):
- * locks the conversation row first (the insert reads from it), checks that the parent is still in
- * this conversation with the prefix hash the state belongs to, inserts, and touches `updated_at`.
+ * Appends of one conversation whose parents' chain states are known, in one statement (atomic on
+ * its own): several concurrent appends go in together (see {@link createSqlStore}'s group commit).
+ * It locks the conversation row first (every parent check reads from it), checks for each append
+ * that its parent is still in this conversation with the prefix hash the remembered state belongs
+ * to, inserts the messages of the appends that pass (in order), and touches `updated_at`.
  * The parent check locks the parent row (`for share`): when an `updateMessage` of the parent
  * committed while this statement waited for the conversation lock, the lock re-reads the parent's
  * newest version and the check sees its new hash, where a plain read would still see the
  * statement's older snapshot. (`for key share`, what the foreign key check takes, would not: an
  * update that leaves the key alone does not conflict with it.)
- * No row: the conversation is missing or the parent check failed, and nothing was written.
- * Parameters: $1 conversation, $2 parent (or null), $3 the parent's prefix hash, $4 the time, then
- * eight per message.
+ * Returns the (1-based) numbers of the appends it wrote; an append missing from them wrote nothing
+ * (the conversation is gone or its parent changed). One text for any number of appends and
+ * messages: the values come as arrays, so the statement is prepared and planned once.
+ * Parameters: $1 conversation; per append $2 parent (or null), $3 the parent's prefix hash; per
+ * message $4 its append's number, $5 id, $6 parent, $7 role, $8 content (JSON text), $9 status,
+ * $10 model, $11 usage (JSON text), $12 prefix hash, $13 created at (ISO text).
  */
-function appendSql(count: number): string {
-  const rows: string[] = [];
-  for (let row = 0; row < count; row++) {
-    const base = 4 + row * 8;
-    rows.push(
-      `(${row}, $${base + 1}::uuid, $${base + 2}::uuid, $${base + 3}::text, $${base + 4}::text::jsonb, $${base + 5}::text, $${base + 6}::text, $${base + 7}::text::jsonb, $${base + 8}::text)`,
-    );
-  }
-  return `with locked as (
+const APPEND_BATCH_SQL = `with locked as (
     select id from conversations where id = $1::uuid for update
-  ), inserted as (
-    insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
-    select v.id, locked.id, v.parent_id, v.role, v.content, v.status, v.model, v.usage, v.prefix_hash, $4::timestamptz
-    from locked cross join (values ${rows.join(', ')}) as v(position, id, parent_id, role, content, status, model, usage, prefix_hash)
-    where $2::uuid is null or exists (
+  ), accepted as (
+    select a.number from locked
+    cross join unnest($2::uuid[], $3::text[]) with ordinality as a(parent_id, parent_hash, number)
+    where a.parent_id is null or exists (
       select 1 from messages parent
-      where parent.id = $2::uuid and parent.conversation_id = locked.id and parent.prefix_hash = $3::text
+      where parent.id = a.parent_id and parent.conversation_id = locked.id and parent.prefix_hash = a.parent_hash
       for share
     )
+  ), inserted as (
+    insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
+    select v.id, $1::uuid, v.parent_id, v.role, v.content::jsonb, v.status, v.model, v.usage::jsonb, v.prefix_hash,
+      v.created_at::timestamptz
+    from unnest($4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+      $12::text[], $13::text[]) with ordinality
+      as v(append, id, parent_id, role, content, status, model, usage, prefix_hash, created_at, position)
+    where v.append in (select number from accepted)
     order by v.position
-    returning ${MESSAGE_COLUMNS}, seq
+    returning created_at
   ), touched as (
-    update conversations set updated_at = $4::timestamptz
+    update conversations set updated_at = (select max(created_at) from inserted)
     where id = $1::uuid and exists (select 1 from inserted)
-  ) select ${MESSAGE_COLUMNS} from inserted order by seq`;
-}
-
-const APPEND_SQL: string[] = [];
-
-function appendSqlFor(count: number): string {
-  let text = APPEND_SQL[count];
-  if (text === undefined) {
-    text = appendSql(count);
-    if (count <= 16) APPEND_SQL[count] = text;
-  }
-  return text;
-}
+  ) select number::int as number from accepted`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -396,6 +388,66 @@ function buildRows(
     parent = id;
   }
   return { values, lastId: values.length > 0 ? (parent ?? undefined) : undefined, lastHash, state: current };
+}
+
+/** An append waiting for (or in) its conversation's next batch statement. */
+interface QueuedAppend {
+  parentId: string | null;
+  /** The parent's prefix hash the rows were chained from (null for a root append). */
+  parentHash: string | null;
+  messages: readonly z.infer<typeof newMessageSchema>[];
+  at: Date;
+  built: BuiltRows;
+  resolve: (stored: StoredMessage[] | Promise<StoredMessage[]>) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The parameters of {@link APPEND_BATCH_SQL} for `batch`. */
+function batchParameters(conversationId: string, batch: readonly QueuedAppend[]): unknown[] {
+  const parents: (string | null)[] = [];
+  const parentHashes: (string | null)[] = [];
+  const appends: number[] = [];
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (let index = 0; index < batch.length; index++) {
+    const item = batch[index] as QueuedAppend;
+    parents.push(item.parentId);
+    parentHashes.push(item.parentHash);
+    const time = item.at.toISOString();
+    for (const row of item.built.values) {
+      appends.push(index + 1);
+      // id, parent, role, content, status, model, usage, prefix hash, created at
+      columns[0]?.push(row[0]);
+      columns[1]?.push(row[2]);
+      columns[2]?.push(row[3]);
+      columns[3]?.push(row[4]);
+      columns[4]?.push(row[5]);
+      columns[5]?.push(row[6]);
+      columns[6]?.push(row[7]);
+      columns[7]?.push(row[8]);
+      columns[8]?.push(time);
+    }
+  }
+  return [conversationId, parents, parentHashes, appends, ...columns];
+}
+
+/**
+ * The messages an append wrote, from the values it sent: the content and usage are parsed from the
+ * JSON text that was stored (a copy, as the database returns it, though with the keys in the order
+ * they were given), and the time is the one written.
+ */
+function storedFrom(values: readonly unknown[][]): StoredMessage[] {
+  return values.map((row) => ({
+    id: row[0] as string,
+    conversationId: row[1] as string,
+    parentId: row[2] as string | null,
+    role: row[3] as StoredMessage['role'],
+    content: JSON.parse(row[4] as string) as unknown,
+    status: row[5] as StoredMessage['status'],
+    model: row[6] as string | null,
+    usage: row[7] === null ? null : (JSON.parse(row[7] as string) as Record<string, unknown>),
+    createdAt: new Date((row[9] as Date).getTime()),
+    prefixHash: row[8] as string,
+  }));
 }
 
 function encodeCursor(conversation: Conversation): string {
@@ -642,6 +694,80 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     return { conversation, created, path: [], newMessages: rest, parentId: null, branched: false, system };
   }
 
+  /**
+   * Group commit: the conversations with an append statement in flight, each with the appends that
+   * arrived meanwhile. Appends to one conversation wait for each other on its row lock anyway; here
+   * they wait in Node instead, and all that arrived while a statement was in flight go in the next
+   * one (one round trip, one lock, one commit, one `updated_at` update for all of them).
+   */
+  const appendQueues = new Map<string, QueuedAppend[]>();
+
+  /** Queues `item` on its conversation, or sends it now when nothing is in flight there. */
+  function enqueueAppend(conversationId: string, item: QueuedAppend): void {
+    const waiting = appendQueues.get(conversationId);
+    if (waiting !== undefined) {
+      waiting.push(item);
+      return;
+    }
+    appendQueues.set(conversationId, []);
+    void drainAppends(conversationId, [item]);
+  }
+
+  /** Writes `batch`, then every batch that queued up behind it, until the conversation's queue is empty. */
+  async function drainAppends(conversationId: string, first: QueuedAppend[]): Promise<void> {
+    let batch: QueuedAppend[] | undefined = first;
+    while (batch !== undefined) {
+      await writeBatch(conversationId, batch);
+      const waiting = appendQueues.get(conversationId) ?? [];
+      if (waiting.length === 0) {
+        appendQueues.delete(conversationId);
+        batch = undefined;
+      } else {
+        // At most INSERT_BATCH messages a statement (an append alone may have up to that many).
+        let count = 0;
+        let take = 0;
+        while (take < waiting.length) {
+          count += (waiting[take] as QueuedAppend).built.values.length;
+          if (take > 0 && count > INSERT_BATCH) break;
+          take++;
+        }
+        batch = waiting.splice(0, take);
+      }
+    }
+  }
+
+  /**
+   * One statement for `batch`; settles every append in it and never throws. An append whose parent
+   * check failed goes on to the transaction (which says why, or chains from the parent's new text).
+   * When the statement fails, each append is sent again on its own, so one bad append fails alone;
+   * with the same ids, so a batch that did commit before its connection broke is not written twice.
+   */
+  async function writeBatch(conversationId: string, batch: readonly QueuedAppend[]): Promise<void> {
+    let written: Set<number>;
+    try {
+      const rows = await driver.query<{ number: unknown }>(
+        APPEND_BATCH_SQL,
+        batchParameters(conversationId, batch),
+      );
+      written = new Set(rows.map((row) => Number(row.number)));
+    } catch (error) {
+      if (batch.length === 1) (batch[0] as QueuedAppend).reject(error);
+      else for (const item of batch) await writeBatch(conversationId, [item]);
+      return;
+    }
+    for (let index = 0; index < batch.length; index++) {
+      const item = batch[index] as QueuedAppend;
+      const { built } = item;
+      if (written.has(index + 1) && built.lastId !== undefined) {
+        rememberState(built.lastId, built.lastHash, built.state);
+        item.resolve(storedFrom(built.values));
+      } else {
+        // Nothing was written for it: the conversation is gone or the parent changed.
+        item.resolve(appendInTransaction(conversationId, item.parentId, item.messages, item.at));
+      }
+    }
+  }
+
   async function appendMessages(
     conversationId: string,
     parentId: string | null,
@@ -660,20 +786,32 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       parsed.data.length <= INSERT_BATCH
     ) {
       const built = buildRows(conversationId, parentId, parsed.data, known?.state ?? INITIAL_STATE, at);
-      const parameters: unknown[] = [conversationId, parentId, known?.prefixHash ?? null, at];
-      for (const row of built.values) {
-        // The statement takes everything but the conversation and the time per message.
-        parameters.push(row[0], row[2], row[3], row[4], row[5], row[6], row[7], row[8]);
-      }
-      const inserted = await driver.query<MessageRow>(appendSqlFor(built.values.length), parameters);
-      if (inserted.length === built.values.length && built.lastId !== undefined) {
-        const stored = inserted.map(toMessage);
-        rememberState(built.lastId, built.lastHash, built.state);
-        return stored;
-      }
-      // Nothing was written: the conversation is gone or the parent changed. The transaction below
-      // reads the parent's tail and says which.
+      return new Promise<StoredMessage[]>((resolve, reject) => {
+        enqueueAppend(conversationId, {
+          parentId,
+          parentHash: known?.prefixHash ?? null,
+          messages: parsed.data,
+          at,
+          built,
+          resolve,
+          reject,
+        });
+      });
     }
+    return appendInTransaction(conversationId, parentId, parsed.data, at);
+  }
+
+  /**
+   * The append that reads the parent first: a transaction that locks the conversation, reads the
+   * parent's tail up to the nearest user message, chains the messages on from it and inserts them.
+   * For parents this store does not know (or that changed), and the one that gives `not-found`.
+   */
+  async function appendInTransaction(
+    conversationId: string,
+    parentId: string | null,
+    messages: readonly z.infer<typeof newMessageSchema>[],
+    at: Date,
+  ): Promise<StoredMessage[]> {
     const { stored, built } = await driver.transaction(async (transaction) => {
       // The row lock serialises writers of one conversation: each append sees the previous one.
       const locked = await transaction.query(LOCK_SQL, [conversationId]);
@@ -685,13 +823,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       ) {
         throw notInConversation(parentId, conversationId);
       }
-      const built = buildRows(
-        conversationId,
-        parentId,
-        parsed.data,
-        stateFromTail(tailRows.map(toMessage)),
-        at,
-      );
+      const built = buildRows(conversationId, parentId, messages, stateFromTail(tailRows.map(toMessage)), at);
       const values = built.values;
       const stored: StoredMessage[] = [];
       for (let start = 0; start < values.length; start += INSERT_BATCH) {

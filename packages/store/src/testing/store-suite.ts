@@ -509,6 +509,163 @@ export function runStoreSuite(
       });
     });
 
+    describe('group commit (appends that arrive while one is in flight share a statement)', () => {
+      /** A regenerate's answer, as the API appends it after the model ran. */
+      const answerOf = (text: string) => ({
+        role: 'assistant' as const,
+        content: [{ type: 'text', text }],
+        model: 'ollama:qwen3',
+        usage: { outputTokens: text.length },
+      });
+
+      test('many concurrent appends on one and on several conversations each get their own rows, in order', async () => {
+        const userId = freshUser();
+        const conversations = [];
+        for (const topic of ['one', 'two', 'three']) {
+          const resolved = await store.resolveConversation({
+            userId,
+            messages: [user(`Regenerate ${topic}`)],
+          });
+          const [question] = await store.appendMessages(resolved.conversation.id, null, resolved.newMessages);
+          conversations.push({ id: resolved.conversation.id, question, topic });
+        }
+        const [busy] = conversations;
+        // Started in one tick: on each conversation the first append goes out alone and the others
+        // queue up behind it for one statement. Some are two messages (an answer with a tool call).
+        const calls = [];
+        for (let index = 0; index < 24; index++) {
+          const target = index < 16 ? busy : conversations[1 + (index % 2)];
+          if (!target) throw new Error('no conversation');
+          const messages =
+            index % 3 === 0
+              ? [
+                  answerOf(`Step ${index}.`),
+                  {
+                    role: 'tool' as const,
+                    content: [{ type: 'tool-result', toolCallId: `c${index}`, toolName: 't', output: index }],
+                  },
+                ]
+              : [answerOf(`Answer ${index}.`)];
+          calls.push({
+            target,
+            messages,
+            promise: store.appendMessages(target.id, target.question?.id ?? null, messages),
+          });
+        }
+        const results = await Promise.all(calls.map((call) => call.promise));
+        const ids = new Set<string>();
+        for (const [index, stored] of results.entries()) {
+          const call = calls[index];
+          if (!call) throw new Error('no call');
+          expect(stored).toHaveLength(call.messages.length);
+          expect(stored[0]?.parentId).toBe(call.target.question?.id);
+          expect(stored[1]?.parentId ?? stored[0]?.id).toBe(stored[0]?.id);
+          for (const [position, message] of stored.entries()) {
+            ids.add(message.id);
+            expect(message.conversationId).toBe(call.target.id);
+            expect(message.content).toStrictEqual(call.messages[position]?.content);
+          }
+          expect(stored[0]?.usage).toStrictEqual({
+            outputTokens: (stored[0]?.content as { text: string }[])[0]?.text.length,
+          });
+          expect(stored[0]?.prefixHash).toBe(
+            hashChain([
+              user(`Regenerate ${call.target.topic}`),
+              assistant(index % 3 === 0 ? `Step ${index}.` : `Answer ${index}.`),
+            ]).hashes[1],
+          );
+        }
+        expect(ids.size).toBe(results.flat().length);
+        // Stored (committed) when the promises resolved, each append's messages together and in the
+        // order the appends were made, and the conversation touched.
+        for (const conversation of conversations) {
+          const all = await store.getMessages(conversation.id);
+          const expected = calls
+            .map((call, index) => ({ call, stored: results[index] ?? [] }))
+            .filter(({ call }) => call.target === conversation)
+            .flatMap(({ stored }) => stored);
+          expect(all.slice(1)).toStrictEqual(expected);
+          const found = await store.getConversation(conversation.id);
+          expect(found?.conversation.updatedAt.getTime()).toBeGreaterThanOrEqual(
+            expected.at(-1)?.createdAt.getTime() ?? 0,
+          );
+        }
+        // A resent history still finds the newest answer of a batch as the stored path.
+        const last = results[14]?.at(-1);
+        const again = await store.resolveConversation({
+          userId,
+          messages: [user('Regenerate one'), assistant('Answer 14.'), user('Thanks')],
+        });
+        expect(again.parentId).toBe(last?.id);
+      });
+
+      test('an append that fails inside a batch fails alone, with its own error', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({
+          userId,
+          messages: [user('Batch with a bad one')],
+        });
+        const conversationId = resolved.conversation.id;
+        const [question] = await store.appendMessages(conversationId, null, resolved.newMessages);
+        const elsewhere = await store.resolveConversation({ userId, messages: [user('Somewhere else')] });
+        const [foreign] = await store.appendMessages(elsewhere.conversation.id, null, elsewhere.newMessages);
+        const parent = question?.id ?? null;
+        const first = store.appendMessages(conversationId, parent, [answerOf('First.')]);
+        // Queued behind `first`, so in one statement: a parent of another conversation (the store
+        // knows its chain, so it is in the batch), text the database refuses (a NUL character makes
+        // the statement fail), and good ones around them.
+        const good = store.appendMessages(conversationId, parent, [answerOf('Good.')]);
+        const wrongParent = store.appendMessages(conversationId, foreign?.id ?? null, [answerOf('Wrong.')]);
+        const refused = store.appendMessages(conversationId, parent, [answerOf('Bad \u0000 text.')]).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        const alsoGood = store.appendMessages(conversationId, parent, [
+          answerOf('Also good.'),
+          user('And a follow-up.'),
+        ]);
+        const [firstStored, goodStored, alsoGoodStored] = await Promise.all([first, good, alsoGood]);
+        await expectStoreError(wrongParent, 'not-found', /is not in conversation/);
+        const refusal = await refused;
+        expect(StoreError.isInstance(refusal), `expected a StoreError, got ${String(refusal)}`).toBe(true);
+        const all = await store.getMessages(conversationId);
+        expect(all.map((message) => message.id)).toEqual([
+          question?.id,
+          ...[firstStored, goodStored, alsoGoodStored].flat().map((message) => message?.id),
+        ]);
+        expect(alsoGoodStored?.[1]?.parentId).toBe(alsoGoodStored?.[0]?.id);
+        expect(await store.getMessages(elsewhere.conversation.id)).toHaveLength(1);
+      });
+
+      test('appends queued on a conversation that was deleted meanwhile each get not-found', async () => {
+        const writer = await harness.open('gone');
+        const other = await harness.open('gone');
+        try {
+          const resolved = await writer.resolveConversation({ messages: [user('Soon gone')] });
+          const conversationId = resolved.conversation.id;
+          const [question] = await writer.appendMessages(conversationId, null, resolved.newMessages);
+          expect(await other.deleteConversation(conversationId)).toBe(true);
+          // The writer still knows the parent's chain, so all five take the one-statement path: the
+          // first alone, the other four in one batch, and each finds the conversation gone.
+          const appends = Array.from({ length: 5 }, (_, index) =>
+            writer.appendMessages(conversationId, question?.id ?? null, [answerOf(`Late ${index}.`)]).then(
+              () => undefined,
+              (error: unknown) => error,
+            ),
+          );
+          for (const error of await Promise.all(appends)) {
+            expect(StoreError.isInstance(error), `expected a StoreError, got ${String(error)}`).toBe(true);
+            expect((error as StoreError).code).toBe('not-found');
+            expect((error as StoreError).message).toMatch(/does not exist/);
+          }
+          expect(await other.getMessages(conversationId)).toEqual([]);
+        } finally {
+          await other.close();
+          await writer.close();
+        }
+      });
+    });
+
     describe('loaded paths and chained appends', () => {
       test('a loaded path is the messages as stored, field for field', async () => {
         const userId = freshUser();
