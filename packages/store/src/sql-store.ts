@@ -207,7 +207,11 @@ const CHAIN_STATE_CACHE = 500;
  * committed while this statement waited for the conversation lock, the lock re-reads the parent's
  * newest version and the check sees its new hash, where a plain read would still see the
  * statement's older snapshot. (`for key share`, what the foreign key check takes, would not: an
- * update that leaves the key alone does not conflict with it.)
+ * update that leaves the key alone does not conflict with it.) The parent is found by its id alone
+ * and compared outside the locking subquery, whose `limit` keeps the comparison from being pushed
+ * into it: statements are planned once per connection, and with the conversation in the same
+ * `where`, a plan made on an empty table walked the conversation's `(conversation_id, seq)` index
+ * (every message of it) for each append.
  * Returns the (1-based) numbers of the appends it wrote; an append missing from them wrote nothing
  * (the conversation is gone or its parent changed). One text for any number of appends and
  * messages: the values come as arrays, so the statement is prepared and planned once.
@@ -221,9 +225,8 @@ const APPEND_BATCH_SQL = `with locked as (
     select a.number from locked
     cross join unnest($2::uuid[], $3::text[]) with ordinality as a(parent_id, parent_hash, number)
     where a.parent_id is null or exists (
-      select 1 from messages parent
-      where parent.id = a.parent_id and parent.conversation_id = locked.id and parent.prefix_hash = a.parent_hash
-      for share
+      select 1 from (select conversation_id, prefix_hash from messages where id = a.parent_id limit 1 for share) parent
+      where parent.conversation_id = locked.id and parent.prefix_hash = a.parent_hash
     )
   ), inserted as (
     insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
