@@ -48,6 +48,8 @@ interface ResolveRow {
   path: string | null;
   match_position: unknown;
   match_branched: unknown;
+  /** The conversation row's `xmin`: changes with every write to the conversation. */
+  version: string | null;
   [column: `c_${string}`]: unknown;
 }
 
@@ -151,14 +153,19 @@ const PREFIXED_CONVERSATION_COLUMNS = CONVERSATION_COLUMNS.split(', ')
  * lookup on `prefix_hash`, and the owner is checked per candidate by primary key), the path from the
  * root to that message as {@link PATH_JSON}, whether that message already has children (a branch),
  * and its conversation's columns. No row when nothing matches.
+ * The last two parameters name a path the store already holds: when the match is that leaf
+ * (`$known`) and its conversation row is still the version the store saw (`$version`, its `xmin`),
+ * the path is not walked nor sent (null); see {@link createSqlStore}'s path cache.
  */
 function resolveSql(scope: 'user' | 'anonymous'): string {
   const owner = '(select c.user_id from conversations c where c.id = m.conversation_id)';
   const filter = scope === 'user' ? `${owner} = $2` : `${owner} is null`;
+  const known = scope === 'user' ? 3 : 2;
   return `with recursive ${foundSql(filter, 'hit.id, hit.conversation_id')}
-  select ${PATH_JSON} as path,
+  select case when found.id = $${known}::uuid and c.xmin::text = $${known + 1}::text then null else ${PATH_JSON} end as path,
     found.position as match_position,
     exists (select 1 from messages child where child.parent_id = found.id) as match_branched,
+    c.xmin::text as version,
     ${PREFIXED_CONVERSATION_COLUMNS}
   from found join conversations c on c.id = found.conversation_id`;
 }
@@ -169,16 +176,20 @@ function resolveSql(scope: 'user' | 'anonymous'): string {
  * exists, with a null path and position when nothing in it matches; no row when it does not exist.
  * The conversation is compared as text so that the planner looks each hash up in `prefix_hash` (a
  * row or two) rather than walking the conversation's `(conversation_id, seq)` index for every hash,
- * which it did when its statistics took a conversation for two rows.
+ * which it did when its statistics took a conversation for two rows. The last two parameters are
+ * the known path's leaf and version, as in {@link resolveSql}.
  */
 function resolveInSql(by: 'id' | 'external'): string {
   const where = by === 'id' ? 'id = $2::uuid' : "external_id = $2 and coalesce(user_id, '') = $3";
+  const known = by === 'id' ? 3 : 4;
   return `with recursive c as (
-    select ${CONVERSATION_COLUMNS} from conversations where ${where}
+    select ${CONVERSATION_COLUMNS}, xmin::text as version from conversations where ${where}
   ), ${foundSql('m.conversation_id::text = (select id::text from c)', 'hit.id')}
-  select ${PATH_JSON} as path,
+  select case when (select id from found) = $${known}::uuid and c.version = $${known + 1}::text then null
+      else ${PATH_JSON} end as path,
     (select position from found) as match_position,
     exists (select 1 from messages child where child.parent_id = (select id from found)) as match_branched,
+    c.version,
     ${PREFIXED_CONVERSATION_COLUMNS}
   from c`;
 }
@@ -197,6 +208,10 @@ const RESOLVE_SQL = {
  */
 const CHAIN_STATE_CACHE = 500;
 
+/** How many loaded paths a store keeps (as their JSON text), and the longest text it keeps. */
+const PATH_CACHE = 100;
+const PATH_CACHE_MAX_CHARS = 256 * 1024;
+
 /**
  * Appends of one conversation whose parents' chain states are known, in one statement (atomic on
  * its own): several concurrent appends go in together (see {@link createSqlStore}'s group commit).
@@ -213,14 +228,15 @@ const CHAIN_STATE_CACHE = 500;
  * `where`, a plan made on an empty table walked the conversation's `(conversation_id, seq)` index
  * (every message of it) for each append.
  * Returns the (1-based) numbers of the appends it wrote; an append missing from them wrote nothing
- * (the conversation is gone or its parent changed). One text for any number of appends and
+ * (the conversation is gone or its parent changed). With them, the conversation row's version
+ * (`xmin`) before and after the statement, for the path cache. One text for any number of appends and
  * messages: the values come as arrays, so the statement is prepared and planned once.
  * Parameters: $1 conversation; per append $2 parent (or null), $3 the parent's prefix hash; per
  * message $4 its append's number, $5 id, $6 parent, $7 role, $8 content (JSON text), $9 status,
  * $10 model, $11 usage (JSON text), $12 prefix hash, $13 created at (ISO text).
  */
 const APPEND_BATCH_SQL = `with locked as (
-    select id from conversations where id = $1::uuid for update
+    select id, xmin::text as version from conversations where id = $1::uuid for update
   ), accepted as (
     select a.number from locked
     cross join unnest($2::uuid[], $3::text[]) with ordinality as a(parent_id, parent_hash, number)
@@ -241,7 +257,9 @@ const APPEND_BATCH_SQL = `with locked as (
   ), touched as (
     update conversations set updated_at = (select max(created_at) from inserted)
     where id = $1::uuid and exists (select 1 from inserted)
-  ) select number::int as number from accepted`;
+    returning xmin::text as version
+  ) select number::int as number, (select version from locked) as before, (select version from touched) as after
+  from accepted`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -453,6 +471,36 @@ function storedFrom(values: readonly unknown[][]): StoredMessage[] {
   }));
 }
 
+/**
+ * The entries of {@link PATH_JSON} for the rows of an append, comma-separated (the content and
+ * usage are already JSON text), so a cached path can be extended without parsing it.
+ */
+function pathEntries(values: readonly unknown[][]): string {
+  return values
+    .map(
+      (row) =>
+        `[${JSON.stringify(row[0])},${JSON.stringify(row[1])},${JSON.stringify(row[2])},${JSON.stringify(row[3])},${row[4] as string},${JSON.stringify(row[5])},${JSON.stringify(row[6])},${(row[7] as string | null) ?? 'null'},${(row[9] as Date).getTime()},${JSON.stringify(row[8])}]`,
+    )
+    .join(',');
+}
+
+/** A loaded path kept by the store: its leaf, the conversation row's version it is valid for, and its JSON. */
+interface CachedPath {
+  leafId: string;
+  conversationId: string;
+  prefixHash: string;
+  version: string;
+  text: string;
+}
+
+/**
+ * Whether `version` (an `xmin`) names one write: not a special transaction id (0 to 2; a frozen
+ * row reads as 2, and two different frozen versions would look the same).
+ */
+function isWriteVersion(version: string | null | undefined): version is string {
+  return typeof version === 'string' && /^\d+$/.test(version) && Number(version) > 2;
+}
+
 function encodeCursor(conversation: Conversation): string {
   return Buffer.from(JSON.stringify([conversation.updatedAt.getTime(), conversation.id])).toString(
     'base64url',
@@ -518,6 +566,98 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     let start = path.length - 1;
     while (start > 0 && path[start]?.role !== 'user') start--;
     rememberState(leaf.id, leaf.prefixHash, stateFromTail(path.slice(start)));
+  }
+
+  /**
+   * Path cache: the paths this store loaded or extended, as JSON text, by leaf, each with the version
+   * (`xmin`) of its conversation's row it is valid for. Every store write to a conversation's
+   * messages also writes that row, so an unchanged version means an unchanged path. A resolve names
+   * the cached path its history most likely continues; when the match is that leaf and the row is
+   * still that version, the server neither walks nor sends the path, and the store parses its copy
+   * (fresh objects for every caller). An append that finds the row at the version its parent's path
+   * was valid for extends that path to its own last message, with the version it wrote.
+   */
+  const pathsByLeaf = new Map<string, CachedPath>();
+  const leafByHash = new Map<string, string>();
+
+  function cachePath(entry: CachedPath): void {
+    if (entry.text.length > PATH_CACHE_MAX_CHARS || !isWriteVersion(entry.version)) return;
+    pathsByLeaf.delete(entry.leafId);
+    pathsByLeaf.set(entry.leafId, entry);
+    leafByHash.set(entry.prefixHash, entry.leafId);
+    if (pathsByLeaf.size > PATH_CACHE) {
+      const oldest = pathsByLeaf.values().next().value;
+      if (oldest !== undefined) {
+        pathsByLeaf.delete(oldest.leafId);
+        if (leafByHash.get(oldest.prefixHash) === oldest.leafId) leafByHash.delete(oldest.prefixHash);
+      }
+    }
+  }
+
+  /** The cached path whose leaf has the deepest of `hashes`, if any: the likely match. */
+  function guessPath(hashes: readonly string[]): CachedPath | undefined {
+    for (let index = hashes.length - 1; index >= 0; index--) {
+      const leaf = leafByHash.get(hashes[index] as string);
+      const entry = leaf === undefined ? undefined : pathsByLeaf.get(leaf);
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs a resolve statement with the likely cached path, and gives its row with the path's JSON
+   * text: the cached copy when the server confirmed it, else the one it sent (then cached).
+   */
+  async function queryResolve(
+    text: string,
+    hashes: readonly string[],
+    key: readonly unknown[],
+  ): Promise<{ row: ResolveRow | undefined; path: string | null }> {
+    const guess = guessPath(hashes);
+    const row = (
+      await driver.query<ResolveRow>(text, [hashes, ...key, guess?.leafId ?? null, guess?.version ?? null])
+    )[0];
+    if (!row || row.match_position === null || row.match_position === undefined) {
+      return { row, path: null };
+    }
+    if (row.path === null && guess !== undefined) {
+      cachePath(guess);
+      return { row, path: guess.text };
+    }
+    return { row, path: row.path };
+  }
+
+  /** Caches a path the server sent, by its leaf. */
+  function cacheLoadedPath(
+    text: string | null,
+    path: readonly StoredMessage[],
+    version: string | null,
+  ): void {
+    const leaf = path.at(-1);
+    if (text === null || leaf === undefined || !isWriteVersion(version)) return;
+    cachePath({
+      leafId: leaf.id,
+      conversationId: leaf.conversationId,
+      prefixHash: leaf.prefixHash,
+      version,
+      text,
+    });
+  }
+
+  /** After an append wrote `item` and the conversation row went from `before` to `after`. */
+  function extendPath(conversationId: string, item: QueuedAppend, before: unknown, after: unknown): void {
+    const { built } = item;
+    if (built.lastId === undefined || typeof after !== 'string') return;
+    const entries = pathEntries(built.values);
+    let text: string;
+    if (item.parentId === null) text = `[${entries}]`;
+    else {
+      const parent = pathsByLeaf.get(item.parentId);
+      if (parent === undefined || parent.conversationId !== conversationId || parent.version !== before)
+        return;
+      text = `${parent.text.slice(0, -1)},${entries}]`;
+    }
+    cachePath({ leafId: built.lastId, conversationId, prefixHash: built.lastHash, version: after, text });
   }
 
   async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
@@ -604,6 +744,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     let conversation: Conversation | undefined;
     let created = false;
     let match: ResolveRow | undefined;
+    let pathText: string | null = null;
 
     if (conversationId !== undefined || externalId !== undefined) {
       const by = conversationId !== undefined ? 'id' : 'external';
@@ -612,14 +753,18 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         // Not an id this store could have made.
       } else if (hashes.length > 0) {
         // The conversation and the match in one statement.
-        let row = (await driver.query<ResolveRow>(RESOLVE_SQL[by], [hashes.slice(probe), ...key]))[0];
-        if (row && row.match_position === null && probe > 0) {
+        let result = await queryResolve(RESOLVE_SQL[by], hashes.slice(probe), key);
+        if (result.row && result.row.match_position === null && probe > 0) {
           offset = 0;
-          row = (await driver.query<ResolveRow>(RESOLVE_SQL[by], [hashes, ...key]))[0];
+          result = await queryResolve(RESOLVE_SQL[by], hashes, key);
         }
+        const row = result.row;
         if (row) {
           conversation = toConversation(conversationColumns(row));
-          if (row.match_position !== null) match = row;
+          if (row.match_position !== null) {
+            match = row;
+            pathText = result.path;
+          }
         }
       } else {
         conversation =
@@ -639,17 +784,20 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     } else if (hashes.length > 0) {
       const scope = userId !== undefined ? 'user' : 'anonymous';
       const owner = scope === 'user' ? [userId] : [];
-      match = (await driver.query<ResolveRow>(RESOLVE_SQL[scope], [hashes.slice(probe), ...owner]))[0];
-      if (!match && probe > 0) {
+      let result = await queryResolve(RESOLVE_SQL[scope], hashes.slice(probe), owner);
+      if (!result.row && probe > 0) {
         offset = 0;
-        match = (await driver.query<ResolveRow>(RESOLVE_SQL[scope], [hashes, ...owner]))[0];
+        result = await queryResolve(RESOLVE_SQL[scope], hashes, owner);
       }
+      match = result.row;
+      pathText = result.path;
     }
 
-    const path = match ? parsePath(match.path) : [];
+    const path = match ? parsePath(pathText) : [];
     const leaf = path.at(-1);
     if (match && leaf) {
       rememberPath(path);
+      if (pathText === match.path) cacheLoadedPath(pathText, path, match.version);
       return {
         conversation: conversation ?? toConversation(conversationColumns(match)),
         created: false,
@@ -747,12 +895,16 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    */
   async function writeBatch(conversationId: string, batch: readonly QueuedAppend[]): Promise<void> {
     let written: Set<number>;
+    let before: unknown;
+    let after: unknown;
     try {
-      const rows = await driver.query<{ number: unknown }>(
+      const rows = await driver.query<{ number: unknown; before: unknown; after: unknown }>(
         APPEND_BATCH_SQL,
         batchParameters(conversationId, batch),
       );
       written = new Set(rows.map((row) => Number(row.number)));
+      before = rows[0]?.before;
+      after = rows[0]?.after;
     } catch (error) {
       if (batch.length === 1) (batch[0] as QueuedAppend).reject(error);
       else for (const item of batch) await writeBatch(conversationId, [item]);
@@ -763,6 +915,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const { built } = item;
       if (written.has(index + 1) && built.lastId !== undefined) {
         rememberState(built.lastId, built.lastHash, built.state);
+        extendPath(conversationId, item, before, after);
         item.resolve(storedFrom(built.values));
       } else {
         // Nothing was written for it: the conversation is gone or the parent changed.

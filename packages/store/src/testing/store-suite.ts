@@ -565,9 +565,9 @@ export function runStoreSuite(
             expect(message.conversationId).toBe(call.target.id);
             expect(message.content).toStrictEqual(call.messages[position]?.content);
           }
-          expect(stored[0]?.usage).toStrictEqual({
-            outputTokens: (stored[0]?.content as { text: string }[])[0]?.text.length,
-          });
+          expect(stored[0]?.usage).toStrictEqual(
+            answerOf(index % 3 === 0 ? `Step ${index}.` : `Answer ${index}.`).usage,
+          );
           expect(stored[0]?.prefixHash).toBe(
             hashChain([
               user(`Regenerate ${call.target.topic}`),
@@ -701,6 +701,62 @@ export function runStoreSuite(
         });
         expect(again.path).toStrictEqual(stored);
         expect(again.parentId).toBe(stored.at(-1)?.id);
+      });
+
+      test('a resent history reuses the path the store holds until the conversation row changes', async () => {
+        const first = await harness.open('cache');
+        const second = await harness.open('cache');
+        try {
+          const opened = await first.resolveConversation({ messages: [user('Which nodes are up?')] });
+          const conversationId = opened.conversation.id;
+          const [, answer] = await first.appendMessages(conversationId, null, [
+            user('Which nodes are up?'),
+            {
+              role: 'assistant',
+              content: [{ type: 'text', text: 'pve1 and pve2.' }],
+              usage: { outputTokens: 4 },
+            },
+          ]);
+          const resent = [user('Which nodes are up?'), assistant('pve1 and pve2.'), user('And pve3?')];
+          const loaded = await first.resolveConversation({ messages: resent });
+          expect(loaded.parentId).toBe(answer?.id);
+          expect(loaded.path).toStrictEqual(await second.getMessages(conversationId));
+          // The caller's copy is its own.
+          (loaded.path[1] as { content: unknown }).content = 'changed by the caller';
+          // A writer outside the store that changes a message without touching its conversation row
+          // (which the store's own writes always do) is not seen: the store's copy is still valid.
+          await harness.query(
+            'cache',
+            `update messages set usage = '{"outputTokens": 99}' where id = '${answer?.id}'`,
+          );
+          const cached = await first.resolveConversation({ messages: resent });
+          expect(cached.path[1]?.usage).toStrictEqual({ outputTokens: 4 });
+          expect(cached.path[1]?.content).toStrictEqual([{ type: 'text', text: 'pve1 and pve2.' }]);
+          const byId = await first.resolveConversation({ conversationId, messages: resent });
+          expect(byId.path).toStrictEqual(cached.path);
+          // Once the row changes, the path is loaded again.
+          await harness.query(
+            'cache',
+            `update conversations set updated_at = updated_at where id = '${conversationId}'`,
+          );
+          const reloaded = await first.resolveConversation({ messages: resent });
+          expect(reloaded.path[1]?.usage).toStrictEqual({ outputTokens: 99 });
+          // Another store's update of a message on the path is seen at once.
+          await second.updateMessage(answer?.id ?? '', { status: 'error' });
+          const updated = await first.resolveConversation({ conversationId, messages: resent });
+          expect(updated.path[1]?.status).toBe('error');
+          expect(updated.path).toStrictEqual(await second.getMessages(conversationId));
+          // And after this store's next append, the extended path is the stored one.
+          const [next] = await first.appendMessages(conversationId, updated.parentId, [user('And pve3?')]);
+          const after = await first.resolveConversation({
+            messages: [...resent, assistant('Down.'), user('Why?')],
+          });
+          expect(after.parentId).toBe(next?.id);
+          expect(after.path).toStrictEqual(await second.getMessages(conversationId));
+        } finally {
+          await second.close();
+          await first.close();
+        }
       });
 
       test('an append chains from the parent as it is now, even after another store changed it', async () => {
