@@ -868,7 +868,12 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   async function drainAppends(conversationId: string, first: QueuedAppend[]): Promise<void> {
     let batch: QueuedAppend[] | undefined = first;
     while (batch !== undefined) {
-      await writeBatch(conversationId, batch);
+      try {
+        await writeBatch(conversationId, batch);
+      } catch (error) {
+        // writeBatch settles its appends itself; this only keeps the queue moving if it did not.
+        for (const item of batch) item.reject(error);
+      }
       const waiting = appendQueues.get(conversationId) ?? [];
       if (waiting.length === 0) {
         appendQueues.delete(conversationId);
@@ -913,13 +918,17 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     for (let index = 0; index < batch.length; index++) {
       const item = batch[index] as QueuedAppend;
       const { built } = item;
-      if (written.has(index + 1) && built.lastId !== undefined) {
-        rememberState(built.lastId, built.lastHash, built.state);
-        extendPath(conversationId, item, before, after);
-        item.resolve(storedFrom(built.values));
-      } else {
-        // Nothing was written for it: the conversation is gone or the parent changed.
-        item.resolve(appendInTransaction(conversationId, item.parentId, item.messages, item.at));
+      try {
+        if (written.has(index + 1) && built.lastId !== undefined) {
+          rememberState(built.lastId, built.lastHash, built.state);
+          extendPath(conversationId, item, before, after);
+          item.resolve(storedFrom(built.values));
+        } else {
+          // Nothing was written for it: the conversation is gone or the parent changed.
+          item.resolve(appendInTransaction(conversationId, item.parentId, item.messages, item.at));
+        }
+      } catch (error) {
+        item.reject(error);
       }
     }
   }
