@@ -616,6 +616,8 @@ export function runStoreSuite(
         // the statement fail), and good ones around them.
         const good = store.appendMessages(conversationId, parent, [answerOf('Good.')]);
         const wrongParent = store.appendMessages(conversationId, foreign?.id ?? null, [answerOf('Wrong.')]);
+        // Handled at once: it may reject before the good ones resolve (checked below).
+        wrongParent.catch(() => {});
         const refused = store.appendMessages(conversationId, parent, [answerOf('Bad \u0000 text.')]).then(
           () => undefined,
           (error: unknown) => error,
