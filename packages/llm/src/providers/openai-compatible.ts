@@ -23,7 +23,7 @@ const PROVIDER = 'openai-compatible';
  * The adapter for `openai-compatible:` models (vLLM, LM Studio, llama.cpp server, OpenRouter,
  * LiteLLM, Ollama's /v1): the Chat Completions wire spoken directly over undici, without the openai
  * SDK, because it is HAIA's hot path to local servers and the SDK's fetch, web streams and stream
- * layers cost several times the CPU of the request itself (packages/llm/README.md, "Performance").
+ * layers cost several times the CPU of the request itself (the package README says why and how much).
  * Same request body, chunk mapping and error mapping as the `openai:` adapter. The key is optional;
  * `max_tokens` is sent instead of `max_completion_tokens`, which older servers do not know.
  */
