@@ -360,6 +360,8 @@ export class ServerConnection {
   ): Promise<ToolOutput> {
     const started = this.#options.now();
     const timeoutMs = this.#options.config.timeoutMs ?? this.#options.defaultTimeoutMs;
+    // The run's logger (bound to the request in HAIA), so the line carries its requestId.
+    const logger = context.logger.child({ component: 'mcp', server: this.name });
     const log = (outcome: string, extra: Record<string, unknown> = {}) => {
       const fields = {
         server: this.name,
@@ -370,8 +372,8 @@ export class ServerConnection {
         outcome,
         ...extra,
       };
-      if (outcome === 'ok') this.#logger.info(fields, 'mcp tool call');
-      else this.#logger.warn(fields, 'mcp tool call');
+      if (outcome === 'ok') logger.info(fields, 'mcp tool call');
+      else logger.warn(fields, 'mcp tool call');
     };
     const client = this.#client;
     if (this.#state !== 'ready' || !client) {

@@ -52,10 +52,22 @@ describe('server-everything over stdio', () => {
     expect(requiresApproval(tool('get-env'), {})).toBe(false);
     expect(echo.parseInput({ message: 'hi' })).toEqual({ success: true, data: { message: 'hi' } });
     expect(echo.parseInput([1])).toMatchObject({ success: false });
-    const output = await echo.execute({ message: 'hi there' }, toolContext());
+    // The call's line goes through the run's logger (a request's, in HAIA), not the toolset's.
+    const runLogger = memoryLogger();
+    const output = await echo.execute(
+      { message: 'hi there' },
+      toolContext(undefined, runLogger.child({ requestId: 'req-7' })),
+    );
     expect(output).toBe('Echo: hi there');
-    const call = logger.entries.find((entry) => entry.message === 'mcp tool call');
-    expect(call?.fields).toMatchObject({ server: 'everything', tool: 'echo', outcome: 'ok' });
+    expect(logger.entries.find((entry) => entry.message === 'mcp tool call')).toBeUndefined();
+    const call = runLogger.entries.find((entry) => entry.message === 'mcp tool call');
+    expect(call?.fields).toMatchObject({
+      requestId: 'req-7',
+      component: 'mcp',
+      server: 'everything',
+      tool: 'echo',
+      outcome: 'ok',
+    });
     expect(typeof call?.fields.durationMs).toBe('number');
   });
 
@@ -78,13 +90,16 @@ describe('server-everything over stdio', () => {
   });
 
   it('turns a per-server timeout into an error result the model can read', async () => {
-    const { tool, logger } = await startEverything({ timeoutMs: 300 });
+    const { tool } = await startEverything({ timeoutMs: 300 });
+    const runLogger = memoryLogger();
     const output = await tool('trigger-long-running-operation').execute(
       { duration: 5, steps: 1 },
-      toolContext(),
+      toolContext(undefined, runLogger),
     );
     expect(output).toEqual({ isError: true, content: expect.stringContaining('timed out after 300 ms') });
-    expect(logger.entries.some((entry) => entry.fields.outcome === 'timeout')).toBe(true);
+    expect(
+      runLogger.entries.some((entry) => entry.level === 'warn' && entry.fields.outcome === 'timeout'),
+    ).toBe(true);
   });
 
   it('passes the run abort signal to the request and stays usable afterwards', async () => {
