@@ -19,15 +19,32 @@ export type PostJson = (
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
+  options: PostOptions,
 ) => Promise<TextResponse>;
+
+/** How long a POST may wait. */
+export interface PostOptions {
+  /**
+   * The response headers come only with the finished answer (a non-streamed completion): no limit
+   * on waiting for them (undici's default is 300 s; a slow local model can take longer). The
+   * caller's signal and `createModel`'s `timeoutMs` still apply.
+   */
+  headersComeLate: boolean;
+}
 
 /**
  * POST over undici's `request` (the process-wide dispatcher, so a `setGlobalDispatcher` proxy
  * applies), reading the body as a Node stream: about a third of the CPU of `fetch` and its web
  * streams for a streamed answer.
  */
-export const postWithUndici: PostJson = async (url, headers, body, signal) => {
-  const response = await request(url, { method: 'POST', headers, body, signal });
+export const postWithUndici: PostJson = async (url, headers, body, signal, options) => {
+  const response = await request(url, {
+    method: 'POST',
+    headers,
+    body,
+    signal,
+    ...(options.headersComeLate ? { headersTimeout: 0 } : {}),
+  });
   const stream = response.body;
   let pieces: AsyncIterator<string> | undefined;
   const raw = response.headers;

@@ -68,7 +68,7 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     );
     let response: TextResponse;
     try {
-      response = await post(url, headers, body, signal);
+      response = await post(url, headers, body, signal, { headersComeLate: request.wholeAnswer === true });
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw error;
       throw openAIUnreachableError(error, context);
