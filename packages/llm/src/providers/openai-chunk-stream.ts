@@ -96,7 +96,9 @@ class OpenAIChunkStream implements AsyncIterableIterator<ChatCompletionChunk> {
       return;
     }
     const data = JSON.parse(event.data) as ChatCompletionChunk & { error?: unknown; message?: unknown };
-    if (event.event === 'error' || data?.error) throw errorFrom(data, this.streamError);
+    if (event.event === 'error' || data?.error) throw errorFrom(data ?? {}, this.streamError);
+    // Not a chunk (a bare number or null): nothing to map.
+    if (typeof data !== 'object' || data === null) return;
     this.chunks.push(data);
   }
 
@@ -124,6 +126,7 @@ function completionAsChunk(
   const load = async (): Promise<ChatCompletionChunk[]> => {
     const data = JSON.parse(await response.text()) as ChatCompletion & { error?: unknown };
     if (data?.error) throw errorFrom(data, streamError);
+    if (typeof data !== 'object' || data === null) throw new SyntaxError('the answer is not a JSON object');
     const chunk: ChatCompletionChunk = {
       id: data.id,
       object: 'chat.completion.chunk',

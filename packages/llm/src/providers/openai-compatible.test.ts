@@ -191,6 +191,27 @@ describe('openai-compatible wire client', () => {
     expect(mid).toMatchObject({ code: 'server', message: expect.stringContaining('out of memory') });
   });
 
+  it('skips data that is not a chunk, and says so when a whole answer is not an object', async () => {
+    const replies: Array<(response: ServerResponse) => void> = [
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(
+          `data: null\n\ndata: 42\n\ndata: ${chunk({ content: 'fine' }, 'stop')}\n\ndata: [DONE]\n\n`,
+        );
+      },
+      (response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('null');
+      },
+    ];
+    const baseURL = await serve((_request, response) => replies.shift()?.(response));
+    expect(await model(baseURL).generate({ ...hi, wholeAnswer: false })).toMatchObject({ text: 'fine' });
+    expect(await failure(model(baseURL).generate(hi))).toMatchObject({
+      code: 'server',
+      message: expect.stringContaining('not a JSON object'),
+    });
+  });
+
   it('closes the connection at once when the caller aborts mid-stream', async () => {
     let closed: Promise<unknown> | undefined;
     const baseURL = await serve((request, response) => {
