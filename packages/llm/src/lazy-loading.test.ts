@@ -26,6 +26,7 @@ const SDKS = {
   anthropic: /\/node_modules\/@anthropic-ai\/sdk\//,
   genai: /\/node_modules\/@google\/genai\//,
   ky: /\/node_modules\/ky\//,
+  undici: /\/node_modules\/undici\//,
 };
 
 const hooks = `
@@ -114,6 +115,15 @@ describe('lazy loading of vendor SDKs', () => {
     expect(uses(result.afterStream, SDKS.anthropic)).toBe(false);
     expect(uses(result.afterStream, SDKS.genai)).toBe(false);
     expect(uses(result.afterStream, SDKS.ky)).toBe(false);
+  });
+
+  it('using openai-compatible loads undici and no vendor SDK', async () => {
+    const result = await run('openai-compatible:local-model', fake.baseURL);
+    expect(result.text).toBe('Hello from the fake.');
+    expect(uses(result.afterImport, SDKS.undici)).toBe(false);
+    expect(uses(result.afterStream, SDKS.undici)).toBe(true);
+    for (const pattern of [SDKS.openai, SDKS.anthropic, SDKS.genai, SDKS.ky])
+      expect(uses(result.afterStream, pattern)).toBe(false);
   });
 
   it('using ollama loads ky and no vendor SDK', async () => {
