@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { TextResponse } from './http-response.js';
-import type { OpenAIErrorBody } from './openai-error-mapping.js';
+import { type OpenAIErrorBody, readErrorPayload } from './openai-error-mapping.js';
 import { type ServerSentEvent, ServerSentEventParser } from './server-sent-events.js';
 
 /** What the stream throws for an `error` object the server sent instead of a chunk. */
@@ -108,13 +108,10 @@ class OpenAIChunkStream implements AsyncIterableIterator<ChatCompletionChunk> {
   }
 }
 
-/** `{ error: { message, ... } }`, `{ error: "text" }` or `{ message }` as the stream's error. */
-function errorFrom(data: { error?: unknown; message?: unknown }, streamError: StreamErrorFactory): Error {
-  const inner = data.error ?? data;
-  const body: OpenAIErrorBody =
-    typeof inner === 'string' ? { message: inner } : typeof inner === 'object' && inner ? inner : {};
-  const upstream = typeof body.message === 'string' ? body.message : JSON.stringify(inner);
-  return streamError(body, upstream);
+/** The error a payload carries, as the stream's error. */
+function errorFrom(data: unknown, streamError: StreamErrorFactory): Error {
+  const found = readErrorPayload(data) ?? { body: {}, upstream: JSON.stringify(data) };
+  return streamError(found.body, found.upstream);
 }
 
 /** A whole `chat.completion` answer as the one chunk a stream of it would have. */

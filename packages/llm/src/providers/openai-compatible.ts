@@ -8,10 +8,12 @@ import {
   isAbortError,
   type OpenAIErrorBody,
   type OpenAIErrorContext,
+  openAIAbortedError,
   openAIStatusError,
   openAIStreamError,
   openAITransportError,
   openAIUnreachableError,
+  readErrorPayload,
 } from './openai-error-mapping.js';
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
@@ -86,7 +88,7 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
         responseModel,
         generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
         onTruncated: () => {
-          if (signal.aborted) throw abortedError(modelId, signal.reason);
+          if (signal.aborted) throw openAIAbortedError(context, signal.reason);
           throw new LlmError({
             code: 'network',
             message: `The stream from ${baseURL} ended before a finish_reason: the answer is incomplete.`,
@@ -96,23 +98,13 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
         },
         mapError: (error) => {
           if (LlmError.isInstance(error)) return error;
-          if (signal.aborted || isAbortError(error)) return abortedError(modelId, error);
+          if (signal.aborted || isAbortError(error)) return openAIAbortedError(context, error);
           return openAITransportError(error, context);
         },
       });
     },
   };
 };
-
-function abortedError(modelId: string, cause: unknown): LlmError {
-  return new LlmError({
-    code: 'aborted',
-    message: `The request to ${modelId} was aborted.`,
-    provider: PROVIDER,
-    model: modelId,
-    cause,
-  });
-}
 
 /** An error status as an {@link LlmError}, with the server's own message from the body. */
 async function statusError(response: TextResponse, context: OpenAIErrorContext): Promise<LlmError> {
@@ -122,20 +114,20 @@ async function statusError(response: TextResponse, context: OpenAIErrorContext):
   } catch {
     // The body is only for the message; the status says enough.
   }
-  let body: OpenAIErrorBody = {};
-  let upstream = text.trim() === '' ? `status code ${response.status} (no body)` : text.trim().slice(0, 500);
+  let found: ReturnType<typeof readErrorPayload>;
   try {
-    const parsed = JSON.parse(text) as { error?: unknown; message?: unknown };
-    const inner = parsed?.error ?? parsed;
-    if (typeof inner === 'string') {
-      body = { message: inner };
-      upstream = inner;
-    } else if (inner && typeof inner === 'object') {
-      body = inner as OpenAIErrorBody;
-      upstream = typeof body.message === 'string' ? body.message : JSON.stringify(inner);
-    }
+    found = readErrorPayload(JSON.parse(text));
   } catch {
     // Not JSON (a proxy's HTML page): the text itself is the message.
   }
-  return openAIStatusError(response.status, body, upstream, response.headers, context, undefined);
+  const upstream =
+    text.trim() === '' ? `status code ${response.status} (no body)` : text.trim().slice(0, 500);
+  return openAIStatusError(
+    response.status,
+    found?.body ?? {},
+    found?.upstream ?? upstream,
+    response.headers,
+    context,
+    undefined,
+  );
 }

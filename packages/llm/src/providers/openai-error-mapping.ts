@@ -28,6 +28,19 @@ export function openAIWho(context: OpenAIErrorContext): string {
   return context.provider === 'openai' ? 'OpenAI' : `The OpenAI-compatible server at ${context.baseURL}`;
 }
 
+/**
+ * The error in a payload, in the shapes servers send it: `{ "error": { message, type, code } }`,
+ * `{ "error": "text" }` (llama.cpp, Ollama) or the error object itself; with the message to show.
+ * Undefined for a payload that holds no error object or text.
+ */
+export function readErrorPayload(payload: unknown): { body: OpenAIErrorBody; upstream: string } | undefined {
+  const inner = (payload as { error?: unknown } | null)?.error ?? payload;
+  if (typeof inner === 'string') return { body: { message: inner }, upstream: inner };
+  if (typeof inner !== 'object' || inner === null) return undefined;
+  const body = inner as OpenAIErrorBody;
+  return { body, upstream: typeof body.message === 'string' ? body.message : JSON.stringify(inner) };
+}
+
 /** An HTTP error status (with the body's `error` object and the headers) as an {@link LlmError}. */
 export function openAIStatusError(
   status: number,
@@ -143,6 +156,17 @@ export function openAIUnreachableError(
     cause: error,
     code: 'network',
     message: `Could not reach ${context.baseURL}${detail ? ` (${detail})` : ''}: check the base URL and that the server is running and reachable.`,
+  });
+}
+
+/** The error for a request the caller (or a timeout, through the signal) aborted. */
+export function openAIAbortedError(context: OpenAIErrorContext, cause: unknown): LlmError {
+  return new LlmError({
+    provider: context.provider,
+    model: context.model,
+    cause,
+    code: 'aborted',
+    message: `The request to ${context.model} was aborted.`,
   });
 }
 

@@ -4,6 +4,7 @@ import {
   isAbortError,
   type OpenAIErrorBody,
   type OpenAIErrorContext,
+  openAIAbortedError,
   openAIStatusError,
   openAIStreamError,
   openAITransportError,
@@ -19,13 +20,7 @@ export function toOpenAILlmError(error: unknown, context: OpenAIErrorContext): L
   const base = { provider: context.provider, model: context.model, cause: error };
   const who = openAIWho(context);
 
-  if (error instanceof APIUserAbortError || isAbortError(error)) {
-    return new LlmError({
-      ...base,
-      code: 'aborted',
-      message: `The request to ${context.model} was aborted.`,
-    });
-  }
+  if (error instanceof APIUserAbortError || isAbortError(error)) return openAIAbortedError(context, error);
   if (error instanceof APIConnectionTimeoutError) {
     return new LlmError({
       ...base,
