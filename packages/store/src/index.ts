@@ -29,5 +29,6 @@ export type {
   ResolveConversationInput,
   ResolvedConversation,
   Store,
+  StoreCallOptions,
   StoredMessage,
 } from './types.js';

@@ -16,6 +16,7 @@ import type {
   ResolveConversationInput,
   ResolvedConversation,
   Store,
+  StoreCallOptions,
   StoredMessage,
 } from './types.js';
 
@@ -660,7 +661,12 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     cachePath({ leafId: built.lastId, conversationId, prefixHash: built.lastHash, version: after, text });
   }
 
-  async function guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one operation: refused once the store is closed, and a driver error becomes a `StoreError`,
+   * logged as a warning on the call's logger (`call.logger`, bound to `component: 'store'` here, on
+   * the failure path only) or else on the store's.
+   */
+  async function guard<T>(operation: string, work: () => Promise<T>, call?: StoreCallOptions): Promise<T> {
     if (closed) {
       throw new StoreError({
         code: 'unavailable',
@@ -671,8 +677,10 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       return await work();
     } catch (error) {
       const mapped = toStoreError(error, { backend: driver.backend, target: driver.target, operation });
-      if (mapped !== error)
-        logger.warn({ operation, code: mapped.code, err: mapped }, 'store operation failed');
+      if (mapped !== error) {
+        const target = call?.logger === undefined ? logger : call.logger.child({ component: 'store' });
+        target.warn({ operation, code: mapped.code, err: mapped }, 'store operation failed');
+      }
       throw mapped;
     }
   }
@@ -1185,15 +1193,18 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   return {
     backend: driver.backend,
     monitor,
-    resolveConversation: (input) => guard('resolveConversation', () => resolveConversation(input)),
-    appendMessages: (conversationId, parentId, messages) =>
-      guard('appendMessages', () => appendMessages(conversationId, parentId, messages)),
-    updateMessage: (id, changes) => guard('updateMessage', () => updateMessage(id, changes)),
-    getConversation: (id) => guard('getConversation', () => getConversation(id)),
-    getMessages: (conversationId) => guard('getMessages', () => getMessages(conversationId)),
-    updateConversation: (id, changes) => guard('updateConversation', () => updateConversation(id, changes)),
-    listConversations: (listOptions) => guard('listConversations', () => listConversations(listOptions)),
-    deleteConversation: (id) => guard('deleteConversation', () => deleteConversation(id)),
+    resolveConversation: (input, call) =>
+      guard('resolveConversation', () => resolveConversation(input), call),
+    appendMessages: (conversationId, parentId, messages, call) =>
+      guard('appendMessages', () => appendMessages(conversationId, parentId, messages), call),
+    updateMessage: (id, changes, call) => guard('updateMessage', () => updateMessage(id, changes), call),
+    getConversation: (id, call) => guard('getConversation', () => getConversation(id), call),
+    getMessages: (conversationId, call) => guard('getMessages', () => getMessages(conversationId), call),
+    updateConversation: (id, changes, call) =>
+      guard('updateConversation', () => updateConversation(id, changes), call),
+    listConversations: (listOptions, call) =>
+      guard('listConversations', () => listConversations(listOptions), call),
+    deleteConversation: (id, call) => guard('deleteConversation', () => deleteConversation(id), call),
     ping: () =>
       guard('ping', async () => {
         await driver.query('select 1');

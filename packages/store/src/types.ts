@@ -1,3 +1,4 @@
+import type { Logger } from './logger.js';
 import type { MonitorState } from './monitor-state.js';
 
 /**
@@ -108,37 +109,62 @@ export interface ConversationWithMessages {
   messages: StoredMessage[];
 }
 
+/**
+ * Per-call options, the optional last argument of every conversation and message operation.
+ *
+ * @example
+ * // The warning of a failed append carries the request's id.
+ * await store.appendMessages(conversationId, parentId, messages, { logger: requestLogger });
+ */
+export interface StoreCallOptions {
+  /**
+   * Where this call's `store operation failed` warning goes instead of the store's own logger (with
+   * `component: 'store'` added), such as a logger bound to the request the call serves. The store
+   * logs nothing else per call, so a call that succeeds never touches it.
+   */
+  logger?: Logger | undefined;
+}
+
 /** Conversation memory for HAIA, on PostgreSQL or PGlite. */
 export interface Store {
   /** `postgres` or `pglite`. */
   readonly backend: 'postgres' | 'pglite';
-  resolveConversation(input: ResolveConversationInput): Promise<ResolvedConversation>;
+  resolveConversation(
+    input: ResolveConversationInput,
+    options?: StoreCallOptions,
+  ): Promise<ResolvedConversation>;
   /** Appends messages after `parentId` in one transaction; returns them stored, in order. */
   appendMessages(
     conversationId: string,
     parentId: string | null,
     messages: NewMessage[],
+    options?: StoreCallOptions,
   ): Promise<StoredMessage[]>;
   /** Updates a message written first as `partial`: its status, usage, content or model. */
   updateMessage(
     id: string,
     changes: Partial<Pick<StoredMessage, 'status' | 'usage' | 'content' | 'model'>>,
+    options?: StoreCallOptions,
   ): Promise<StoredMessage>;
-  getConversation(id: string): Promise<ConversationWithMessages | undefined>;
+  getConversation(id: string, options?: StoreCallOptions): Promise<ConversationWithMessages | undefined>;
   /** Every message of a conversation, all branches, in the order they were stored; [] when there is none. */
-  getMessages(conversationId: string): Promise<StoredMessage[]>;
+  getMessages(conversationId: string, options?: StoreCallOptions): Promise<StoredMessage[]>;
   /** Sets a conversation's title (and other editable fields). */
   updateConversation(
     id: string,
     changes: { title?: string; metadata?: Record<string, unknown> },
+    options?: StoreCallOptions,
   ): Promise<Conversation>;
-  listConversations(options?: {
-    userId?: string;
-    limit?: number;
-    cursor?: string;
-  }): Promise<ConversationPage>;
+  listConversations(
+    filter?: {
+      userId?: string;
+      limit?: number;
+      cursor?: string;
+    },
+    options?: StoreCallOptions,
+  ): Promise<ConversationPage>;
   /** Deletes a conversation and its messages; false when there was none. */
-  deleteConversation(id: string): Promise<boolean>;
+  deleteConversation(id: string, options?: StoreCallOptions): Promise<boolean>;
   /** Applies pending migrations (`createStore` does it unless `migrate: false`); for `pnpm db:migrate`. */
   migrate(): Promise<MigrationResult>;
   /** Round trip to the database, for `/ready`; throws a `StoreError` when it is unreachable. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStore } from '../create-store.js';
-import { noopLogger } from '../logger.js';
+import { type Logger, noopLogger } from '../logger.js';
 import { createPgliteDriver } from '../pglite-driver.js';
 import { createSqlStore } from '../sql-store.js';
 import type { Store } from '../types.js';
@@ -15,7 +15,7 @@ export interface StoreHarness {
   /** Whether several stores may have one database open at once (PostgreSQL yes, PGlite no). */
   readonly sharedAccess: boolean;
   /** Opens a store on database `name`: fresh and empty the first time, the same data after. */
-  open(name: string, options?: { migrate?: boolean; now?: () => Date }): Promise<Store>;
+  open(name: string, options?: { migrate?: boolean; now?: () => Date; logger?: Logger }): Promise<Store>;
   /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
   query(name: string, sql: string): Promise<Record<string, unknown>[]>;
   /**
@@ -56,7 +56,7 @@ export async function createPgliteHarness(): Promise<StoreHarness> {
       const driver = { ...scratch, close: async () => {} };
       const store = createSqlStore({
         driver,
-        logger: noopLogger,
+        logger: options.logger ?? noopLogger,
         now: options.now ?? (() => new Date()),
         schema: schema(name),
       });

@@ -3,6 +3,7 @@ import { hashChain } from '../projection.js';
 import { StoreError } from '../store-error.js';
 import type { MessageLike, Store } from '../types.js';
 import type { StoreHarness } from './harness.js';
+import { recordingLogger } from './recording-logger.js';
 
 /** A clock that moves 1 ms per reading, so ordering is deterministic. */
 function steppingClock(start = Date.UTC(2026, 0, 1)): () => Date {
@@ -1044,6 +1045,91 @@ export function runStoreSuite(
       });
     });
 
+    describe('per-call logger', () => {
+      test("a failed operation warns on the call's logger, with its bindings and component: 'store'", async () => {
+        const request = recordingLogger({ requestId: 'request-1' });
+        const resolved = await store.resolveConversation(
+          { userId: freshUser(), messages: [user('Hello')] },
+          { logger: request.logger },
+        );
+        // jsonb has no \u0000: the database refuses the content, the store maps that error and warns.
+        const error = await expectStoreError(
+          store.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hello\u0000')], {
+            logger: request.logger,
+          }),
+          'unavailable',
+          /appendMessages failed/,
+        );
+        expect(request.lines).toEqual([
+          {
+            level: 'warn',
+            message: 'store operation failed',
+            fields: {
+              requestId: 'request-1',
+              component: 'store',
+              operation: 'appendMessages',
+              code: 'unavailable',
+              err: error,
+            },
+          },
+        ]);
+      });
+
+      test('a call that succeeds, or fails with a StoreError of its own, does not touch the logger', async () => {
+        const request = recordingLogger({ requestId: 'request-2' });
+        const call = { logger: request.logger };
+        const resolved = await store.resolveConversation(
+          { userId: freshUser(), messages: [user('Hi')] },
+          call,
+        );
+        const [question] = await store.appendMessages(
+          resolved.conversation.id,
+          resolved.parentId,
+          resolved.newMessages,
+          call,
+        );
+        await store.updateMessage(question?.id ?? '', { status: 'complete' }, call);
+        await store.getConversation(resolved.conversation.id, call);
+        await store.getMessages(resolved.conversation.id, call);
+        await store.updateConversation(resolved.conversation.id, { title: 'Hi' }, call);
+        await store.listConversations({ limit: 1 }, call);
+        expect(await store.deleteConversation(resolved.conversation.id, call)).toBe(true);
+        await expectStoreError(
+          store.appendMessages(resolved.conversation.id, null, [user('Gone')], call),
+          'not-found',
+        );
+        expect(request.lines).toEqual([]);
+        expect(request.children()).toBe(0);
+      });
+
+      test("without a per-call logger the warning goes to the store's own logger, as before", async () => {
+        const own = recordingLogger();
+        const request = recordingLogger({ requestId: 'request-3' });
+        const logged = await harness.open('call_logger', { logger: own.logger });
+        try {
+          const resolved = await logged.resolveConversation({ messages: [user('Hey')] });
+          await expectStoreError(
+            logged.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hey\u0000')]),
+            'unavailable',
+          );
+          await expectStoreError(
+            logged.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hey\u0000')], {
+              logger: request.logger,
+            }),
+            'unavailable',
+          );
+          const failures = (lines: typeof own.lines) =>
+            lines.filter((line) => line.message === 'store operation failed');
+          expect(failures(own.lines)).toHaveLength(1);
+          expect(failures(own.lines)[0]?.fields).toMatchObject({ operation: 'appendMessages' });
+          expect(failures(request.lines)).toHaveLength(1);
+          expect(failures(request.lines)[0]?.fields).toMatchObject({ requestId: 'request-3' });
+        } finally {
+          await logged.close();
+        }
+      });
+    });
+
     describe('lifecycle', () => {
       test('data survives closing and reopening the store', async () => {
         const resolved = await store.resolveConversation({
@@ -1079,13 +1165,19 @@ export function runStoreSuite(
             messages: [user('Still there?')],
           });
           await proxy.stop();
+          const request = recordingLogger({ requestId: 'away-1' });
           const error = await expectStoreError(
-            proxied.appendMessages(before.conversation.id, null, [user('Still there?')]),
+            proxied.appendMessages(before.conversation.id, null, [user('Still there?')], {
+              logger: request.logger,
+            }),
             'unavailable',
             new RegExp(`PostgreSQL is not reachable at 127\\.0\\.0\\.1:${proxy.port}.*check DATABASE_URL`),
           );
           expect(error.message).not.toContain('hunter2-secret');
           expect(JSON.stringify(error)).not.toContain('hunter2-secret');
+          expect(
+            request.lines.map((line) => [line.message, line.fields.requestId, line.fields.code]),
+          ).toEqual([['store operation failed', 'away-1', 'unavailable']]);
           await expectStoreError(proxied.ping(), 'unavailable');
           await proxy.start();
           await proxied.ping();
