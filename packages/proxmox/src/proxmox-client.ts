@@ -68,6 +68,12 @@ export interface ProxmoxClientStatus {
 /** Per-call options. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /**
+   * This call's logger instead of the client's, such as a tool's `ToolContext.logger` (bound to the
+   * request): the call's `proxmox request` line and its failure warning are written through
+   * `logger.child({ component: 'proxmox' })`.
+   */
+  logger?: ProxmoxLogger;
 }
 
 /** Filters of {@link ProxmoxClient.nodeTasks}. */
@@ -196,11 +202,15 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     fetch: fetchWithDispatcher,
   });
 
+  /** The logger of one call's lines: the caller's, bound to the component, or the client's. */
+  const lineLogger = (call: CallOptions): ProxmoxLogger =>
+    call.logger === undefined ? logger : call.logger.child({ component: 'proxmox' });
+
   /** The only way this client talks to Proxmox: a GET, unwrapped and validated. */
   async function get<Schema extends z.ZodType>(
     path: string,
     schema: Schema,
-    call: { signal?: AbortSignal; query?: Record<string, string | number>; whole?: boolean } = {},
+    call: CallOptions & { query?: Record<string, string | number>; whole?: boolean } = {},
   ): Promise<z.output<Schema>> {
     const started = Date.now();
     let response: Response;
@@ -213,7 +223,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
       if (call.signal?.aborted) throw call.signal.reason;
       const failure = errorForFailure(error, { origin, path });
       noteFailure(failure);
-      logger.warn({ path, code: failure.code, durationMs: Date.now() - started }, failure.message);
+      lineLogger(call).warn({ path, code: failure.code, durationMs: Date.now() - started }, failure.message);
       throw failure;
     }
     let body: string;
@@ -225,7 +235,10 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
       noteFailure(failure);
       throw failure;
     }
-    logger.debug({ path, status: response.status, durationMs: Date.now() - started }, 'proxmox request');
+    lineLogger(call).debug(
+      { path, status: response.status, durationMs: Date.now() - started },
+      'proxmox request',
+    );
     if (response.status !== 401) lastReachedAt = now();
     if (!response.ok) {
       const failure = errorForStatus({
@@ -289,7 +302,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     nodeStorage: (node, call = {}) => get(`/nodes/${segment(node)}/storage`, nodeStorageSchema(node), call),
     cephStatus: ({ node, ...call } = {}) =>
       get(node ? `/nodes/${segment(node)}/ceph/status` : '/cluster/ceph/status', cephStatusSchema, call),
-    nodeTasks(node, { signal, ...filters } = {}) {
+    nodeTasks(node, { signal, logger: callLogger, ...filters } = {}) {
       const query: Record<string, string | number> = {};
       if (filters.errors) query.errors = 1;
       if (filters.since) query.since = Math.floor(filters.since.getTime() / 1000);
@@ -301,6 +314,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
       if (filters.source) query.source = filters.source;
       return get(`/nodes/${segment(node)}/tasks`, taskPageSchema, {
         ...(signal ? { signal } : {}),
+        ...(callLogger ? { logger: callLogger } : {}),
         query,
         whole: true,
       });

@@ -1,9 +1,9 @@
 import { type AgentEvent, createAgent, requiresApproval } from '@haia/agent';
 import { MockLanguageModel } from '@haia/llm/test';
-import type { ProxmoxFake } from '@haia/testkit';
+import { hangUp, type ProxmoxFake } from '@haia/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProxmoxClient } from '../proxmox-client.js';
-import { startCluster } from '../test-support.js';
+import { createProxmoxClient, type ProxmoxClient } from '../proxmox-client.js';
+import { memoryLogger, startCluster } from '../test-support.js';
 import { createProxmoxToolset, PROXMOX_TOOL_NAMES } from './index.js';
 
 let fake: ProxmoxFake;
@@ -20,13 +20,15 @@ async function callTool(
   toolName: string,
   input: Record<string, unknown>,
   on: ProxmoxClient = client,
+  logger?: ReturnType<typeof memoryLogger>['logger'],
 ): Promise<{ output: string; isError: boolean }> {
   const model = new MockLanguageModel({
     results: [{ toolCalls: [{ toolCallId: 'call-1', toolName, input }] }, { text: 'Done.' }],
   });
   const agent = createAgent({ model, toolsets: [createProxmoxToolset(on)] });
   const events: AgentEvent[] = [];
-  for await (const event of agent.run({ messages: [{ role: 'user', content: 'Check the cluster' }] })) {
+  const messages = [{ role: 'user' as const, content: 'Check the cluster' }];
+  for await (const event of agent.run({ messages, ...(logger ? { logger } : {}) })) {
     events.push(event);
   }
   const result = events.find((event) => event.type === 'tool-result');
@@ -248,5 +250,60 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     const toolMessage = model.calls[1]?.messages.find((message) => message.role === 'tool');
     expect(JSON.stringify(toolMessage)).toContain('start failed: QEMU exited with code 1');
     expect(fake.server.requests.every((request) => request.method === 'GET')).toBe(true);
+  });
+});
+
+describe("the tools' Proxmox calls log through the run's logger (ToolContext.logger)", () => {
+  it("each call's proxmox request line carries the run's bindings and component: 'proxmox'", async () => {
+    const own = memoryLogger();
+    const run = memoryLogger();
+    const logged = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: (await import('@haia/testkit')).testCertificates().ca,
+      logger: own.logger,
+    });
+    try {
+      const { isError } = await callTool(
+        'get_vm_status',
+        { vmid: 102 },
+        logged,
+        run.logger.child({ requestId: 'request-7' }),
+      );
+      expect(isError).toBe(false);
+      const requests = run.lines.filter((line) => line.message === 'proxmox request');
+      expect(requests.map((line) => (line.object as { path: string }).path)).toEqual([
+        '/cluster/resources',
+        '/nodes/pve2/qemu/102/status/current',
+        '/nodes/pve2/tasks',
+      ]);
+      for (const line of requests) {
+        expect(line).toMatchObject({
+          level: 'debug',
+          object: { requestId: 'request-7', tool: 'get_vm_status', component: 'proxmox', status: 200 },
+        });
+      }
+      expect(own.lines.filter((line) => line.message === 'proxmox request')).toEqual([]);
+      expect(JSON.stringify(run.lines)).not.toContain(fake.tokenSecret);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it("a call that fails warns on the run's logger too", async () => {
+    const run = memoryLogger();
+    fake.server.enqueue(hangUp());
+    const { isError } = await callTool('list_vms', {}, client, run.logger.child({ requestId: 'request-8' }));
+    expect(isError).toBe(true);
+    const warnings = run.lines.filter((line) => line.level === 'warn' && 'path' in line.object);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.object).toMatchObject({
+      requestId: 'request-8',
+      tool: 'list_vms',
+      component: 'proxmox',
+      path: '/cluster/resources',
+      code: 'network',
+    });
   });
 });

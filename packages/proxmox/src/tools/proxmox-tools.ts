@@ -137,7 +137,8 @@ function cephText(ceph: CephStatus): string {
 /**
  * The seven read-only Proxmox tools (`list_vms`, `get_vm_status`, `get_cluster_resources`,
  * `get_node_status`, `get_storage`, `get_ceph_status`, `list_tasks`) over one client. Results are short
- * text with units; a failing call returns `{ isError: true, content }` saying what went wrong.
+ * text with units; a failing call returns `{ isError: true, content }` saying what went wrong. Each tool's
+ * Proxmox calls log through its `ToolContext.logger`, so their lines carry the run's bindings.
  */
 // biome-ignore lint/suspicious/noExplicitAny: tools with different inputs in one list, as Toolset holds them
 export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] {
@@ -153,9 +154,9 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       type: z.enum(['qemu', 'lxc']).optional().describe('qemu for virtual machines, lxc for containers'),
     }),
     annotations: { ...readOnly, title: 'List VMs and containers' },
-    execute: (input, { signal }) =>
+    execute: (input, { signal, logger }) =>
       safely(async () => {
-        const { guests } = await client.clusterResources({ type: 'vm', signal });
+        const { guests } = await client.clusterResources({ type: 'vm', signal, logger });
         const matching = guests.filter(
           (guest) =>
             (!input.node || guest.node === input.node) &&
@@ -186,9 +187,9 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       'Live status of one VM or container by its numeric id (vmid), on whichever node holds it, with its recent tasks (such as a failed start).',
     input: z.object({ vmid: z.number().int().positive().describe('The guest id, such as 102') }),
     annotations: { ...readOnly, title: 'VM or container status' },
-    execute: ({ vmid }, { signal }) =>
+    execute: ({ vmid }, { signal, logger }) =>
       safely(async () => {
-        const { guests } = await client.clusterResources({ type: 'vm', signal });
+        const { guests } = await client.clusterResources({ type: 'vm', signal, logger });
         const guest = guests.find((candidate) => candidate.vmid === vmid);
         if (!guest) {
           return {
@@ -196,10 +197,13 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
             content: `No VM or container ${vmid} on this cluster (ids: ${guests.map((candidate) => candidate.vmid).join(', ') || 'none visible'}). If it exists, the token may lack VM.Audit on it.`,
           };
         }
-        const status = await client.guestStatus({ node: guest.node, vmid, type: guest.type }, { signal });
+        const status = await client.guestStatus(
+          { node: guest.node, vmid, type: guest.type },
+          { signal, logger },
+        );
         const lines = [guestStatusText(status)];
         try {
-          const { tasks } = await client.nodeTasks(guest.node, { vmid, limit: 5, signal });
+          const { tasks } = await client.nodeTasks(guest.node, { vmid, limit: 5, signal, logger });
           if (tasks.length > 0) {
             lines.push(`Recent tasks for ${vmid}:`, ...tasks.map((task) => taskLine(task, false)));
           }
@@ -216,12 +220,12 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       'Overview of the Proxmox cluster: quorum, each node with CPU, memory, disk and uptime, totals of CPU, memory and storage, and guest counts.',
     input: z.object({}),
     annotations: { ...readOnly, title: 'Cluster overview' },
-    execute: (_input, { signal }) =>
+    execute: (_input, { signal, logger }) =>
       safely(async () => {
         const [resources, cluster] = await Promise.all([
-          client.clusterResources({ signal }),
+          client.clusterResources({ signal, logger }),
           client
-            .clusterStatus({ signal })
+            .clusterStatus({ signal, logger })
             .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
         ]);
         const online = resources.nodes.filter((node) => node.online);
@@ -270,15 +274,15 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       'Detailed status of a Proxmox node (all nodes when none is given): uptime, version, CPU and load, memory, swap and root disk.',
     input: z.object({ node: z.string().min(1).optional().describe('The node name, such as pve1') }),
     annotations: { ...readOnly, title: 'Node status' },
-    execute: ({ node }, { signal }) =>
+    execute: ({ node }, { signal, logger }) =>
       safely(async () => {
-        if (node) return nodeStatusText(await client.nodeStatus(node, { signal }));
-        const { nodes } = await client.clusterResources({ type: 'node', signal });
+        if (node) return nodeStatusText(await client.nodeStatus(node, { signal, logger }));
+        const { nodes } = await client.clusterResources({ type: 'node', signal, logger });
         const parts = await Promise.all(
           nodes.map(async (entry) => {
             if (!entry.online) return `${entry.node}: ${entry.status}`;
             try {
-              return nodeStatusText(await client.nodeStatus(entry.node, { signal }));
+              return nodeStatusText(await client.nodeStatus(entry.node, { signal, logger }));
             } catch (error) {
               if (!ProxmoxError.isInstance(error)) throw error;
               return `${entry.node}: ${error.message}`;
@@ -297,10 +301,10 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       node: z.string().min(1).optional().describe('Only the storage as seen from this node'),
     }),
     annotations: { ...readOnly, title: 'Storage' },
-    execute: ({ node }, { signal }) =>
+    execute: ({ node }, { signal, logger }) =>
       safely(async () => {
         if (node) {
-          const list = await client.nodeStorage(node, { signal });
+          const list = await client.nodeStorage(node, { signal, logger });
           if (list.length === 0) return `No storage visible on ${node} (the token may lack Datastore.Audit).`;
           return [
             `Storage on ${node}:`,
@@ -310,7 +314,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
             ),
           ].join('\n');
         }
-        const { storage } = await client.clusterResources({ type: 'storage', signal });
+        const { storage } = await client.clusterResources({ type: 'storage', signal, logger });
         if (storage.length === 0) return 'No storage visible (the token may lack Datastore.Audit).';
         const lines: string[] = [];
         const seenShared = new Set<string>();
@@ -336,10 +340,10 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       'Ceph health of the Proxmox cluster with every health check and its details, monitors, OSDs, placement groups, usage and I/O.',
     input: z.object({}),
     annotations: { ...readOnly, title: 'Ceph status' },
-    execute: (_input, { signal }) =>
+    execute: (_input, { signal, logger }) =>
       safely(async () => {
         try {
-          return cephText(await client.cephStatus({ signal }));
+          return cephText(await client.cephStatus({ signal, logger }));
         } catch (error) {
           if (ProxmoxError.isInstance(error) && error.code === 'not-found' && /ceph/i.test(error.message)) {
             return 'Ceph is not installed on this cluster, so there is no Ceph health to report.';
@@ -360,7 +364,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       limit: z.number().int().min(1).max(50).optional().describe('At most this many tasks (default 15)'),
     }),
     annotations: { ...readOnly, title: 'Recent tasks' },
-    execute: (input, { signal }) =>
+    execute: (input, { signal, logger }) =>
       safely(async () => {
         const limit = input.limit ?? 15;
         let tasks: Task[];
@@ -368,17 +372,18 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         if (input.node) {
           const page = await client.nodeTasks(input.node, {
             signal,
+            logger,
             limit: input.failedOnly ? 50 : limit,
             ...(input.failedOnly ? { errors: true } : {}),
             ...(input.vmid ? { vmid: input.vmid } : {}),
           });
           tasks = page.tasks;
         } else if (input.failedOnly) {
-          const failed = await client.failedTasks({ signal });
+          const failed = await client.failedTasks({ signal, logger });
           tasks = failed.tasks;
           unreachable = failed.unreachableNodes;
         } else {
-          tasks = await client.clusterTasks({ signal });
+          tasks = await client.clusterTasks({ signal, logger });
         }
         if (input.failedOnly) tasks = tasks.filter((task) => task.failed);
         if (input.vmid) tasks = tasks.filter((task) => task.id === String(input.vmid));
