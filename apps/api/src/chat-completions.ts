@@ -139,7 +139,13 @@ export async function handleChatCompletion(
   let conversation: OpenedConversation | undefined;
   if (!sideCall) {
     try {
-      conversation = await openConversation(options.store, metrics, identify(request, chat), incoming);
+      conversation = await openConversation(
+        options.store,
+        metrics,
+        logger,
+        identify(request, chat),
+        incoming,
+      );
     } catch (error) {
       return failed(toApiError(error), context, options, { stream, model: responseModel });
     }
@@ -186,7 +192,7 @@ export async function handleChatCompletion(
     if (conversation && state.produced.length > 0) {
       const storeStatus = state.error ? 'partial' : 'complete';
       try {
-        await saveTurn(options.store, metrics, conversation, state.produced, {
+        await saveTurn(options.store, metrics, logger, conversation, state.produced, {
           status: storeStatus,
           model,
           usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },

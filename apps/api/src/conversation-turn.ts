@@ -1,5 +1,5 @@
 import type { Message, Usage } from '@haia/llm';
-import type { MessageStatus, NewMessage, Store } from '@haia/store';
+import type { Logger, MessageStatus, NewMessage, Store } from '@haia/store';
 import { ApiError } from './api-error.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -47,23 +47,29 @@ export function storeFailure(error: unknown): ApiError {
 /**
  * Resolves the conversation a request continues and stores the new messages (the user's message)
  * before the model is called, so a crash later loses no user input. Two store round trips: one to
- * resolve, one to append (none when nothing is new).
+ * resolve, one to append (none when nothing is new). A store failure is logged on `logger`, the
+ * request's (bound to its `requestId`).
  */
 export async function openConversation(
   store: Store,
   metrics: ApiMetrics,
+  logger: Logger,
   identity: ConversationIdentity,
   messages: Message[],
 ): Promise<OpenedConversation> {
+  const call = { logger };
   try {
     const resolved = await metrics.timeStore('resolve', () =>
-      store.resolveConversation({
-        ...(identity.conversationId ? { conversationId: identity.conversationId } : {}),
-        ...(identity.externalId ? { externalId: identity.externalId } : {}),
-        ...(identity.userId ? { userId: identity.userId } : {}),
-        ...(identity.client ? { client: identity.client } : {}),
-        messages,
-      }),
+      store.resolveConversation(
+        {
+          ...(identity.conversationId ? { conversationId: identity.conversationId } : {}),
+          ...(identity.externalId ? { externalId: identity.externalId } : {}),
+          ...(identity.userId ? { userId: identity.userId } : {}),
+          ...(identity.client ? { client: identity.client } : {}),
+          messages,
+        },
+        call,
+      ),
     );
     const conversationId = resolved.conversation.id;
     let parentId = resolved.parentId;
@@ -74,7 +80,7 @@ export async function openConversation(
         status: 'complete',
       }));
       const stored = await metrics.timeStore('append', () =>
-        store.appendMessages(conversationId, parentId, fresh),
+        store.appendMessages(conversationId, parentId, fresh, call),
       );
       parentId = stored.at(-1)?.id ?? parentId;
     }
@@ -89,10 +95,14 @@ export async function openConversation(
   }
 }
 
-/** Stores what a run produced (assistant turns, HAIA's tool calls and results) after `parentId`. */
+/**
+ * Stores what a run produced (assistant turns, HAIA's tool calls and results) after `parentId`; a
+ * store failure is logged on `logger`, the request's.
+ */
 export async function saveTurn(
   store: Store,
   metrics: ApiMetrics,
+  logger: Logger,
   conversation: Pick<OpenedConversation, 'conversationId' | 'parentId'>,
   produced: readonly Message[],
   details: { status: MessageStatus; model: string; usage: Usage },
@@ -119,6 +129,6 @@ export async function saveTurn(
     return row;
   });
   await metrics.timeStore('append', () =>
-    store.appendMessages(conversation.conversationId, conversation.parentId, rows),
+    store.appendMessages(conversation.conversationId, conversation.parentId, rows, { logger }),
   );
 }

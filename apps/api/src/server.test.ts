@@ -169,6 +169,31 @@ describe('routes', () => {
     expect(typeof line?.latencyMs).toBe('number');
     expect(server.logs.raw()).not.toContain('"content"');
   });
+
+  it("puts the request's id on the store's warning when a store call fails", async () => {
+    const server = buildServer({ model: new MockLanguageModel({ results: { text: 'x' } }), store });
+    // jsonb cannot hold \u0000, so the database refuses to store this message.
+    const chat = await server.app.handle(
+      chatRequest(
+        { model: 'haia', messages: [{ role: 'user', content: 'nul \u0000 here' }] },
+        { 'X-Request-Id': 'chat-store-failure' },
+      ),
+    );
+    expect(chat.status).toBe(503);
+    expect(server.logs.lines.find((entry) => entry.msg === 'store operation failed')).toMatchObject({
+      requestId: 'chat-store-failure',
+      component: 'store',
+      operation: 'appendMessages',
+    });
+    // A text parameter cannot hold NUL either: the listing fails in the database.
+    const list = await server.app.handle(get('/v1/conversations?user=%00', { 'X-Request-Id': 'list-1' }));
+    expect(list.status).toBe(503);
+    expect(
+      server.logs.lines
+        .filter((entry) => entry.msg === 'store operation failed')
+        .map((entry) => entry.requestId),
+    ).toEqual(['chat-store-failure', 'list-1']);
+  });
 });
 
 describe('operation', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { node } from '@elysiajs/node';
 import type { HaiaConfig } from '@haia/config';
 import type { LanguageModel } from '@haia/llm';
-import type { Store } from '@haia/store';
+import type { Store, StoreCallOptions } from '@haia/store';
 import { Elysia } from 'elysia';
 import type { Logger } from 'pino';
 import { ActiveTurns } from './active-turns.js';
@@ -196,6 +196,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     }
   }
 
+  /** A store call's options for a request: its failure warning carries the request's id. */
+  function storeCall(context: RequestContext): StoreCallOptions {
+    return { logger: logger.child({ requestId: context.requestId }) };
+  }
+
   async function ready(): Promise<Response> {
     const checks: Record<string, ReadinessCheck> = {};
     const started = performance.now();
@@ -275,14 +280,17 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }),
     )
     .get('/v1/conversations', ({ request }) =>
-      guarded(request, '/v1/conversations', true, async () => {
+      guarded(request, '/v1/conversations', true, async (context) => {
         const query = new URL(request.url).searchParams;
         const limit = Math.min(Math.max(Number(query.get('limit') ?? 20) || 20, 1), 100);
         const cursor = query.get('cursor') ?? query.get('after') ?? undefined;
         const userId = query.get('user') ?? undefined;
         const page = await metrics
           .timeStore('list', () =>
-            store.listConversations({ limit, ...(cursor ? { cursor } : {}), ...(userId ? { userId } : {}) }),
+            store.listConversations(
+              { limit, ...(cursor ? { cursor } : {}), ...(userId ? { userId } : {}) },
+              storeCall(context),
+            ),
           )
           .catch((error: unknown) => {
             throw storeFailure(error);
@@ -296,9 +304,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }),
     )
     .get('/v1/conversations/:id', ({ request, params }) =>
-      guarded(request, '/v1/conversations/:id', true, async () => {
+      guarded(request, '/v1/conversations/:id', true, async (context) => {
         const found = await metrics
-          .timeStore('get', () => store.getConversation(params.id))
+          .timeStore('get', () => store.getConversation(params.id, storeCall(context)))
           .catch((error: unknown) => {
             throw storeFailure(error);
           });
@@ -307,9 +315,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }),
     )
     .delete('/v1/conversations/:id', ({ request, params }) =>
-      guarded(request, '/v1/conversations/:id', true, async () => {
+      guarded(request, '/v1/conversations/:id', true, async (context) => {
         const deleted = await metrics
-          .timeStore('delete', () => store.deleteConversation(params.id))
+          .timeStore('delete', () => store.deleteConversation(params.id, storeCall(context)))
           .catch((error: unknown) => {
             throw storeFailure(error);
           });
