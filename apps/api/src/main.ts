@@ -1,4 +1,5 @@
 import { readEnvironment, redactConfig } from '@haia/config';
+import { limitHeapGrowth } from './heap-growth.js';
 import { loadAppConfig } from './load-app-config.js';
 import { createLogger, flushLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -8,9 +9,11 @@ import { createToolsetSources } from './toolset-sources.js';
 
 /** Starts apps/api: config (fail fast), store, model, agent, server, signal handling. */
 async function main(): Promise<void> {
+  // Before anything allocates much: a server's heap is mostly garbage between full collections.
+  const heapFlag = limitHeapGrowth();
   const config = loadAppConfig();
   const logger = createLogger(config.app);
-  logger.debug({ config: redactConfig(config) }, 'configuration');
+  logger.debug({ config: redactConfig(config), v8Flags: heapFlag }, 'configuration');
   // mcp_config.json expands ${VAR} from the same environment the config came from, .env included.
   const sources = await createToolsetSources(
     config,
