@@ -51,7 +51,16 @@ export function toJson(value: unknown): unknown {
   return value;
 }
 
-/** A value as a jsonb parameter: always passed as JSON text and cast in SQL with `$n::text::jsonb`. */
+/** `\u0000` escapes in JSON text (not an escaped backslash followed by `u0000`). */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
+/**
+ * A value as a jsonb parameter: always passed as JSON text and cast in SQL with `$n::text::jsonb`.
+ * jsonb cannot hold the NUL character, which a pasted binary snippet can bring in a message: it is
+ * stored as U+FFFD (the replacement character) rather than refusing the whole message.
+ */
 export function jsonParameter(value: unknown): string | null {
-  return value === undefined || value === null ? null : JSON.stringify(value);
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  return text.includes('\\u0000') ? text.replace(NUL_ESCAPE, '$1\\ufffd') : text;
 }

@@ -1,5 +1,5 @@
 /** What went wrong, in categories a caller can act on. */
-export type StoreErrorCode = 'unavailable' | 'not-found' | 'conflict' | 'migration';
+export type StoreErrorCode = 'unavailable' | 'not-found' | 'conflict' | 'invalid' | 'migration';
 
 /** Fields of a {@link StoreError}. */
 export interface StoreErrorOptions {
@@ -125,6 +125,15 @@ export function toStoreError(
     return new StoreError({
       code: 'unavailable',
       message: `The embedded database (PGlite) at ${context.target} is closed or failed to open (${detail}): check the data directory and that no other HAIA process uses it`,
+      cause: error,
+    });
+  }
+  // SQLSTATE class 22, data exception: the value itself is refused (a NUL character in a text
+  // field, a malformed number), so retrying cannot help and the database is fine.
+  if (code?.startsWith('22')) {
+    return new StoreError({
+      code: 'invalid',
+      message: `${context.operation} was refused: the database cannot hold a value it was given (${detail}). A NUL character (\\u0000) in an id or name is the usual cause: remove it`,
       cause: error,
     });
   }

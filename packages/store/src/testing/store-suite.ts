@@ -24,6 +24,8 @@ async function expectStoreError(promise: Promise<unknown>, code: StoreError['cod
 }
 
 const user = (text: string): MessageLike => ({ role: 'user', content: text });
+/** An answer whose model name the database refuses (a text column cannot hold NUL). */
+const badModel = (text: string) => ({ role: 'assistant' as const, content: text, model: 'bad\u0000model' });
 const assistant = (text: string): MessageLike => ({ role: 'assistant', content: text });
 
 /**
@@ -451,6 +453,40 @@ export function runStoreSuite(
         );
       });
 
+      test('a NUL character in content is stored as U+FFFD, and the history still matches when it is sent again', async () => {
+        const userId = freshUser();
+        const pasted = 'bytes: \u0000\u0001 and a literal \\u0000';
+        const resolved = await store.resolveConversation({ userId, messages: [user(pasted)] });
+        const [question] = await store.appendMessages(resolved.conversation.id, null, resolved.newMessages);
+        const stored = 'bytes: \ufffd\u0001 and a literal \\u0000';
+        expect(question?.content).toBe(stored);
+        const [answer] = await store.appendMessages(resolved.conversation.id, question?.id ?? null, [
+          { role: 'assistant', content: [{ type: 'text', text: 'A \u0000 back' }] },
+        ]);
+        const again = await store.resolveConversation({
+          userId,
+          messages: [user(pasted), assistant('A \u0000 back'), user('Next')],
+        });
+        expect(again.conversation.id).toBe(resolved.conversation.id);
+        expect(again.parentId).toBe(answer?.id);
+        expect(again.path.map((message) => message.content)).toEqual([
+          stored,
+          [{ type: 'text', text: 'A \ufffd back' }],
+        ]);
+        expect((await store.getMessages(resolved.conversation.id)).map((message) => message.content)).toEqual(
+          [stored, [{ type: 'text', text: 'A \ufffd back' }]],
+        );
+      });
+
+      test('a value the database cannot hold is refused as invalid, not as an outage', async () => {
+        await expectStoreError(
+          store.resolveConversation({ userId: 'nul\u0000user', messages: [user('Hi')] }),
+          'invalid',
+          /NUL character/,
+        );
+        await expectStoreError(store.listConversations({ userId: 'nul\u0000user' }), 'invalid');
+      });
+
       test('appending to a missing conversation or under a message of another conversation fails', async () => {
         const userId = freshUser();
         const { resolved: first, question } = await storeFirstTurn(userId);
@@ -613,16 +649,18 @@ export function runStoreSuite(
         const parent = question?.id ?? null;
         const first = store.appendMessages(conversationId, parent, [answerOf('First.')]);
         // Queued behind `first`, so in one statement: a parent of another conversation (the store
-        // knows its chain, so it is in the batch), text the database refuses (a NUL character makes
-        // the statement fail), and good ones around them.
+        // knows its chain, so it is in the batch), a model name the database refuses (a text column
+        // cannot hold NUL: the statement fails), and good ones around them.
         const good = store.appendMessages(conversationId, parent, [answerOf('Good.')]);
         const wrongParent = store.appendMessages(conversationId, foreign?.id ?? null, [answerOf('Wrong.')]);
         // Handled at once: it may reject before the good ones resolve (checked below).
         wrongParent.catch(() => {});
-        const refused = store.appendMessages(conversationId, parent, [answerOf('Bad \u0000 text.')]).then(
-          () => undefined,
-          (error: unknown) => error,
-        );
+        const refused = store
+          .appendMessages(conversationId, parent, [{ ...answerOf('Bad model.'), model: 'bad\u0000model' }])
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
         const alsoGood = store.appendMessages(conversationId, parent, [
           answerOf('Also good.'),
           user('And a follow-up.'),
@@ -1052,13 +1090,13 @@ export function runStoreSuite(
           { userId: freshUser(), messages: [user('Hello')] },
           { logger: request.logger },
         );
-        // jsonb has no \u0000: the database refuses the content, the store maps that error and warns.
+        // A text column has no NUL: the database refuses the model name, the store maps that error and warns.
         const error = await expectStoreError(
-          store.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hello\u0000')], {
+          store.appendMessages(resolved.conversation.id, resolved.parentId, [badModel('Hello')], {
             logger: request.logger,
           }),
-          'unavailable',
-          /appendMessages failed/,
+          'invalid',
+          /appendMessages was refused/,
         );
         expect(request.lines).toEqual([
           {
@@ -1068,7 +1106,7 @@ export function runStoreSuite(
               requestId: 'request-1',
               component: 'store',
               operation: 'appendMessages',
-              code: 'unavailable',
+              code: 'invalid',
               err: error,
             },
           },
@@ -1109,14 +1147,14 @@ export function runStoreSuite(
         try {
           const resolved = await logged.resolveConversation({ messages: [user('Hey')] });
           await expectStoreError(
-            logged.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hey\u0000')]),
-            'unavailable',
+            logged.appendMessages(resolved.conversation.id, resolved.parentId, [badModel('Hey')]),
+            'invalid',
           );
           await expectStoreError(
-            logged.appendMessages(resolved.conversation.id, resolved.parentId, [user('Hey\u0000')], {
+            logged.appendMessages(resolved.conversation.id, resolved.parentId, [badModel('Hey')], {
               logger: request.logger,
             }),
-            'unavailable',
+            'invalid',
           );
           const failures = (lines: typeof own.lines) =>
             lines.filter((line) => line.message === 'store operation failed');
