@@ -22,7 +22,10 @@ export interface ConversationIdentity {
   client?: string | undefined;
 }
 
-/** Maps a store failure onto the API's errors: an unknown id is a 404, anything else a 503. */
+/**
+ * Maps a store failure onto the API's errors: an unknown id is a 404, a value the database cannot
+ * hold (a NUL character in the user id) a 400, anything else a 503.
+ */
 export function storeFailure(error: unknown): ApiError {
   if (ApiError.isInstance(error)) return error;
   const code = (error as { code?: unknown } | null)?.code;
@@ -31,6 +34,14 @@ export function storeFailure(error: unknown): ApiError {
       status: 404,
       message: `${(error as Error).message} Leave X-HAIA-Conversation-Id out to start a new conversation.`,
       code: 'conversation_not_found',
+      cause: error,
+    });
+  }
+  if (code === 'invalid') {
+    return new ApiError({
+      status: 400,
+      message: `HAIA cannot store this request: ${(error as Error).message}.`,
+      code: 'invalid_value',
       cause: error,
     });
   }

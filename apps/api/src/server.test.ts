@@ -172,27 +172,41 @@ describe('routes', () => {
 
   it("puts the request's id on the store's warning when a store call fails", async () => {
     const server = buildServer({ model: new MockLanguageModel({ results: { text: 'x' } }), store });
-    // jsonb cannot hold \u0000, so the database refuses to store this message.
+    // A text column cannot hold NUL, so the database refuses this user id: a 400 saying so.
     const chat = await server.app.handle(
       chatRequest(
-        { model: 'haia', messages: [{ role: 'user', content: 'nul \u0000 here' }] },
+        { model: 'haia', user: 'nul\u0000user', messages: [{ role: 'user', content: 'Hi' }] },
         { 'X-Request-Id': 'chat-store-failure' },
       ),
     );
-    expect(chat.status).toBe(503);
+    expect(chat.status).toBe(400);
+    expect(((await chat.json()) as { error: { message: string } }).error.message).toMatch(
+      /cannot store this request.*NUL character/,
+    );
     expect(server.logs.lines.find((entry) => entry.msg === 'store operation failed')).toMatchObject({
       requestId: 'chat-store-failure',
       component: 'store',
-      operation: 'appendMessages',
+      operation: 'resolveConversation',
     });
-    // A text parameter cannot hold NUL either: the listing fails in the database.
     const list = await server.app.handle(get('/v1/conversations?user=%00', { 'X-Request-Id': 'list-1' }));
-    expect(list.status).toBe(503);
+    expect(list.status).toBe(400);
     expect(
       server.logs.lines
         .filter((entry) => entry.msg === 'store operation failed')
         .map((entry) => entry.requestId),
     ).toEqual(['chat-store-failure', 'list-1']);
+  });
+
+  it('stores a message with a NUL character in it (as U+FFFD) instead of failing the turn', async () => {
+    const server = buildServer({ model: new MockLanguageModel({ results: { text: 'Seen.' } }), store });
+    const chat = await server.app.handle(
+      chatRequest({ model: 'haia', messages: [{ role: 'user', content: 'pasted \u0000 bytes' }] }),
+    );
+    expect(chat.status).toBe(200);
+    const id = chat.headers.get('x-haia-conversation-id') ?? '';
+    const stored = await server.app.handle(get(`/v1/conversations/${id}`));
+    const body = (await stored.json()) as { messages: Array<{ content: unknown }> };
+    expect(body.messages.map((message) => message.content)).toEqual(['pasted \ufffd bytes', 'Seen.']);
   });
 });
 
