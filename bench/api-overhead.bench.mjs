@@ -185,6 +185,7 @@ function rssMiB(pid) {
   }
 }
 
+/** Runs the shared harness against `target` and resolves with its JSON result. */
 function runHarness(harness, target, pid, label, options) {
   const out = join(resultsDir, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const args = [
@@ -209,8 +210,16 @@ function runHarness(harness, target, pid, label, options) {
     out,
   ];
   log(`running the harness against ${label} (${target})`);
-  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  return JSON.parse(readFileSync(out, 'utf8'));
+  // Not execFileSync: this process must keep draining HAIA's stdout while the load runs. Blocked, it
+  // left HAIA's log lines to pile up in HAIA's memory (its RSS grew by ~150 MiB over a full run).
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return new Promise((resolvePromise, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the harness exited with ${code}`));
+      else resolvePromise(JSON.parse(readFileSync(out, 'utf8')));
+    });
+  });
 }
 
 function relativeToRepo(path) {
@@ -301,7 +310,7 @@ async function main() {
         { env: process.env, name: 'pass-through', ready: (line) => jsonLine(line)?.passthrough },
       );
       processes.push(passthrough.child);
-      passthroughResult = runHarness(
+      passthroughResult = await runHarness(
         harness,
         passthrough.value,
         passthrough.child.pid,
@@ -337,7 +346,7 @@ async function main() {
     await waitForReady(haia.value);
     const startToReadyMs = Math.round(performance.now() - startedAt);
     const idleRssMiB = rssMiB(haia.child.pid);
-    const haiaResult = runHarness(harness, `${haia.value}/v1`, haia.child.pid, options.label, options);
+    const haiaResult = await runHarness(harness, `${haia.value}/v1`, haia.child.pid, options.label, options);
     const markdown = report(haiaResult, passthroughResult, { idleRssMiB, startToReadyMs, apiMain });
     const out = join(resultsDir, `api-overhead-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
     writeFileSync(out, markdown);
