@@ -12,15 +12,12 @@ export const HEAP_GROWING_PERCENT = 100;
 const FLAG = '--heap-growing-percent';
 
 /**
- * The V8 flag that bounds heap growth, or undefined when the process was started with its own
- * `--heap-growing-percent` (on the command line or in `NODE_OPTIONS`): an operator's choice wins.
+ * The V8 flag that bounds heap growth, or undefined when node was started with its own
+ * `--heap-growing-percent` (`node --heap-growing-percent=300 dist/main.js`): an operator's choice
+ * wins. Node refuses V8 flags like this one in `NODE_OPTIONS`, so the command line is the only place.
  */
-export function heapGrowthFlag(
-  execArgv: readonly string[],
-  nodeOptions: string | undefined,
-): string | undefined {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  if (given.some((option) => option === FLAG || option.startsWith(`${FLAG}=`))) return undefined;
+export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
+  if (execArgv.some((option) => option === FLAG || option.startsWith(`${FLAG}=`))) return undefined;
   return `${FLAG}=${HEAP_GROWING_PERCENT}`;
 }
 
@@ -28,11 +25,8 @@ export function heapGrowthFlag(
  * Bounds V8's heap growth for this process (see {@link HEAP_GROWING_PERCENT}). The flag is read at
  * every full collection, so setting it at start-up takes effect for the whole run.
  */
-export function limitHeapGrowth(
-  execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
-): string | undefined {
-  const flag = heapGrowthFlag(execArgv, nodeOptions);
+export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv): string | undefined {
+  const flag = heapGrowthFlag(execArgv);
   if (flag) setFlagsFromString(flag);
   return flag;
 }
