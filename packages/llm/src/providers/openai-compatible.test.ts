@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../chat-event.js';
 import { createModel } from '../create-model.js';
-import type { LlmError } from '../llm-error.js';
+import { failure } from './adapter-test-helpers.js';
 
 // The wire details of HAIA's own Chat Completions client that the OpenAI fake does not cover
 // (the shared behaviour is tested against the fake in openai.test.ts). A raw node:http server
@@ -32,15 +32,6 @@ const hi = { messages: [{ role: 'user' as const, content: 'Hi' }] };
 
 function model(baseURL: string) {
   return createModel('openai-compatible:local', { baseURL, env: {}, maxRetries: 0 });
-}
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
 }
 
 function chunk(delta: Record<string, unknown>, finish: string | null = null): string {

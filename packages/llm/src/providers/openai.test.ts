@@ -2,8 +2,8 @@ import { type OpenAIFake, startOpenAIFake } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../chat-event.js';
 import { type CreateModelOptions, createModel } from '../create-model.js';
-import type { LlmError } from '../llm-error.js';
 import type { Message } from '../message.js';
+import { failure } from './adapter-test-helpers.js';
 
 const KEY = 'sk-test-secret-key-1234567890';
 let fake: OpenAIFake;
@@ -19,15 +19,6 @@ async function events(stream: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];
   for await (const event of stream) out.push(event);
   return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
 }
 
 const hi: Message[] = [{ role: 'user', content: 'Hi' }];
