@@ -109,6 +109,36 @@ function percentile(sorted, fraction) {
 }
 
 /**
+ * Starts a measurement's wall clock and CPU counters (this process's, and the server's when
+ * `cpuOfServer` can read it); `finish(durations)` gives the row: turns, p50, p99, CPU per turn, turns/s.
+ */
+async function startClock(cpuOfServer) {
+  const serverBefore = await cpuOfServer();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  return {
+    started,
+    async finish(durations) {
+      const wall = performance.now() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      const serverAfter = await cpuOfServer();
+      durations.sort((a, b) => a - b);
+      return {
+        turns: durations.length,
+        p50: percentile(durations, 0.5),
+        p99: percentile(durations, 0.99),
+        cpu: (cpu.user + cpu.system) / 1000 / durations.length,
+        serverCpu:
+          serverBefore === undefined || serverAfter === undefined
+            ? Number.NaN
+            : ((serverAfter - serverBefore) * 1000) / durations.length,
+        perSecond: (durations.length / wall) * 1000,
+      };
+    },
+  };
+}
+
+/**
  * CPU seconds the PostgreSQL server processes with these pids have used, from /proc (the server is
  * local in the usual setup); undefined when they cannot be read (a remote server, another OS).
  */
@@ -174,10 +204,8 @@ async function measure(store, concurrency, cpuOfServer, pacedMs = 0) {
     }),
   );
   const durations = [];
-  const serverBefore = await cpuOfServer();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const deadline = started + TIME_LIMIT_MS;
+  const clock = await startClock(cpuOfServer);
+  const deadline = clock.started + TIME_LIMIT_MS;
   const pause = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
   await Promise.all(
     conversations.map(async (conversation, index) => {
@@ -195,21 +223,7 @@ async function measure(store, concurrency, cpuOfServer, pacedMs = 0) {
       }
     }),
   );
-  const wall = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  const serverAfter = await cpuOfServer();
-  durations.sort((a, b) => a - b);
-  return {
-    turns: durations.length,
-    p50: percentile(durations, 0.5),
-    p99: percentile(durations, 0.99),
-    cpu: (cpu.user + cpu.system) / 1000 / durations.length,
-    serverCpu:
-      serverBefore === undefined || serverAfter === undefined
-        ? Number.NaN
-        : ((serverAfter - serverBefore) * 1000) / durations.length,
-    perSecond: (durations.length / wall) * 1000,
-  };
+  return clock.finish(durations);
 }
 
 /**
@@ -243,10 +257,8 @@ async function measureRegenerate(store, clients, cpuOfServer) {
     }),
   );
   const durations = [];
-  const serverBefore = await cpuOfServer();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const deadline = started + TIME_LIMIT_MS;
+  const clock = await startClock(cpuOfServer);
+  const deadline = clock.started + TIME_LIMIT_MS;
   await Promise.all(
     Array.from({ length: clients }, async () => {
       for (let number = 0; number < REGENERATE_TURNS && performance.now() < deadline; number++) {
@@ -256,21 +268,7 @@ async function measureRegenerate(store, clients, cpuOfServer) {
       }
     }),
   );
-  const wall = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  const serverAfter = await cpuOfServer();
-  durations.sort((a, b) => a - b);
-  return {
-    turns: durations.length,
-    p50: percentile(durations, 0.5),
-    p99: percentile(durations, 0.99),
-    cpu: (cpu.user + cpu.system) / 1000 / durations.length,
-    serverCpu:
-      serverBefore === undefined || serverAfter === undefined
-        ? Number.NaN
-        : ((serverAfter - serverBefore) * 1000) / durations.length,
-    perSecond: (durations.length / wall) * 1000,
-  };
+  return clock.finish(durations);
 }
 
 // `node store-turn.bench.mjs postgres` (or `pglite`) runs one backend only; a second argument
