@@ -78,29 +78,24 @@ export function postWithFetch(fetcher: typeof globalThis.fetch): PostJson {
     const reader = response.body?.getReader();
     const decoder = new TextDecoder();
     let finished = reader === undefined;
+    const read = async (): Promise<string | undefined> => {
+      if (finished || !reader) return undefined;
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        const tail = decoder.decode();
+        return tail === '' ? undefined : tail;
+      }
+      return decoder.decode(value, { stream: true });
+    };
     return {
       status: response.status,
       headers: response.headers,
-      read: async () => {
-        if (finished || !reader) return undefined;
-        const { done, value } = await reader.read();
-        if (done) {
-          finished = true;
-          const tail = decoder.decode();
-          return tail === '' ? undefined : tail;
-        }
-        return decoder.decode(value, { stream: true });
-      },
+      read,
       text: async () => {
         let text = '';
-        if (!reader) return text;
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-        }
-        finished = true;
-        return text + decoder.decode();
+        for (let piece = await read(); piece !== undefined; piece = await read()) text += piece;
+        return text;
       },
       close: () => {
         if (!finished) reader?.cancel().catch(() => {});
