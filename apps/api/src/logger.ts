@@ -68,10 +68,9 @@ export function createLogger(
   const now = output.now ?? Date.now;
   let dropped = 0;
   let noticedAt = Number.NEGATIVE_INFINITY;
-  destination.on('drop', (data: string) => {
-    let lines = 0;
-    for (let index = data.indexOf('\n'); index !== -1; index = data.indexOf('\n', index + 1)) lines++;
-    dropped += Math.max(lines, 1);
+  // pino writes one line per write, so one drop is one line.
+  destination.on('drop', () => {
+    dropped++;
     if (now() - noticedAt < DROP_NOTICE_INTERVAL_MS) return;
     noticedAt = now();
     onDropped(dropped);
