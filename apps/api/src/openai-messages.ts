@@ -1,6 +1,6 @@
+import type { ModelSettings } from '@haia/agent';
 import type {
   AssistantMessage,
-  ChatRequest,
   ImagePart,
   Message,
   TextPart,
@@ -123,11 +123,11 @@ export function fromOpenAiToolChoice(choice: ChatCompletionRequest['tool_choice'
   return { type: 'tool', toolName: choice.function.name };
 }
 
-/** The request's settings for the model calls of its turn. */
-export type ModelParameters = Pick<
-  ChatRequest,
-  'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat' | 'wholeAnswer'
->;
+/**
+ * The request's settings for the model calls of its turn: the agent's `ModelSettings`, so a setting
+ * the API passes cannot be dropped on the way to an agent run.
+ */
+export type ModelParameters = ModelSettings;
 
 /**
  * The model parameters of a request: token limit, sampling, stop sequences, response format, and
