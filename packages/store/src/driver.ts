@@ -16,6 +16,17 @@ export interface ReservedConnection extends Queryable {
   release(): Promise<void>;
 }
 
+/** What a {@link Driver.listen} listener is told. */
+export interface ListenHandlers {
+  /** A notification on the channel, with its payload. */
+  onNotify(payload: string): void;
+  /**
+   * Listening began (true) or stopped (false: its connection closed; notifications sent until it
+   * listens again are missed). A dropped listener listens again by itself.
+   */
+  onListening(listening: boolean): void;
+}
+
 /** A connection (pool) to one database. */
 export interface Driver extends Queryable {
   readonly backend: 'postgres' | 'pglite';
@@ -28,6 +39,11 @@ export interface Driver extends Queryable {
    * undefined on PGlite, which is one connection in one process.
    */
   reserve?(): Promise<ReservedConnection>;
+  /**
+   * Listens on a `LISTEN` channel until the returned function is called (or the driver closes),
+   * on a connection of its own, and listens again after that connection drops.
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

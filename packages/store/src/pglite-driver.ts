@@ -26,6 +26,18 @@ export async function createPgliteDriver(dataDir: string, schema?: string): Prom
     transaction<T>(work: (transaction: Queryable) => Promise<T>): Promise<T> {
       return database.transaction((transaction) => work(wrap(transaction)));
     },
+    /** PGlite is one connection in this process: it never drops, so listening never stops. */
+    async listen(channel, handlers) {
+      const unlisten = await database.listen(channel, (payload) => handlers.onNotify(payload));
+      handlers.onListening(true);
+      let stopped = false;
+      return async () => {
+        if (stopped || closed) return;
+        stopped = true;
+        await unlisten();
+        handlers.onListening(false);
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -1,4 +1,4 @@
-import type { Driver, Queryable } from './driver.js';
+import type { Driver, ListenHandlers, Queryable } from './driver.js';
 import { describePostgresUrl } from './store-error.js';
 
 /** Connection pool settings for a PostgreSQL server. */
@@ -35,6 +35,68 @@ export async function createPostgresDriver(
     },
   });
   type Sql = typeof sql;
+  const stopListeners = new Set<() => Promise<void>>();
+
+  /**
+   * A `LISTEN` on a client of its own (one connection that never idles out or ages out), which
+   * listens again when its connection closes: at once, then every `retryMs` while that fails.
+   */
+  async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
+    const retryMs = 1000;
+    let stopped = false;
+    let listening = false;
+    let retry: NodeJS.Timeout | undefined;
+    // `onnotify` is an option postgres.js reads (its own `listen` uses it) but does not declare.
+    const listenerOptions = {
+      max: 1,
+      idle_timeout: 0,
+      max_lifetime: null,
+      connect_timeout: (pool.connectTimeoutMs ?? 10_000) / 1000,
+      fetch_types: false,
+      onnotice: () => {},
+      onnotify(name: string, payload: string) {
+        if (name === channel) handlers.onNotify(payload);
+      },
+      onclose() {
+        if (listening) {
+          listening = false;
+          handlers.onListening(false);
+        }
+        if (!stopped) void start();
+      },
+      connection: { application_name: `${applicationName} listener` },
+    };
+    const client = postgres(url, listenerOptions as Parameters<typeof postgres>[1]);
+    const quoted = `"${channel.replace(/"/g, '""')}"`;
+    async function start(): Promise<void> {
+      try {
+        await client.unsafe(`listen ${quoted}`);
+        if (stopped || listening) return;
+        listening = true;
+        handlers.onListening(true);
+      } catch {
+        if (!stopped) {
+          retry = setTimeout(() => void start(), retryMs);
+          retry.unref();
+        }
+      }
+    }
+    await start();
+    const stop = async (): Promise<void> => {
+      if (stopped) return;
+      stopped = true;
+      stopListeners.delete(stop);
+      clearTimeout(retry);
+      await client.end({ timeout: 0 });
+      if (listening) {
+        listening = false;
+        handlers.onListening(false);
+      }
+    };
+    stopListeners.add(stop);
+    return stop;
+  }
+
   const wrap = (client: Pick<Sql, 'unsafe'>): Queryable => ({
     async query<Row>(text: string, params: readonly unknown[] = []) {
       const rows = await client.unsafe(text, params as never[], { prepare: true });
@@ -66,7 +128,9 @@ export async function createPostgresDriver(
         },
       };
     },
+    listen,
     async close() {
+      await Promise.all([...stopListeners].map((stop) => stop()));
       await sql.end({ timeout: 5 });
     },
   };

@@ -54,6 +54,13 @@ interface ResolveRow {
   [column: `c_${string}`]: unknown;
 }
 
+/** Where a resolve looks: in one conversation (by id, or by external id and user), or in a user's (or no user's). */
+interface ResolveScope {
+  conversationId: string | undefined;
+  externalId: string | undefined;
+  userId: string | undefined;
+}
+
 function conversationColumns(row: ResolveRow): ConversationRow {
   return {
     id: row.c_id as string,
@@ -490,9 +497,26 @@ interface CachedPath {
   leafId: string;
   conversationId: string;
   prefixHash: string;
+  /** The conversation row's `xmin` the path was read at ('' when not known: never skips a read). */
   version: string;
   text: string;
+  /** The conversation, as the resolve that loaded (or last confirmed) the path read it. */
+  conversation: Conversation | undefined;
+  /** Whether the leaf has replies, as far as this store has seen. */
+  branched: boolean;
+  /**
+   * Whether a resolve may answer from this path without asking the server: it was read (or
+   * written) while this store was listening for changes and nothing was announced meanwhile.
+   */
+  trusted: boolean;
 }
+
+/** The channel migration 0003's triggers announce changes on (payload: a conversation id, or '*'). */
+const CHANGES_CHANNEL = 'haia_conversation_changes';
+
+/** Whether the schema has migration 0003's triggers (one of them stands for all). */
+const ANNOUNCES_SQL = `select exists (select 1 from pg_trigger
+  where tgrelid = to_regclass('conversations') and tgname = 'haia_conversation_deleted') as present`;
 
 /**
  * Whether `version` (an `xmin`) names one write: not a special transaction id (0 to 2; a frozen
@@ -581,8 +605,97 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const pathsByLeaf = new Map<string, CachedPath>();
   const leafByHash = new Map<string, string>();
 
+  /**
+   * Held paths: while this store listens on {@link CHANGES_CHANNEL} and the schema announces
+   * changes (migration 0003), a path it read or wrote stays true until a change of its
+   * conversation is announced (a message tree only grows), so a resolve whose whole history is a
+   * held path's is answered from it with no statement at all. `heard` counts announcements and
+   * changes of the listening state: a path read by a statement during which it moved may be stale.
+   */
+  let listening = false;
+  let announces = false;
+  let heard = 0;
+
+  /** What this store has heard so far, or -1 when it cannot trust what it reads: taken before a statement. */
+  function hearing(): number {
+    return listening && announces ? heard : -1;
+  }
+
+  /** Whether a path read by a statement that began at `since` ({@link hearing}) is still true. */
+  function stillHeld(since: number): boolean {
+    return since !== -1 && since === hearing();
+  }
+
+  /** Stops trusting every held path (kept as guesses for the resolve statement). */
+  function distrustAll(): void {
+    heard++;
+    for (const entry of pathsByLeaf.values()) entry.trusted = false;
+  }
+
+  /** Forgets the paths of a conversation that changed. */
+  function forgetConversation(conversationId: string): void {
+    heard++;
+    for (const entry of [...pathsByLeaf.values()]) {
+      if (entry.conversationId !== conversationId) continue;
+      pathsByLeaf.delete(entry.leafId);
+      if (leafByHash.get(entry.prefixHash) === entry.leafId) leafByHash.delete(entry.prefixHash);
+    }
+  }
+
+  async function checkAnnounces(): Promise<void> {
+    const rows = await driver.query<{ present: unknown }>(ANNOUNCES_SQL);
+    announces = rows[0]?.present === true;
+    heard++;
+  }
+
+  const stopListening = driver
+    .listen(CHANGES_CHANNEL, {
+      onNotify(payload) {
+        if (payload === '*') distrustAll();
+        else forgetConversation(payload);
+      },
+      onListening(now) {
+        listening = now;
+        distrustAll();
+        if (now) {
+          checkAnnounces().catch((error: unknown) => {
+            logger.debug({ err: error }, 'could not check for change announcements');
+          });
+        }
+      },
+    })
+    .catch((error: unknown) => {
+      logger.debug({ err: error }, 'could not listen for conversation changes');
+      return async () => {};
+    });
+
+  /**
+   * The held path that is exactly the history `hash` ends with, if it may answer this resolve: a
+   * path of a conversation in the resolve's scope (the id, the external id and user, or the user).
+   */
+  function heldPath(hash: string, scope: ResolveScope): CachedPath | undefined {
+    if (!listening || !announces) return undefined;
+    const leaf = leafByHash.get(hash);
+    const entry = leaf === undefined ? undefined : pathsByLeaf.get(leaf);
+    const conversation = entry?.conversation;
+    if (entry === undefined || !entry.trusted || conversation === undefined) return undefined;
+    const owner = conversation.userId ?? undefined;
+    const fits =
+      scope.conversationId !== undefined
+        ? conversation.id === scope.conversationId && (scope.userId === undefined || owner === scope.userId)
+        : scope.externalId !== undefined
+          ? conversation.externalId === scope.externalId && owner === scope.userId
+          : owner === scope.userId;
+    if (!fits) return undefined;
+    // Kept as the newest entry: a path many turns regenerate from stays.
+    pathsByLeaf.delete(entry.leafId);
+    pathsByLeaf.set(entry.leafId, entry);
+    return entry;
+  }
+
   function cachePath(entry: CachedPath): void {
-    if (entry.text.length > PATH_CACHE_MAX_CHARS || !isWriteVersion(entry.version)) return;
+    if (entry.text.length > PATH_CACHE_MAX_CHARS) return;
+    if (!isWriteVersion(entry.version) && !entry.trusted) return;
     pathsByLeaf.delete(entry.leafId);
     pathsByLeaf.set(entry.leafId, entry);
     leafByHash.set(entry.prefixHash, entry.leafId);
@@ -613,52 +726,101 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     text: string,
     hashes: readonly string[],
     key: readonly unknown[],
-  ): Promise<{ row: ResolveRow | undefined; path: string | null }> {
+  ): Promise<{ row: ResolveRow | undefined; path: string | null; since: number; seen: number }> {
     const guess = guessPath(hashes);
+    const since = hearing();
+    const seen = heard;
     const row = (
-      await driver.query<ResolveRow>(text, [hashes, ...key, guess?.leafId ?? null, guess?.version ?? null])
+      await driver.query<ResolveRow>(text, [
+        hashes,
+        ...key,
+        guess?.leafId ?? null,
+        guess !== undefined && isWriteVersion(guess.version) ? guess.version : null,
+      ])
     )[0];
     if (!row || row.match_position === null || row.match_position === undefined) {
-      return { row, path: null };
+      return { row, path: null, since, seen };
     }
     if (row.path === null && guess !== undefined) {
-      cachePath(guess);
-      return { row, path: guess.text };
+      // A change announced meanwhile may be one the version does not show (a message changed by
+      // hand): the copy is used this once (the statement's answer), not kept.
+      if (heard !== seen) return { row, path: guess.text, since, seen };
+      cachePath({
+        ...guess,
+        conversation: toConversation(conversationColumns(row)),
+        branched: row.match_branched === true,
+        trusted: stillHeld(since),
+      });
+      return { row, path: guess.text, since, seen };
     }
-    return { row, path: row.path };
+    return { row, path: row.path, since, seen };
   }
 
-  /** Caches a path the server sent, by its leaf. */
+  /** Caches a path the server sent, by its leaf, with the conversation it belongs to. */
   function cacheLoadedPath(
     text: string | null,
     path: readonly StoredMessage[],
-    version: string | null,
+    match: ResolveRow,
+    conversation: Conversation,
+    since: number,
+    seen: number,
   ): void {
     const leaf = path.at(-1);
-    if (text === null || leaf === undefined || !isWriteVersion(version)) return;
+    if (text === null || leaf === undefined || heard !== seen) return;
     cachePath({
       leafId: leaf.id,
       conversationId: leaf.conversationId,
       prefixHash: leaf.prefixHash,
-      version,
+      version: isWriteVersion(match.version) ? match.version : '',
       text,
+      conversation,
+      branched: match.match_branched === true,
+      trusted: stillHeld(since),
     });
   }
 
-  /** After an append wrote `item` and the conversation row went from `before` to `after`. */
-  function extendPath(conversationId: string, item: QueuedAppend, before: unknown, after: unknown): void {
+  /**
+   * After an append wrote `item` and the conversation row went from `before` to `after`, in a
+   * statement that began at `since` ({@link hearing}): the parent's path plus the new messages. Its
+   * version is `after` only when the parent's path was read at `before` (no other write between);
+   * it stays held when the parent's was and nothing was announced meanwhile.
+   */
+  function extendPath(
+    conversationId: string,
+    item: QueuedAppend,
+    before: unknown,
+    after: unknown,
+    since: number,
+  ): void {
     const { built } = item;
     if (built.lastId === undefined || typeof after !== 'string') return;
     const entries = pathEntries(built.values);
-    let text: string;
-    if (item.parentId === null) text = `[${entries}]`;
-    else {
-      const parent = pathsByLeaf.get(item.parentId);
-      if (parent === undefined || parent.conversationId !== conversationId || parent.version !== before)
-        return;
-      text = `${parent.text.slice(0, -1)},${entries}]`;
+    if (item.parentId === null) {
+      cachePath({
+        leafId: built.lastId,
+        conversationId,
+        prefixHash: built.lastHash,
+        version: after,
+        text: `[${entries}]`,
+        conversation: undefined,
+        branched: false,
+        trusted: false,
+      });
+      return;
     }
-    cachePath({ leafId: built.lastId, conversationId, prefixHash: built.lastHash, version: after, text });
+    const parent = pathsByLeaf.get(item.parentId);
+    if (parent === undefined || parent.conversationId !== conversationId) return;
+    parent.branched = true;
+    cachePath({
+      leafId: built.lastId,
+      conversationId,
+      prefixHash: built.lastHash,
+      version: parent.version === before ? after : '',
+      text: `${parent.text.slice(0, -1)},${entries}]`,
+      conversation: parent.conversation,
+      branched: false,
+      trusted: parent.trusted && stillHeld(since),
+    });
   }
 
   /**
@@ -745,6 +907,25 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     // Deepest stored match of the incoming chain, within the conversation or the user's conversations.
     const { hashes } = hashChain(rest);
+    const lastHash = hashes.at(-1);
+    const held =
+      lastHash === undefined || (conversationId !== undefined && !UUID.test(conversationId))
+        ? undefined
+        : heldPath(lastHash, { conversationId, externalId, userId });
+    if (held?.conversation !== undefined) {
+      // The whole history is a path this store holds: nothing to ask the server.
+      const path = parsePath(held.text);
+      rememberPath(path);
+      return {
+        conversation: held.conversation,
+        created: false,
+        path,
+        newMessages: [],
+        parentId: held.leafId,
+        branched: held.branched,
+        system,
+      };
+    }
     // A continuing client matches at (or next to) its newest message: try the deepest few hashes
     // first and fall back to the whole chain only when none of them matches.
     const probe = hashes.length > PROBE ? hashes.length - PROBE : 0;
@@ -753,6 +934,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     let created = false;
     let match: ResolveRow | undefined;
     let pathText: string | null = null;
+    let since = -1;
+    let seen = -1;
 
     if (conversationId !== undefined || externalId !== undefined) {
       const by = conversationId !== undefined ? 'id' : 'external';
@@ -772,6 +955,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           if (row.match_position !== null) {
             match = row;
             pathText = result.path;
+            ({ since, seen } = result);
           }
         }
       } else {
@@ -799,15 +983,17 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       }
       match = result.row;
       pathText = result.path;
+      ({ since, seen } = result);
     }
 
     const path = match ? parsePath(pathText) : [];
     const leaf = path.at(-1);
     if (match && leaf) {
       rememberPath(path);
-      if (pathText === match.path) cacheLoadedPath(pathText, path, match.version);
+      const found = conversation ?? toConversation(conversationColumns(match));
+      if (pathText === match.path) cacheLoadedPath(pathText, path, match, found, since, seen);
       return {
-        conversation: conversation ?? toConversation(conversationColumns(match)),
+        conversation: found,
         created: false,
         path,
         newMessages: rest.slice(offset + Number(match.match_position)),
@@ -910,6 +1096,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     let written: Set<number>;
     let before: unknown;
     let after: unknown;
+    const since = hearing();
+    const seen = heard;
     try {
       const rows = await driver.query<{ number: unknown; before: unknown; after: unknown }>(
         APPEND_BATCH_SQL,
@@ -929,7 +1117,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       try {
         if (written.has(index + 1) && built.lastId !== undefined) {
           rememberState(built.lastId, built.lastHash, built.state);
-          extendPath(conversationId, item, before, after);
+          if (heard === seen) extendPath(conversationId, item, before, after, since);
           item.resolve(storedFrom(built.values));
         } else {
           // Nothing was written for it: the conversation is gone or the parent changed.
@@ -1094,6 +1282,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const result = updated[0];
       if (!result) throw notFoundMessage(id);
       chainStates.delete(id);
+      forgetConversation(current.conversationId);
       return toMessage(result);
     });
   }
@@ -1137,6 +1326,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       ],
     );
     if (!rows[0]) throw notFoundConversation(id);
+    forgetConversation(id);
     return toConversation(rows[0]);
   }
 
@@ -1173,6 +1363,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   async function deleteConversation(id: string): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await driver.query('delete from conversations where id = $1 returning id', [id]);
+    forgetConversation(id);
     return rows.length > 0;
   }
 
@@ -1209,10 +1400,19 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       guard('ping', async () => {
         await driver.query('select 1');
       }),
-    migrate: () => guard('migrate', () => runMigrations(driver, { schema, logger })),
+    migrate: () =>
+      guard('migrate', async () => {
+        const result = await runMigrations(driver, { schema, logger });
+        await checkAnnounces().catch(() => {
+          announces = false;
+        });
+        return result;
+      }),
     async close() {
       if (closed) return;
       closed = true;
+      listening = false;
+      await (await stopListening)();
       await monitorState.close();
       await driver.close();
     },

@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStore } from '../create-store.js';
+import type { Driver } from '../driver.js';
 import { type Logger, noopLogger } from '../logger.js';
 import { createPgliteDriver } from '../pglite-driver.js';
+import { createPostgresDriver } from '../postgres-driver.js';
 import { createSqlStore } from '../sql-store.js';
 import type { Store } from '../types.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -16,6 +18,11 @@ export interface StoreHarness {
   readonly sharedAccess: boolean;
   /** Opens a store on database `name`: fresh and empty the first time, the same data after. */
   open(name: string, options?: { migrate?: boolean; now?: () => Date; logger?: Logger }): Promise<Store>;
+  /**
+   * Opens a store on database `name` whose driver counts the statements it runs (the real driver,
+   * with a counter), migrated; on PostgreSQL with an `application_name` of its own.
+   */
+  openCounted(name: string): Promise<CountedStore>;
   /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
   query(name: string, sql: string): Promise<Record<string, unknown>[]>;
   /**
@@ -27,6 +34,30 @@ export interface StoreHarness {
   openThroughProxy?(name: string): Promise<{ store: Store; proxy: TcpProxy; url: string }>;
   /** Drops every database this harness created. */
   cleanup(): Promise<void>;
+}
+
+/** A store of {@link StoreHarness.openCounted}. */
+export interface CountedStore {
+  store: Store;
+  /** How many statements the store has run so far. */
+  statements(): number;
+  /** Its connections' `application_name` (PostgreSQL); its listener's is this plus ` listener`. */
+  applicationName?: string;
+}
+
+/** `driver` with a counter of the statements run through it (not its transactions'). */
+function counted(driver: Driver): { driver: Driver; statements: () => number } {
+  let count = 0;
+  return {
+    driver: {
+      ...driver,
+      query(text, params) {
+        count++;
+        return driver.query(text, params);
+      },
+    },
+    statements: () => count,
+  };
 }
 
 /** An open transaction of {@link StoreHarness.begin}. */
@@ -63,6 +94,18 @@ export async function createPgliteHarness(): Promise<StoreHarness> {
       if (options.migrate !== false) await store.migrate();
       return store;
     },
+    async openCounted(name) {
+      await scratch.exec(`set search_path to "${schema(name)}"`);
+      const { driver, statements } = counted({ ...scratch, close: async () => {} });
+      const store = createSqlStore({
+        driver,
+        logger: noopLogger,
+        now: () => new Date(),
+        schema: schema(name),
+      });
+      await store.migrate();
+      return { store, statements };
+    },
     async query(name, sql) {
       if (name === 'main') throw new Error('query() runs on the scratch databases only');
       const results = await scratch.transaction(async (transaction) => {
@@ -94,6 +137,19 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
     backend: 'postgres',
     sharedAccess: true,
     open: (name, options = {}) => createStore({ url, schema: schema(name), pool: { max: 4 }, ...options }),
+    async openCounted(name) {
+      const applicationName = `haia-counted-${run}-${randomBytes(3).toString('hex')}`;
+      const real = await createPostgresDriver(url, { max: 4 }, schema(name), applicationName);
+      const { driver, statements } = counted(real);
+      const store = createSqlStore({
+        driver,
+        logger: noopLogger,
+        now: () => new Date(),
+        schema: schema(name),
+      });
+      await store.migrate();
+      return { store, statements, applicationName };
+    },
     async query(name, sql) {
       return admin.begin(async (transaction) => {
         await transaction.unsafe(`set local search_path to "${schema(name)}"`);

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { hashChain } from '../projection.js';
 import { StoreError } from '../store-error.js';
 import type { MessageLike, Store } from '../types.js';
-import type { StoreHarness } from './harness.js';
+import type { CountedStore, StoreHarness } from './harness.js';
 import { recordingLogger } from './recording-logger.js';
 
 /** A clock that moves 1 ms per reading, so ordering is deterministic. */
@@ -98,16 +98,20 @@ export function runStoreSuite(
     describe('migrations', () => {
       test('a fresh database gets the schema; running again applies nothing', async () => {
         const fresh = await harness.open('fresh', { migrate: false });
-        expect(await fresh.migrate()).toEqual({ applied: ['0001_init', '0002_monitor'], version: 2 });
-        expect(await fresh.migrate()).toEqual({ applied: [], version: 2 });
+        expect(await fresh.migrate()).toEqual({
+          applied: ['0001_init', '0002_monitor', '0003_change_notifications'],
+          version: 3,
+        });
+        expect(await fresh.migrate()).toEqual({ applied: [], version: 3 });
         await fresh.close();
         const again = await harness.open('fresh');
-        expect(await again.migrate()).toEqual({ applied: [], version: 2 });
+        expect(await again.migrate()).toEqual({ applied: [], version: 3 });
         await again.close();
         const rows = await harness.query('fresh', 'select id, name from haia_migrations');
         expect(rows.map((row) => [Number(row.id), row.name])).toEqual([
           [1, '0001_init'],
           [2, '0002_monitor'],
+          [3, '0003_change_notifications'],
         ]);
       });
 
@@ -117,17 +121,25 @@ export function runStoreSuite(
             [1, 2, 3, 4].map(() => harness.open('concurrent', { migrate: false })),
           );
           const results = await Promise.all(stores.map((each) => each.migrate()));
-          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_monitor']);
+          expect(results.flatMap((result) => result.applied)).toEqual([
+            '0001_init',
+            '0002_monitor',
+            '0003_change_notifications',
+          ]);
           await Promise.all(stores.map((each) => each.close()));
         } else {
           // PGlite is single-process: concurrent starts are concurrent migrate() calls on one store.
           const single = await harness.open('concurrent', { migrate: false });
           const results = await Promise.all([1, 2, 3, 4].map(() => single.migrate()));
-          expect(results.flatMap((result) => result.applied)).toEqual(['0001_init', '0002_monitor']);
+          expect(results.flatMap((result) => result.applied)).toEqual([
+            '0001_init',
+            '0002_monitor',
+            '0003_change_notifications',
+          ]);
           await single.close();
         }
         const rows = await harness.query('concurrent', 'select count(*)::int as count from haia_migrations');
-        expect(Number(rows[0]?.count)).toBe(2);
+        expect(Number(rows[0]?.count)).toBe(3);
       });
 
       test('a database with a newer schema is refused with a migration error', async () => {
@@ -764,24 +776,21 @@ export function runStoreSuite(
           expect(loaded.path).toStrictEqual(await second.getMessages(conversationId));
           // The caller's copy is its own.
           (loaded.path[1] as { content: unknown }).content = 'changed by the caller';
-          // A writer outside the store that changes a message without touching its conversation row
-          // (which the store's own writes always do) is not seen: the store's copy is still valid.
-          await harness.query(
-            'cache',
-            `update messages set usage = '{"outputTokens": 99}' where id = '${answer?.id}'`,
-          );
           const cached = await first.resolveConversation({ messages: resent });
           expect(cached.path[1]?.usage).toStrictEqual({ outputTokens: 4 });
           expect(cached.path[1]?.content).toStrictEqual([{ type: 'text', text: 'pve1 and pve2.' }]);
           const byId = await first.resolveConversation({ conversationId, messages: resent });
           expect(byId.path).toStrictEqual(cached.path);
-          // Once the row changes, the path is loaded again.
+          // A writer outside the store that changes a message without touching its conversation row
+          // is announced by migration 0003's trigger: once the store hears it, it reads the path again.
           await harness.query(
             'cache',
-            `update conversations set updated_at = updated_at where id = '${conversationId}'`,
+            `update messages set usage = '{"outputTokens": 99}' where id = '${answer?.id}'`,
           );
-          const reloaded = await first.resolveConversation({ messages: resent });
-          expect(reloaded.path[1]?.usage).toStrictEqual({ outputTokens: 99 });
+          await vi.waitFor(async () => {
+            const reloaded = await first.resolveConversation({ messages: resent });
+            expect(reloaded.path[1]?.usage).toStrictEqual({ outputTokens: 99 });
+          });
           // Another store's update of a message on the path is seen at once.
           await second.updateMessage(answer?.id ?? '', { status: 'error' });
           const updated = await first.resolveConversation({ conversationId, messages: resent });
@@ -966,6 +975,156 @@ export function runStoreSuite(
         });
         expect(visible?.map((message) => message.prefixHash)).toEqual(hashes);
       });
+    });
+
+    describe('held paths (a resent history answered without a statement while changes are heard)', () => {
+      /** Resolves `input` and says whether the store ran a statement for it. */
+      async function resolveCounting(
+        counted: CountedStore,
+        input: Parameters<Store['resolveConversation']>[0],
+      ): Promise<{ resolved: Awaited<ReturnType<Store['resolveConversation']>>; asked: boolean }> {
+        const before = counted.statements();
+        const resolved = await counted.store.resolveConversation(input);
+        return { resolved, asked: counted.statements() !== before };
+      }
+
+      test('a whole stored history is answered from the path the store holds, in its own scope only', async () => {
+        const counted = await harness.openCounted('held');
+        const { store } = counted;
+        try {
+          const userId = freshUser();
+          const opened = await store.resolveConversation({ userId, messages: [user('Is pve1 up?')] });
+          const stored = await store.appendMessages(opened.conversation.id, null, [user('Is pve1 up?')]);
+          const history = [user('Is pve1 up?')];
+          // Once the store listens (it starts at creation), the resend needs no statement.
+          await vi.waitFor(async () => {
+            expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+          });
+          const { resolved } = await resolveCounting(counted, { userId, messages: history });
+          expect(resolved.conversation.id).toBe(opened.conversation.id);
+          expect(resolved.parentId).toBe(stored[0]?.id);
+          expect(resolved.newMessages).toEqual([]);
+          expect(resolved.path).toStrictEqual(await store.getMessages(opened.conversation.id));
+          // The caller's copy is its own.
+          (resolved.path[0] as { content: unknown }).content = 'changed by the caller';
+          const again = await resolveCounting(counted, {
+            conversationId: opened.conversation.id,
+            userId,
+            messages: [{ role: 'system', content: 'Be brief.' }, ...history],
+          });
+          expect(again.asked).toBe(false);
+          expect(again.resolved.path[0]?.content).toBe('Is pve1 up?');
+          expect(again.resolved.system).toEqual([{ role: 'system', content: 'Be brief.' }]);
+          // An append under it keeps the extended path held, and marks the branch.
+          const [answer] = await store.appendMessages(opened.conversation.id, resolved.parentId, [
+            { role: 'assistant', content: 'Yes.' },
+          ]);
+          const continued = await resolveCounting(counted, {
+            userId,
+            messages: [...history, assistant('Yes.')],
+          });
+          expect(continued.asked).toBe(false);
+          expect(continued.resolved.parentId).toBe(answer?.id);
+          expect((await resolveCounting(counted, { userId, messages: history })).resolved.branched).toBe(
+            true,
+          );
+          // Another user, no user, or another conversation's id: the server is asked.
+          const other = await resolveCounting(counted, { userId: freshUser(), messages: history });
+          expect(other.asked).toBe(true);
+          expect(other.resolved.conversation.id).not.toBe(opened.conversation.id);
+          expect((await resolveCounting(counted, { messages: history })).asked).toBe(true);
+          const elsewhere = await resolveCounting(counted, {
+            externalId: `chat-${userId}`,
+            userId,
+            messages: history,
+          });
+          expect(elsewhere.asked).toBe(true);
+          expect(elsewhere.resolved.conversation.id).not.toBe(opened.conversation.id);
+        } finally {
+          await store.close();
+        }
+      });
+
+      test('a conversation deleted or retitled outside the store is heard: no held path answers for it', async () => {
+        const counted = await harness.openCounted('held');
+        const { store } = counted;
+        try {
+          const userId = freshUser();
+          const history = [user('Which guests run on pve2?')];
+          const opened = await store.resolveConversation({ userId, messages: history });
+          await store.appendMessages(opened.conversation.id, null, history);
+          await vi.waitFor(async () => {
+            expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+          });
+          await harness.query(
+            'held',
+            `update conversations set title = 'Guests' where id = '${opened.conversation.id}'`,
+          );
+          await vi.waitFor(async () => {
+            const { resolved } = await resolveCounting(counted, { userId, messages: history });
+            expect(resolved.conversation.title).toBe('Guests');
+          });
+          await harness.query('held', `delete from conversations where id = '${opened.conversation.id}'`);
+          await vi.waitFor(async () => {
+            const { resolved } = await resolveCounting(counted, { userId, messages: history });
+            expect(resolved.conversation.id).not.toBe(opened.conversation.id);
+            expect(resolved.created).toBe(true);
+          });
+          // This store's own delete is forgotten at once.
+          const next = await store.resolveConversation({ userId, messages: [user('Any backups?')] });
+          await store.appendMessages(next.conversation.id, null, [user('Any backups?')]);
+          await vi.waitFor(async () => {
+            const { asked } = await resolveCounting(counted, { userId, messages: [user('Any backups?')] });
+            expect(asked).toBe(false);
+          });
+          expect(await store.deleteConversation(next.conversation.id)).toBe(true);
+          const after = await resolveCounting(counted, { userId, messages: [user('Any backups?')] });
+          expect(after.asked).toBe(true);
+          expect(after.resolved.created).toBe(true);
+        } finally {
+          await store.close();
+        }
+      });
+
+      if (backend === 'postgres') {
+        test('while its listening connection is down the store asks the server, then holds paths again', async () => {
+          const counted = await harness.openCounted('held');
+          const { store, applicationName } = counted;
+          try {
+            const userId = freshUser();
+            const history = [user('Is the ceph pool healthy?')];
+            const opened = await store.resolveConversation({ userId, messages: history });
+            await store.appendMessages(opened.conversation.id, null, history);
+            await vi.waitFor(async () => {
+              expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+            });
+            const killed = await harness.query(
+              'held',
+              `select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = '${applicationName} listener'`,
+            );
+            expect(killed.map((row) => row.done)).toEqual([true]);
+            // Changes made while nobody listens are missed, so nothing held is trusted until it listens
+            // again and the server has confirmed the path.
+            await vi.waitFor(async () => {
+              expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(true);
+            });
+            await harness.query(
+              'held',
+              `update conversations set title = 'Ceph' where id = '${opened.conversation.id}'`,
+            );
+            await vi.waitFor(
+              async () => {
+                const { resolved, asked } = await resolveCounting(counted, { userId, messages: history });
+                expect(resolved.conversation.title).toBe('Ceph');
+                expect(asked).toBe(false);
+              },
+              { timeout: 5000 },
+            );
+          } finally {
+            await store.close();
+          }
+        });
+      }
     });
 
     describe('conversations', () => {
@@ -1182,7 +1341,7 @@ export function runStoreSuite(
         await closing.close();
         await expectStoreError(closing.ping(), 'unavailable', /closed/);
         store = await harness.open('main');
-        expect(await store.migrate()).toEqual({ applied: [], version: 2 });
+        expect(await store.migrate()).toEqual({ applied: [], version: 3 });
         const loaded = await store.getConversation(resolved.conversation.id);
         expect(loaded?.messages.map((message) => message.content)).toEqual(['Remember me', 'I will.']);
         const next = await store.resolveConversation({
