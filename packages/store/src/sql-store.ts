@@ -917,7 +917,8 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const path = parsePath(held.text);
       rememberPath(path);
       return {
-        conversation: held.conversation,
+        // A copy: callers get objects of their own, as from a statement.
+        conversation: structuredClone(held.conversation),
         created: false,
         path,
         newMessages: [],

@@ -1007,6 +1007,7 @@ export function runStoreSuite(
           expect(resolved.path).toStrictEqual(await store.getMessages(opened.conversation.id));
           // The caller's copy is its own.
           (resolved.path[0] as { content: unknown }).content = 'changed by the caller';
+          resolved.conversation.metadata.changed = true;
           const again = await resolveCounting(counted, {
             conversationId: opened.conversation.id,
             userId,
@@ -1014,6 +1015,7 @@ export function runStoreSuite(
           });
           expect(again.asked).toBe(false);
           expect(again.resolved.path[0]?.content).toBe('Is pve1 up?');
+          expect(again.resolved.conversation.metadata).toEqual({});
           expect(again.resolved.system).toEqual([{ role: 'system', content: 'Be brief.' }]);
           // An append under it keeps the extended path held, and marks the branch.
           const [answer] = await store.appendMessages(opened.conversation.id, resolved.parentId, [
