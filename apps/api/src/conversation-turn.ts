@@ -58,8 +58,8 @@ export function storeFailure(error: unknown): ApiError {
 /**
  * Resolves the conversation a request continues and stores the new messages (the user's message)
  * before the model is called, so a crash later loses no user input. At most two store round trips:
- * one to resolve (none when the whole history is a path the store holds, as in a regenerate), one to
- * append (none when nothing is new). A store failure is logged on `logger`, the
+ * one to resolve (none when the history is a path the store holds, plus at most one new user
+ * message: a regenerate or the next turn), one to append (none when nothing is new). A store failure is logged on `logger`, the
  * request's (bound to its `requestId`).
  */
 export async function openConversation(

@@ -269,6 +269,42 @@ const APPEND_BATCH_SQL = `with locked as (
   ) select number::int as number, (select version from locked) as before, (select version from touched) as after
   from accepted`;
 
+/**
+ * The append of a new user message after a resolve that answered from a held path without asking
+ * the server ({@link createSqlStore}'s held continuation): the one case where the store has not
+ * seen whether another writer already stored that message there (a retry that went to another api
+ * process). It locks the conversation, and when the parent already has a child with the message's
+ * prefix hash it inserts nothing and returns that child (as one {@link PATH_JSON} entry), as a
+ * resolve would have matched it; otherwise it checks the parent as {@link APPEND_BATCH_SQL} does and
+ * inserts. No row written and none found: the conversation is gone or the parent changed.
+ * Parameters: $1 conversation, $2 parent, $3 the parent's prefix hash, $4 id, $5 role, $6 content
+ * (JSON text), $7 status, $8 model, $9 usage (JSON text), $10 prefix hash, $11 created at.
+ */
+const GUARDED_APPEND_SQL = `with locked as (
+    select id, xmin::text as version from conversations where id = $1::uuid for update
+  ), existing as (
+    select id, conversation_id, parent_id, role, content, status, model, usage, created_at, prefix_hash
+    from messages where parent_id = $2::uuid and prefix_hash = $10 and exists (select 1 from locked)
+    order by seq desc limit 1
+  ), accepted as (
+    select 1 from locked where not exists (select 1 from existing) and exists (
+      select 1 from (select conversation_id, prefix_hash from messages where id = $2::uuid limit 1 for share) parent
+      where parent.conversation_id = locked.id and parent.prefix_hash = $3
+    )
+  ), inserted as (
+    insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
+    select $4::uuid, $1::uuid, $2::uuid, $5, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::timestamptz
+    from accepted
+    returning created_at
+  ), touched as (
+    update conversations set updated_at = (select created_at from inserted)
+    where id = $1::uuid and exists (select 1 from inserted)
+    returning xmin::text as version
+  ) select (select json_build_array(id, conversation_id, parent_id, role, content, status, model, usage,
+      floor(extract(epoch from created_at)::numeric * 1000), prefix_hash)::text from existing) as existing,
+    exists (select 1 from inserted) as inserted,
+    (select version from locked) as before, (select version from touched) as after`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const messageLikeSchema = z.object({
@@ -693,6 +729,22 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     return entry;
   }
 
+  /**
+   * Held continuations not yet written: parent id → the prefix hash of the new user message a
+   * resolve answered from that held path. The append of exactly that message checks for one
+   * stored meanwhile by another writer ({@link GUARDED_APPEND_SQL}).
+   */
+  const unverified = new Map<string, string>();
+
+  function rememberUnverified(parentId: string, prefixHash: string): void {
+    unverified.delete(parentId);
+    unverified.set(parentId, prefixHash);
+    if (unverified.size > CHAIN_STATE_CACHE) {
+      const oldest = unverified.keys().next().value;
+      if (oldest !== undefined) unverified.delete(oldest);
+    }
+  }
+
   function cachePath(entry: CachedPath): void {
     if (entry.text.length > PATH_CACHE_MAX_CHARS) return;
     if (!isWriteVersion(entry.version) && !entry.trusted) return;
@@ -787,7 +839,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    */
   function extendPath(
     conversationId: string,
-    item: QueuedAppend,
+    item: Pick<QueuedAppend, 'parentId' | 'built'>,
     before: unknown,
     after: unknown,
     since: number,
@@ -924,6 +976,28 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         newMessages: [],
         parentId: held.leafId,
         branched: held.branched,
+        system,
+      };
+    }
+    // A held path plus one new user message (a conversation's next turn): the match is the held
+    // leaf, unless another writer stored this very message under it, which its append checks.
+    const newest = rest.at(-1);
+    const previousHash = hashes.length >= 2 ? hashes[hashes.length - 2] : undefined;
+    const base =
+      lastHash === undefined || previousHash === undefined || newest?.role !== 'user' || held !== undefined
+        ? undefined
+        : heldPath(previousHash, { conversationId, externalId, userId });
+    if (lastHash !== undefined && newest !== undefined && base?.conversation !== undefined) {
+      const path = parsePath(base.text);
+      rememberPath(path);
+      rememberUnverified(base.leafId, lastHash);
+      return {
+        conversation: structuredClone(base.conversation),
+        created: false,
+        path,
+        newMessages: [newest],
+        parentId: base.leafId,
+        branched: base.branched,
         system,
       };
     }
@@ -1148,6 +1222,13 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       parsed.data.length <= INSERT_BATCH
     ) {
       const built = buildRows(conversationId, parentId, parsed.data, known?.state ?? INITIAL_STATE, at);
+      const guard = parentId === null ? undefined : unverified.get(parentId);
+      if (parentId !== null && known !== undefined && guard !== undefined) {
+        unverified.delete(parentId);
+        if (parsed.data.length === 1 && built.lastHash === guard) {
+          return guardedAppend(conversationId, parentId, known.prefixHash, parsed.data, built, at);
+        }
+      }
       return new Promise<StoredMessage[]>((resolve, reject) => {
         enqueueAppend(conversationId, {
           parentId,
@@ -1161,6 +1242,55 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       });
     }
     return appendInTransaction(conversationId, parentId, parsed.data, at);
+  }
+
+  /**
+   * The append of a held continuation's user message ({@link GUARDED_APPEND_SQL}): the message
+   * written, or the same message another writer stored there first, or (the conversation gone or
+   * the parent changed) the transaction below, which says why.
+   */
+  async function guardedAppend(
+    conversationId: string,
+    parentId: string,
+    parentHash: string,
+    messages: readonly z.infer<typeof newMessageSchema>[],
+    built: BuiltRows,
+    at: Date,
+  ): Promise<StoredMessage[]> {
+    const row = built.values[0] as unknown[];
+    const since = hearing();
+    const seen = heard;
+    const [result] = await driver.query<{
+      existing: unknown;
+      inserted: unknown;
+      before: unknown;
+      after: unknown;
+    }>(GUARDED_APPEND_SQL, [
+      conversationId,
+      parentId,
+      parentHash,
+      row[0],
+      row[3],
+      row[4],
+      row[5],
+      row[6],
+      row[7],
+      row[8],
+      at.toISOString(),
+    ]);
+    if (result?.inserted === true && built.lastId !== undefined) {
+      rememberState(built.lastId, built.lastHash, built.state);
+      if (heard === seen) extendPath(conversationId, { parentId, built }, result.before, result.after, since);
+      return storedFrom(built.values);
+    }
+    const existing = typeof result?.existing === 'string' ? parsePath(`[${result.existing}]`) : [];
+    const found = existing[0];
+    if (found !== undefined) {
+      // The same visible message, so the chain goes on from it as from the one not written.
+      rememberState(found.id, found.prefixHash, built.state);
+      return existing;
+    }
+    return appendInTransaction(conversationId, parentId, messages, at);
   }
 
   /**

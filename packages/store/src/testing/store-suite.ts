@@ -791,10 +791,14 @@ export function runStoreSuite(
             const reloaded = await first.resolveConversation({ messages: resent });
             expect(reloaded.path[1]?.usage).toStrictEqual({ outputTokens: 99 });
           });
-          // Another store's update of a message on the path is seen at once.
+          // Another store's update of a message on the path is seen once its announcement arrives
+          // (a held path answers without the server meanwhile).
           await second.updateMessage(answer?.id ?? '', { status: 'error' });
+          await vi.waitFor(async () => {
+            const seen = await first.resolveConversation({ conversationId, messages: resent });
+            expect(seen.path[1]?.status).toBe('error');
+          });
           const updated = await first.resolveConversation({ conversationId, messages: resent });
-          expect(updated.path[1]?.status).toBe('error');
           expect(updated.path).toStrictEqual(await second.getMessages(conversationId));
           // And after this store's next append, the extended path is the stored one.
           const [next] = await first.appendMessages(conversationId, updated.parentId, [user('And pve3?')]);
@@ -1043,6 +1047,84 @@ export function runStoreSuite(
           expect(elsewhere.asked).toBe(true);
           expect(elsewhere.resolved.conversation.id).not.toBe(opened.conversation.id);
         } finally {
+          await store.close();
+        }
+      });
+
+      test('a next turn (a held path and one new user message) resolves with no statement; its append finds the message another writer stored first', async () => {
+        const counted = await harness.openCounted('held');
+        const other = await harness.open('held');
+        const { store } = counted;
+        try {
+          const userId = freshUser();
+          const opened = await store.resolveConversation({
+            userId,
+            messages: [user('How full is local-lvm?')],
+          });
+          const conversationId = opened.conversation.id;
+          const [, answer] = await store.appendMessages(conversationId, null, [
+            user('How full is local-lvm?'),
+            { role: 'assistant', content: '71 %.' },
+          ]);
+          const stored = [user('How full is local-lvm?'), assistant('71 %.')];
+          // The first resend is confirmed by the server; once the store listens, the next needs nothing.
+          await vi.waitFor(async () => {
+            const { asked } = await resolveCounting(counted, {
+              userId,
+              messages: [...stored, user('And local?')],
+            });
+            expect(asked).toBe(false);
+          });
+          const next = await resolveCounting(counted, { userId, messages: [...stored, user('And local?')] });
+          expect(next.resolved.conversation.id).toBe(conversationId);
+          expect(next.resolved.parentId).toBe(answer?.id);
+          expect(next.resolved.newMessages).toEqual([user('And local?')]);
+          expect(next.resolved.path).toStrictEqual(await store.getMessages(conversationId));
+          expect(next.resolved.branched).toBe(false);
+          // Its append writes the message, in one statement, with the hash a resend has.
+          const before = counted.statements();
+          const [question] = await store.appendMessages(conversationId, answer?.id ?? null, [
+            user('And local?'),
+          ]);
+          expect(counted.statements() - before).toBe(1);
+          const again = await resolveCounting(counted, { userId, messages: [...stored, user('And local?')] });
+          expect(again.asked).toBe(false);
+          expect(again.resolved.parentId).toBe(question?.id);
+          expect(again.resolved.newMessages).toEqual([]);
+          // Another writer (another api process) stores the same next message first, as a retry would.
+          const edit = await resolveCounting(counted, { userId, messages: [...stored, user('And ceph?')] });
+          expect(edit.asked).toBe(false);
+          expect(edit.resolved.branched).toBe(true);
+          const elsewhere = await other.resolveConversation({
+            userId,
+            messages: [...stored, user('And ceph?')],
+          });
+          const [theirs] = await other.appendMessages(
+            conversationId,
+            elsewhere.parentId,
+            elsewhere.newMessages.map((message) => ({ ...message, role: 'user' as const })),
+          );
+          const [ours] = await store.appendMessages(conversationId, edit.resolved.parentId, [
+            user('And ceph?'),
+          ]);
+          // The store returns that message instead of a second copy, as a resolve would have matched it.
+          expect(ours?.id).toBe(theirs?.id);
+          const all = await store.getMessages(conversationId);
+          expect(all.filter((message) => message.content === 'And ceph?')).toHaveLength(1);
+          // And the turn goes on under it.
+          const [reply] = await store.appendMessages(conversationId, ours?.id ?? null, [
+            { role: 'assistant', content: 'Healthy.' },
+          ]);
+          expect(reply?.parentId).toBe(theirs?.id);
+          // An append of something else under a held leaf is an ordinary append.
+          const other2 = await resolveCounting(counted, { userId, messages: [...stored, user('And nfs?')] });
+          expect(other2.resolved.newMessages).toEqual([user('And nfs?')]);
+          const written = await store.appendMessages(conversationId, answer?.id ?? null, [
+            user('And nfs, please?'),
+          ]);
+          expect(written[0]?.content).toBe('And nfs, please?');
+        } finally {
+          await other.close();
           await store.close();
         }
       });
