@@ -59,8 +59,11 @@ export function storeFailure(error: unknown): ApiError {
  * Resolves the conversation a request continues and stores the new messages (the user's message)
  * before the model is called, so a crash later loses no user input. At most two store round trips:
  * one to resolve (none when the history is a path the store holds, plus at most one new user
- * message: a regenerate or the next turn), one to append (none when nothing is new). A store failure is logged on `logger`, the
- * request's (bound to its `requestId`).
+ * message: a regenerate or the next turn), one to append (none when nothing is new). When the
+ * append finds the conversation gone (deleted through another api process an instant before, its
+ * notice not yet here) and the request did not name it by id, the history is resolved once more,
+ * as a new conversation. A store failure is logged on `logger`, the request's (bound to its
+ * `requestId`).
  */
 export async function openConversation(
   store: Store,
@@ -69,42 +72,62 @@ export async function openConversation(
   identity: ConversationIdentity,
   messages: Message[],
 ): Promise<OpenedConversation> {
-  const call = { logger };
   try {
-    const resolved = await metrics.timeStore('resolve', () =>
-      store.resolveConversation(
-        {
-          ...(identity.conversationId ? { conversationId: identity.conversationId } : {}),
-          ...(identity.externalId ? { externalId: identity.externalId } : {}),
-          ...(identity.userId ? { userId: identity.userId } : {}),
-          ...(identity.client ? { client: identity.client } : {}),
-          messages,
-        },
-        call,
-      ),
-    );
-    const conversationId = resolved.conversation.id;
-    let parentId = resolved.parentId;
-    if (resolved.newMessages.length > 0) {
-      const fresh: NewMessage[] = resolved.newMessages.map((message) => ({
-        role: message.role,
-        content: message.content,
-        status: 'complete',
-      }));
-      const stored = await metrics.timeStore('append', () =>
-        store.appendMessages(conversationId, parentId, fresh, call),
+    try {
+      return await resolveAndStore(store, metrics, logger, identity, messages);
+    } catch (error) {
+      const gone = (error as { code?: unknown } | null)?.code === 'not-found';
+      if (!gone || identity.conversationId !== undefined) throw error;
+      logger.debug(
+        { code: 'not-found' },
+        'the conversation was gone when its new message was stored: resolving again',
       );
-      parentId = stored.at(-1)?.id ?? parentId;
+      return await resolveAndStore(store, metrics, logger, identity, messages);
     }
-    const context: Message[] = [];
-    for (const message of resolved.system ?? []) context.push(message as Message);
-    for (const message of resolved.path)
-      context.push({ role: message.role, content: message.content } as Message);
-    for (const message of resolved.newMessages) context.push(message as Message);
-    return { conversationId, context, parentId, created: resolved.created, branched: resolved.branched };
   } catch (error) {
     throw storeFailure(error);
   }
+}
+
+async function resolveAndStore(
+  store: Store,
+  metrics: ApiMetrics,
+  logger: Logger,
+  identity: ConversationIdentity,
+  messages: Message[],
+): Promise<OpenedConversation> {
+  const call = { logger };
+  const resolved = await metrics.timeStore('resolve', () =>
+    store.resolveConversation(
+      {
+        ...(identity.conversationId ? { conversationId: identity.conversationId } : {}),
+        ...(identity.externalId ? { externalId: identity.externalId } : {}),
+        ...(identity.userId ? { userId: identity.userId } : {}),
+        ...(identity.client ? { client: identity.client } : {}),
+        messages,
+      },
+      call,
+    ),
+  );
+  const conversationId = resolved.conversation.id;
+  let parentId = resolved.parentId;
+  if (resolved.newMessages.length > 0) {
+    const fresh: NewMessage[] = resolved.newMessages.map((message) => ({
+      role: message.role,
+      content: message.content,
+      status: 'complete',
+    }));
+    const stored = await metrics.timeStore('append', () =>
+      store.appendMessages(conversationId, parentId, fresh, call),
+    );
+    parentId = stored.at(-1)?.id ?? parentId;
+  }
+  const context: Message[] = [];
+  for (const message of resolved.system ?? []) context.push(message as Message);
+  for (const message of resolved.path)
+    context.push({ role: message.role, content: message.content } as Message);
+  for (const message of resolved.newMessages) context.push(message as Message);
+  return { conversationId, context, parentId, created: resolved.created, branched: resolved.branched };
 }
 
 /**

@@ -155,12 +155,26 @@ describe.skipIf(!testDatabaseUrl)(
     });
 
     it('a conversation deleted through one process is gone for the other', async () => {
-      const { conversationId } = await conversation('delta', 'history');
+      const { conversationId, history } = await conversation('delta', 'history');
       const deleted = await fetch(`${clients[0]?.baseURL}/conversations/${conversationId}`, {
         method: 'DELETE',
       });
       expect(deleted.status).toBe(200);
       expect((await fetch(`${clients[1]?.baseURL}/conversations/${conversationId}`)).status).toBe(404);
+      // The client that still has the history goes on through the process that held it: a new
+      // conversation with the whole history, whether or not that process has heard of the delete.
+      const next = await turn(
+        clients[1] as OpenAI,
+        [...history, { role: 'user', content: 'delta question 5' }],
+        { stream: false },
+      );
+      expect(next.text).toBe('delta answer 5');
+      expect(next.conversationId).toBeTruthy();
+      expect(next.conversationId).not.toBe(conversationId);
+      const stored = (await (
+        await fetch(`${clients[0]?.baseURL}/conversations/${next.conversationId}`)
+      ).json()) as LooseJson;
+      expect(stored.messages.filter((message: LooseJson) => message.role === 'user')).toHaveLength(5);
     });
   },
 );

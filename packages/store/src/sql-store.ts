@@ -1307,12 +1307,17 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     const { stored, built } = await driver.transaction(async (transaction) => {
       // The row lock serialises writers of one conversation: each append sees the previous one.
       const locked = await transaction.query(LOCK_SQL, [conversationId]);
-      if (locked.length === 0) throw notFoundConversation(conversationId);
+      if (locked.length === 0) {
+        // Gone: whatever this store still holds of it (its announcement may not have come yet) goes too.
+        forgetConversation(conversationId);
+        throw notFoundConversation(conversationId);
+      }
       const tailRows = parentId === null ? [] : await transaction.query<MessageRow>(TAIL_SQL, [parentId]);
       if (
         parentId !== null &&
         (tailRows.length === 0 || tailRows.at(-1)?.conversation_id !== conversationId)
       ) {
+        forgetConversation(conversationId);
         throw notInConversation(parentId, conversationId);
       }
       const built = buildRows(conversationId, parentId, messages, stateFromTail(tailRows.map(toMessage)), at);

@@ -1171,6 +1171,45 @@ export function runStoreSuite(
       });
 
       if (backend === 'postgres') {
+        test('an append that finds a held conversation gone (its announcement not yet heard) forgets it', async () => {
+          const counted = await harness.openCounted('held');
+          const { store } = counted;
+          try {
+            const userId = freshUser();
+            const history = [user('Restart pve3?'), assistant('Done.')];
+            const opened = await store.resolveConversation({ userId, messages: [user('Restart pve3?')] });
+            const [, answer] = await store.appendMessages(opened.conversation.id, null, [
+              user('Restart pve3?'),
+              { role: 'assistant', content: 'Done.' },
+            ]);
+            const next = [...history, user('Is it up?')];
+            await vi.waitFor(async () => {
+              expect((await resolveCounting(counted, { userId, messages: next })).asked).toBe(false);
+            });
+            // Deleted with triggers off for that session: no announcement, as if it had not come yet.
+            const held = await harness.begin?.('held');
+            if (!held) throw new Error('the PostgreSQL harness must offer begin');
+            await held.query("set local session_replication_role = 'replica'");
+            await held.query('delete from messages where conversation_id = $1', [opened.conversation.id]);
+            await held.query('delete from conversations where id = $1', [opened.conversation.id]);
+            await held.commit();
+            const stale = await resolveCounting(counted, { userId, messages: next });
+            expect(stale.asked).toBe(false);
+            expect(stale.resolved.parentId).toBe(answer?.id);
+            await expectStoreError(
+              store.appendMessages(opened.conversation.id, answer?.id ?? null, [user('Is it up?')]),
+              'not-found',
+              /does not exist/,
+            );
+            const fresh = await resolveCounting(counted, { userId, messages: next });
+            expect(fresh.asked).toBe(true);
+            expect(fresh.resolved.created).toBe(true);
+            expect(fresh.resolved.newMessages).toEqual(next);
+          } finally {
+            await store.close();
+          }
+        });
+
         test('while its listening connection is down the store asks the server, then holds paths again', async () => {
           const counted = await harness.openCounted('held');
           const { store, applicationName } = counted;
