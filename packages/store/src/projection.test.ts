@@ -26,6 +26,17 @@ describe('visible projection', () => {
     expect(normaliseText('<details>mine</details>')).toBe('<details>mine</details>');
   });
 
+  test('a long text normalises the same when it comes back (remembered) as the first time', () => {
+    const long = `<think>first the nodes</think>  pve1 is up,\n\n pve2\tis down. ${'Cafe\u0301 '.repeat(20)}`;
+    const first = normaliseText(long);
+    expect(first).toBe(`pve1isup,pve2isdown.${'Café'.repeat(20)}`);
+    // A fresh string with the same text, as the next request's JSON.parse gives.
+    expect(normaliseText(JSON.parse(JSON.stringify(long)) as string)).toBe(first);
+    // Many other texts later (more than the cache holds), it still normalises the same.
+    for (let index = 0; index < 2000; index++) normaliseText(`${'x '.repeat(1200)}${index}`);
+    expect(normaliseText(long)).toBe(first);
+  });
+
   test('only text and image identity count; reasoning and tool calls are invisible', () => {
     expect(
       visibleText(

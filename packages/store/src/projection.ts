@@ -41,8 +41,42 @@ const DETAILS_BLOCK = /<details\s+type\s*=\s*["'][^"']*["'][^>]*>[\s\S]*?<\/deta
 const THINK_BLOCK = /<(think|thinking|reasoning)>[\s\S]*?<\/\1>/giu;
 const WHITESPACE = /\s+/gu;
 
+/** Texts shorter than this are normalised every time: cheaper than remembering them. */
+const REMEMBER_FROM = 64;
+/** The most text (in characters, raw and normalised) {@link normaliseText} remembers. */
+const REMEMBERED_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Normalised texts by their raw text, oldest first. A client resends its whole history every turn,
+ * so all but the newest message were normalised the turn before: the whitespace pass alone was
+ * three quarters of hashing a 200-message history (about 1.6 ms), a lookup is a string compare.
+ */
+const remembered = new Map<string, string>();
+let rememberedChars = 0;
+
 /** Normalises text the way both sides must agree on (see the module comment). */
 export function normaliseText(text: string): string {
+  if (text.length < REMEMBER_FROM) return normalise(text);
+  const known = remembered.get(text);
+  if (known !== undefined) {
+    // Kept as the newest: the oldest messages of a long conversation come back every turn.
+    remembered.delete(text);
+    remembered.set(text, known);
+    return known;
+  }
+  const normalised = normalise(text);
+  remembered.set(text, normalised);
+  rememberedChars += text.length + normalised.length;
+  while (rememberedChars > REMEMBERED_CHARS) {
+    const oldest = remembered.entries().next().value;
+    if (oldest === undefined) break;
+    remembered.delete(oldest[0]);
+    rememberedChars -= oldest[0].length + oldest[1].length;
+  }
+  return normalised;
+}
+
+function normalise(text: string): string {
   // Both block patterns start with `<`: most texts have none and skip two regex passes.
   const withoutBlocks = text.includes('<') ? text.replace(DETAILS_BLOCK, '').replace(THINK_BLOCK, '') : text;
   return withoutBlocks.normalize('NFC').replace(WHITESPACE, '');
