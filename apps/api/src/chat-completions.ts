@@ -186,8 +186,11 @@ export async function handleChatCompletion(
     firstTokenAt: undefined,
   };
   const hints = { ollamaHost: options.ollamaHost };
-  const finishTurn = async (outcome: string, status: number) => {
-    request.signal.removeEventListener('abort', onClientGone);
+  let stored = false;
+  /** Stores what the run produced, once: before the stream's last frames, or with the turn's end. */
+  const storeTurn = async () => {
+    if (stored) return;
+    stored = true;
     const model = state.answeredBy ?? entry.modelId;
     if (conversation && state.produced.length > 0) {
       const storeStatus = state.error ? 'partial' : 'complete';
@@ -201,6 +204,11 @@ export async function handleChatCompletion(
         logger.error({ err: error }, 'storing the answer failed');
       }
     }
+  };
+  const finishTurn = async (outcome: string, status: number) => {
+    request.signal.removeEventListener('abort', onClientGone);
+    const model = state.answeredBy ?? entry.modelId;
+    await storeTurn();
     endTurn();
     const latency = performance.now() - context.startedAt;
     metrics.recordRequest(ROUTE, status, latency / 1000);
@@ -374,6 +382,9 @@ export async function handleChatCompletion(
       event = await next();
     }
     clearInterval(keepalive);
+    // Stored before the last frames: a client that sends its next turn as soon as it reads
+    // `[DONE]` finds this answer in the conversation (else it would be stored a second time).
+    await storeTurn();
     let outcome = 'ok';
     if (state.error) {
       outcome = abort.signal.aborted ? 'client-closed' : 'error';

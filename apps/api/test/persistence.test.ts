@@ -8,7 +8,7 @@ import { createStore, type Store } from '@haia/store';
 import OpenAI from 'openai';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { buildServer, testDatabaseUrl } from './helpers.js';
+import { buildServer, sseData, testDatabaseUrl, testStore } from './helpers.js';
 
 /** A backend that can be opened twice on the same data, and dropped at the end. */
 interface Backend {
@@ -148,4 +148,61 @@ describe('persistence across a server restart', () => {
       await restartScenario(postgresBackend(testDatabaseUrl as string));
     },
   );
+});
+
+describe('a client that sends its next turn as soon as it reads [DONE]', () => {
+  it('finds the streamed answer stored already: the turn continues it, with no second copy', async () => {
+    const model = new MockLanguageModel({
+      results: (request) => ({
+        text: `answer ${request.messages.filter((message) => message.role === 'user').length}`,
+      }),
+    });
+    const store = await testStore();
+    const server = buildServer({ model, store });
+    try {
+      const url = await server.listen();
+      const history: Array<{ role: string; content: string }> = [{ role: 'user', content: 'is pve1 up?' }];
+      let conversationId: string | null = null;
+      for (let turn = 1; turn <= 3; turn++) {
+        const response = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'haia', stream: true, messages: history }),
+        });
+        conversationId = response.headers.get('x-haia-conversation-id');
+        // Read until `[DONE]` and stop there, as a line-reading client does (not waiting for the end).
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let raw = '';
+        while (!raw.includes('data: [DONE]')) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          raw += decoder.decode(value, { stream: true });
+        }
+        const stored = await store.getMessages(conversationId as string);
+        void reader.cancel();
+        expect(stored.filter((message) => message.role === 'assistant')).toHaveLength(turn);
+        const text = sseData(raw)
+          .map(
+            (chunk) =>
+              (chunk as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content ??
+              '',
+          )
+          .join('');
+        history.push({ role: 'assistant', content: text }, { role: 'user', content: `and ${turn}?` });
+      }
+      const stored = await store.getMessages(conversationId as string);
+      expect(stored.map((message) => [message.role, messageText(message as Message)])).toEqual([
+        ['user', 'is pve1 up?'],
+        ['assistant', 'answer 1'],
+        ['user', 'and 1?'],
+        ['assistant', 'answer 2'],
+        ['user', 'and 2?'],
+        ['assistant', 'answer 3'],
+      ]);
+    } finally {
+      await server.stop();
+      await store.close();
+    }
+  });
 });
