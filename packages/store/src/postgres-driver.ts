@@ -3,7 +3,7 @@ import { describePostgresUrl } from './store-error.js';
 
 /** Connection pool settings for a PostgreSQL server. */
 export interface PoolOptions {
-  /** Most connections open at once. Default 10. */
+  /** Most connections open at once. Default 10 (plus one of its own that listens for changes). */
   max?: number;
   /** Close a connection idle this long. Default 30 000 ms. */
   idleTimeoutMs?: number;

@@ -651,10 +651,22 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   let listening = false;
   let announces = false;
   let heard = 0;
+  /**
+   * Whether this store has heard its own probe since it began listening: a `LISTEN` can succeed on
+   * a connection that never delivers notifications (PgBouncer in transaction pooling), so nothing is
+   * trusted until one sent through the pool has come back.
+   */
+  const probe = `probe:${randomUUID()}`;
+  let probed = false;
+
+  /** Whether a change made elsewhere reaches this store: listening, announced, probed. */
+  function hearsChanges(): boolean {
+    return listening && announces && probed;
+  }
 
   /** What this store has heard so far, or -1 when it cannot trust what it reads: taken before a statement. */
   function hearing(): number {
-    return listening && announces ? heard : -1;
+    return hearsChanges() ? heard : -1;
   }
 
   /** Whether a path read by a statement that began at `since` ({@link hearing}) is still true. */
@@ -687,15 +699,22 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const stopListening = driver
     .listen(CHANGES_CHANNEL, {
       onNotify(payload) {
-        if (payload === '*') distrustAll();
-        else forgetConversation(payload);
+        if (payload === probe) {
+          probed = true;
+          heard++;
+        } else if (payload === '*') distrustAll();
+        else if (!payload.startsWith('probe:')) forgetConversation(payload);
       },
       onListening(now) {
         listening = now;
+        probed = false;
         distrustAll();
         if (now) {
           checkAnnounces().catch((error: unknown) => {
             logger.debug({ err: error }, 'could not check for change announcements');
+          });
+          driver.query('select pg_notify($1, $2)', [CHANGES_CHANNEL, probe]).catch((error: unknown) => {
+            logger.debug({ err: error }, 'could not send the change listener its probe');
           });
         }
       },
@@ -710,7 +729,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * path of a conversation in the resolve's scope (the id, the external id and user, or the user).
    */
   function heldPath(hash: string, scope: ResolveScope): CachedPath | undefined {
-    if (!listening || !announces) return undefined;
+    if (!hearsChanges()) return undefined;
     const leaf = leafByHash.get(hash);
     const entry = leaf === undefined ? undefined : pathsByLeaf.get(leaf);
     const conversation = entry?.conversation;

@@ -22,7 +22,7 @@ export interface StoreHarness {
    * Opens a store on database `name` whose driver counts the statements it runs (the real driver,
    * with a counter), migrated; on PostgreSQL with an `application_name` of its own.
    */
-  openCounted(name: string): Promise<CountedStore>;
+  openCounted(name: string, options?: { dropNotifications?: boolean }): Promise<CountedStore>;
   /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
   query(name: string, sql: string): Promise<Record<string, unknown>[]>;
   /**
@@ -137,9 +137,23 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
     backend: 'postgres',
     sharedAccess: true,
     open: (name, options = {}) => createStore({ url, schema: schema(name), pool: { max: 4 }, ...options }),
-    async openCounted(name) {
+    async openCounted(name, options = {}) {
       const applicationName = `haia-counted-${run}-${randomBytes(3).toString('hex')}`;
-      const real = await createPostgresDriver(url, { max: 4 }, schema(name), applicationName);
+      let through = url;
+      if (options.dropNotifications) {
+        // Through a proxy that never passes a notification on, as a pooler in transaction mode.
+        const target = new URL(url);
+        const proxy = await startTcpProxy(
+          { host: target.hostname, port: Number(target.port || 5432) },
+          { dropServerMessages: 'A' },
+        );
+        proxies.push(proxy);
+        const proxied = new URL(url);
+        proxied.hostname = '127.0.0.1';
+        proxied.port = String(proxy.port);
+        through = proxied.toString();
+      }
+      const real = await createPostgresDriver(through, { max: 4 }, schema(name), applicationName);
       const { driver, statements } = counted(real);
       const store = createSqlStore({
         driver,

@@ -1171,6 +1171,31 @@ export function runStoreSuite(
       });
 
       if (backend === 'postgres') {
+        test('a store whose notifications never arrive (a pooler in transaction mode) holds nothing: it always asks', async () => {
+          const control = await harness.openCounted('held');
+          const deaf = await harness.openCounted('held', { dropNotifications: true });
+          try {
+            const userId = freshUser();
+            const history = [user('How much RAM does pve2 have?')];
+            const opened = await control.store.resolveConversation({ userId, messages: history });
+            await control.store.appendMessages(opened.conversation.id, null, history);
+            // Both are past their first resolve; the control store soon answers without the server...
+            await resolveCounting(deaf, { userId, messages: history });
+            await vi.waitFor(async () => {
+              expect((await resolveCounting(control, { userId, messages: history })).asked).toBe(false);
+            });
+            // ...while the one whose LISTEN succeeded but hears nothing (not even its own probe) still asks.
+            for (let round = 0; round < 5; round++) {
+              const { resolved, asked } = await resolveCounting(deaf, { userId, messages: history });
+              expect(asked).toBe(true);
+              expect(resolved.conversation.id).toBe(opened.conversation.id);
+            }
+          } finally {
+            await deaf.store.close();
+            await control.store.close();
+          }
+        });
+
         test('an append that finds a held conversation gone (its announcement not yet heard) forgets it', async () => {
           const counted = await harness.openCounted('held');
           const { store } = counted;

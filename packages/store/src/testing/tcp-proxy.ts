@@ -9,8 +9,21 @@ export interface TcpProxy {
   start(): Promise<void>;
 }
 
+/** What a proxy does besides passing bytes along. */
+export interface TcpProxyOptions {
+  /**
+   * PostgreSQL backend message types (such as `A`, a notification) that never reach the client,
+   * as behind a pooler that does not pass them on. The server's stream is cut into messages (type
+   * byte, 32-bit length) for it, so it suits a connection without TLS only.
+   */
+  dropServerMessages?: string;
+}
+
 /** Starts a proxy from 127.0.0.1:<free port> to `target`. */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
@@ -29,7 +42,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         client.on('error', drop).on('close', drop);
         upstream.on('error', drop).on('close', drop);
         client.pipe(upstream);
-        upstream.pipe(client);
+        if (options.dropServerMessages) forwardMessages(upstream, client, options.dropServerMessages);
+        else upstream.pipe(client);
       });
       next.once('error', reject);
       next.listen(port, '127.0.0.1', () => {
@@ -53,4 +67,23 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     start: listen,
   };
+}
+
+/** Writes `from`'s PostgreSQL backend messages to `to`, leaving out those of the `drop` types. */
+function forwardMessages(from: Socket, to: Socket, drop: string): void {
+  let pending: Buffer = Buffer.alloc(0);
+  from.on('data', (data: Buffer) => {
+    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+    let offset = 0;
+    while (pending.length - offset >= 5) {
+      const size = 1 + pending.readInt32BE(offset + 1);
+      if (pending.length - offset < size) break;
+      if (!drop.includes(String.fromCharCode(pending[offset] as number))) {
+        to.write(pending.subarray(offset, offset + size));
+      }
+      offset += size;
+    }
+    pending = pending.subarray(offset);
+  });
+  from.on('end', () => to.end());
 }
