@@ -9,7 +9,7 @@ import { createPgliteDriver } from '../pglite-driver.js';
 import { createPostgresDriver } from '../postgres-driver.js';
 import { createSqlStore } from '../sql-store.js';
 import type { Store } from '../types.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTcpProxy, type TcpProxy, type TcpProxyOptions } from './tcp-proxy.js';
 
 /** Opens stores on fresh databases of one backend, for the shared suite. */
 export interface StoreHarness {
@@ -60,6 +60,14 @@ function counted(driver: Driver): { driver: Driver; statements: () => number } {
   };
 }
 
+/** A migrated store on `driver` (the real one, with a statement counter), for {@link StoreHarness.openCounted}. */
+async function countedStore(real: Driver, schema: string): Promise<CountedStore> {
+  const { driver, statements } = counted(real);
+  const store = createSqlStore({ driver, logger: noopLogger, now: () => new Date(), schema });
+  await store.migrate();
+  return { store, statements };
+}
+
 /** An open transaction of {@link StoreHarness.begin}. */
 export interface HeldTransaction {
   /** The server process id of the transaction's connection (for `pg_blocking_pids`). */
@@ -96,15 +104,7 @@ export async function createPgliteHarness(): Promise<StoreHarness> {
     },
     async openCounted(name) {
       await scratch.exec(`set search_path to "${schema(name)}"`);
-      const { driver, statements } = counted({ ...scratch, close: async () => {} });
-      const store = createSqlStore({
-        driver,
-        logger: noopLogger,
-        now: () => new Date(),
-        schema: schema(name),
-      });
-      await store.migrate();
-      return { store, statements };
+      return countedStore({ ...scratch, close: async () => {} }, schema(name));
     },
     async query(name, sql) {
       if (name === 'main') throw new Error('query() runs on the scratch databases only');
@@ -133,36 +133,28 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
     return value;
   };
   const proxies: TcpProxy[] = [];
+  /** A proxy to the server (stopped at cleanup) and the server's URL through it. */
+  async function proxied(options: TcpProxyOptions = {}): Promise<{ proxy: TcpProxy; url: URL }> {
+    const target = new URL(url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) }, options);
+    proxies.push(proxy);
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(proxy.port);
+    return { proxy, url: through };
+  }
   return {
     backend: 'postgres',
     sharedAccess: true,
     open: (name, options = {}) => createStore({ url, schema: schema(name), pool: { max: 4 }, ...options }),
     async openCounted(name, options = {}) {
       const applicationName = `haia-counted-${run}-${randomBytes(3).toString('hex')}`;
-      let through = url;
-      if (options.dropNotifications) {
-        // Through a proxy that never passes a notification on, as a pooler in transaction mode.
-        const target = new URL(url);
-        const proxy = await startTcpProxy(
-          { host: target.hostname, port: Number(target.port || 5432) },
-          { dropServerMessages: 'A' },
-        );
-        proxies.push(proxy);
-        const proxied = new URL(url);
-        proxied.hostname = '127.0.0.1';
-        proxied.port = String(proxy.port);
-        through = proxied.toString();
-      }
+      // Through a proxy that never passes a notification on, as a pooler in transaction mode.
+      const through = options.dropNotifications
+        ? (await proxied({ dropServerMessages: 'A' })).url.toString()
+        : url;
       const real = await createPostgresDriver(through, { max: 4 }, schema(name), applicationName);
-      const { driver, statements } = counted(real);
-      const store = createSqlStore({
-        driver,
-        logger: noopLogger,
-        now: () => new Date(),
-        schema: schema(name),
-      });
-      await store.migrate();
-      return { store, statements, applicationName };
+      return { ...(await countedStore(real, schema(name))), applicationName };
     },
     async query(name, sql) {
       return admin.begin(async (transaction) => {
@@ -190,21 +182,16 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
       };
     },
     async openThroughProxy(name) {
-      const target = new URL(url);
-      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      proxies.push(proxy);
-      const proxied = new URL(url);
-      proxied.hostname = '127.0.0.1';
-      proxied.port = String(proxy.port);
+      const { proxy, url: through } = await proxied();
       // A password in the URL (ignored by trust auth) proves it never reaches an error message.
-      proxied.password = 'hunter2-secret';
-      if (!proxied.username) proxied.username = 'postgres';
+      through.password = 'hunter2-secret';
+      if (!through.username) through.username = 'postgres';
       const store = await createStore({
-        url: proxied.toString(),
+        url: through.toString(),
         schema: schema(name),
         pool: { max: 2, connectTimeoutMs: 2000 },
       });
-      return { store, proxy, url: proxied.toString() };
+      return { store, proxy, url: through.toString() };
     },
     async cleanup() {
       for (const proxy of proxies) await proxy.stop();
