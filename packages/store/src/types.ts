@@ -78,7 +78,10 @@ export interface ResolvedConversation {
   newMessages: MessageLike[];
   /** Where to append `newMessages`: the last message of `path`, or null for a new conversation. */
   parentId: string | null;
-  /** True when the incoming history diverges inside a stored path (an edit or a regenerate). */
+  /**
+   * True when the incoming history diverges inside a stored path (an edit or a regenerate). When the
+   * store answered from a path it holds (no statement), the replies it counts are those it has seen.
+   */
   branched: boolean;
   /**
    * The client's `system` (and `developer`) messages of this request, in order. They take no part in
