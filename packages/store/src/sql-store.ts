@@ -547,6 +547,11 @@ interface CachedPath {
   trusted: boolean;
 }
 
+/** How long a heard probe vouches for the listening connection (see `createSqlStore`'s probe). */
+const PROBE_FRESH_MS = 60_000;
+/** How old the last probe heard may get before a resolve sends the next one. */
+const PROBE_REFRESH_MS = 30_000;
+
 /** The channel migration 0003's triggers announce changes on (payload: a conversation id, or '*'). */
 const CHANGES_CHANNEL = 'haia_conversation_changes';
 
@@ -652,16 +657,42 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   let announces = false;
   let heard = 0;
   /**
-   * Whether this store has heard its own probe since it began listening: a `LISTEN` can succeed on
-   * a connection that never delivers notifications (PgBouncer in transaction pooling), so nothing is
-   * trusted until one sent through the pool has come back.
+   * This store's probe, a notification it sends through its pool: a `LISTEN` can succeed on a
+   * connection that never delivers notifications (PgBouncer in transaction pooling), and a
+   * listening connection can die without closing (a network that dropped it). So nothing is trusted
+   * until a probe has come back, nor once the last one heard is older than {@link PROBE_FRESH_MS};
+   * a resolve sends a new one when it is older than {@link PROBE_REFRESH_MS}, before trust lapses.
    */
   const probe = `probe:${randomUUID()}`;
-  let probed = false;
+  let probeHeardAt: number | undefined;
+  let probeSentAt: number | undefined;
 
-  /** Whether a change made elsewhere reaches this store: listening, announced, probed. */
+  /** Whether a change made elsewhere reaches this store: listening, announced, probed lately. */
   function hearsChanges(): boolean {
-    return listening && announces && probed;
+    return (
+      listening && announces && probeHeardAt !== undefined && now().getTime() - probeHeardAt < PROBE_FRESH_MS
+    );
+  }
+
+  /** Sends a probe when none was heard lately and none is on its way (or it was lost). */
+  function refreshProbe(): void {
+    if (!listening || closed) return;
+    const at = now().getTime();
+    if (probeHeardAt !== undefined && at - probeHeardAt < PROBE_REFRESH_MS) return;
+    if (probeSentAt !== undefined && at - probeSentAt < PROBE_REFRESH_MS) return;
+    probeSentAt = at;
+    driver.query('select pg_notify($1, $2)', [CHANGES_CHANNEL, probe]).catch((error: unknown) => {
+      logger.debug({ err: error }, 'could not send the change listener its probe');
+    });
+  }
+
+  /** This store's probe came back: trusted again (what was held before a lapse needs confirming). */
+  function probeHeard(): void {
+    const lapsed = !hearsChanges();
+    probeHeardAt = now().getTime();
+    probeSentAt = undefined;
+    if (lapsed) distrustAll();
+    else heard++;
   }
 
   /** What this store has heard so far, or -1 when it cannot trust what it reads: taken before a statement. */
@@ -699,23 +730,20 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const stopListening = driver
     .listen(CHANGES_CHANNEL, {
       onNotify(payload) {
-        if (payload === probe) {
-          probed = true;
-          heard++;
-        } else if (payload === '*') distrustAll();
+        if (payload === probe) probeHeard();
+        else if (payload === '*') distrustAll();
         else if (!payload.startsWith('probe:')) forgetConversation(payload);
       },
-      onListening(now) {
-        listening = now;
-        probed = false;
+      onListening(started) {
+        listening = started;
+        probeHeardAt = undefined;
+        probeSentAt = undefined;
         distrustAll();
-        if (now) {
+        if (started) {
           checkAnnounces().catch((error: unknown) => {
             logger.debug({ err: error }, 'could not check for change announcements');
           });
-          driver.query('select pg_notify($1, $2)', [CHANGES_CHANNEL, probe]).catch((error: unknown) => {
-            logger.debug({ err: error }, 'could not send the change listener its probe');
-          });
+          refreshProbe();
         }
       },
     })
@@ -729,6 +757,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * path of a conversation in the resolve's scope (the id, the external id and user, or the user).
    */
   function heldPath(hash: string, scope: ResolveScope): CachedPath | undefined {
+    refreshProbe();
     if (!hearsChanges()) return undefined;
     const leaf = leafByHash.get(hash);
     const entry = leaf === undefined ? undefined : pathsByLeaf.get(leaf);

@@ -22,7 +22,10 @@ export interface StoreHarness {
    * Opens a store on database `name` whose driver counts the statements it runs (the real driver,
    * with a counter), migrated; on PostgreSQL with an `application_name` of its own.
    */
-  openCounted(name: string, options?: { dropNotifications?: boolean }): Promise<CountedStore>;
+  openCounted(
+    name: string,
+    options?: { dropNotifications?: boolean; now?: () => Date },
+  ): Promise<CountedStore>;
   /** Runs SQL on database `name` beside the store (PGlite: only while no store has it open). */
   query(name: string, sql: string): Promise<Record<string, unknown>[]>;
   /**
@@ -45,14 +48,15 @@ export interface CountedStore {
   applicationName?: string;
 }
 
-/** `driver` with a counter of the statements run through it (not its transactions'). */
+/** `driver` with a counter of the statements run through it (not its transactions', nor probes). */
 function counted(driver: Driver): { driver: Driver; statements: () => number } {
   let count = 0;
   return {
     driver: {
       ...driver,
       query(text, params) {
-        count++;
+        // The change listener's probes are not statements about the data.
+        if (!text.startsWith('select pg_notify(')) count++;
         return driver.query(text, params);
       },
     },
@@ -61,9 +65,13 @@ function counted(driver: Driver): { driver: Driver; statements: () => number } {
 }
 
 /** A migrated store on `driver` (the real one, with a statement counter), for {@link StoreHarness.openCounted}. */
-async function countedStore(real: Driver, schema: string): Promise<CountedStore> {
+async function countedStore(
+  real: Driver,
+  schema: string,
+  now: () => Date = () => new Date(),
+): Promise<CountedStore> {
   const { driver, statements } = counted(real);
-  const store = createSqlStore({ driver, logger: noopLogger, now: () => new Date(), schema });
+  const store = createSqlStore({ driver, logger: noopLogger, now, schema });
   await store.migrate();
   return { store, statements };
 }
@@ -102,9 +110,9 @@ export async function createPgliteHarness(): Promise<StoreHarness> {
       if (options.migrate !== false) await store.migrate();
       return store;
     },
-    async openCounted(name) {
+    async openCounted(name, options = {}) {
       await scratch.exec(`set search_path to "${schema(name)}"`);
-      return countedStore({ ...scratch, close: async () => {} }, schema(name));
+      return countedStore({ ...scratch, close: async () => {} }, schema(name), options.now);
     },
     async query(name, sql) {
       if (name === 'main') throw new Error('query() runs on the scratch databases only');
@@ -154,7 +162,7 @@ export async function createPostgresHarness(url: string): Promise<StoreHarness> 
         ? (await proxied({ dropServerMessages: 'A' })).url.toString()
         : url;
       const real = await createPostgresDriver(through, { max: 4 }, schema(name), applicationName);
-      return { ...(await countedStore(real, schema(name))), applicationName };
+      return { ...(await countedStore(real, schema(name), options.now)), applicationName };
     },
     async query(name, sql) {
       return admin.begin(async (transaction) => {

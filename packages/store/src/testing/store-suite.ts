@@ -1129,6 +1129,46 @@ export function runStoreSuite(
         }
       });
 
+      test('trust lapses when no probe came back for a minute, and returns with the next one', async () => {
+        let clock = Date.parse('2026-12-01T12:00:00Z');
+        const counted = await harness.openCounted('held', { now: () => new Date(clock) });
+        const { store } = counted;
+        try {
+          const userId = freshUser();
+          const history = [user('Is the backup job done?')];
+          const opened = await store.resolveConversation({ userId, messages: history });
+          await store.appendMessages(opened.conversation.id, null, history);
+          await vi.waitFor(async () => {
+            expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+          });
+          // A listening connection that died without closing goes quiet: after a minute without a
+          // probe heard, the store asks the server (and sends a new probe).
+          clock += 61_000;
+          const lapsed = await resolveCounting(counted, { userId, messages: history });
+          expect(lapsed.asked).toBe(true);
+          expect(lapsed.resolved.conversation.id).toBe(opened.conversation.id);
+          // The probe comes back: the path, confirmed by the server once more, is held again.
+          await vi.waitFor(async () => {
+            expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+          });
+          // Half a minute on, a resolve sends the next probe before trust lapses; it stays held, and
+          // once that probe is back it is still held another 31 s on (61 s after the one before).
+          clock += 31_000;
+          expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+          await vi.waitFor(async () => {
+            const before = clock;
+            clock += 31_000;
+            try {
+              expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
+            } finally {
+              clock = before;
+            }
+          });
+        } finally {
+          await store.close();
+        }
+      });
+
       test('a conversation deleted or retitled outside the store is heard: no held path answers for it', async () => {
         const counted = await harness.openCounted('held');
         const { store } = counted;
