@@ -379,6 +379,9 @@ export async function handleChatCompletion(
     while (event) {
       const frame = apply(event);
       if (frame !== undefined) write(frame);
+      // The first event (with the role frame) goes out at once, not after the other sockets of this
+      // event-loop turn: it is the client's time to first token. Later frames are batched.
+      if (event === first) flush();
       event = await next();
     }
     clearInterval(keepalive);
