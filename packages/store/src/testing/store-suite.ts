@@ -23,6 +23,12 @@ async function expectStoreError(promise: Promise<unknown>, code: StoreError['cod
   return storeError;
 }
 
+/**
+ * Retries `check` until it passes: for what depends on a notification arriving. Generous, since CI
+ * runs test files side by side on two cores; it returns as soon as the check passes.
+ */
+const eventually = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 10_000, interval: 20 });
+
 const user = (text: string): MessageLike => ({ role: 'user', content: text });
 /** An answer whose model name the database refuses (a text column cannot hold NUL). */
 const badModel = (text: string) => ({ role: 'assistant' as const, content: text, model: 'bad\u0000model' });
@@ -787,14 +793,14 @@ export function runStoreSuite(
             'cache',
             `update messages set usage = '{"outputTokens": 99}' where id = '${answer?.id}'`,
           );
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const reloaded = await first.resolveConversation({ messages: resent });
             expect(reloaded.path[1]?.usage).toStrictEqual({ outputTokens: 99 });
           });
           // Another store's update of a message on the path is seen once its announcement arrives
           // (a held path answers without the server meanwhile).
           await second.updateMessage(answer?.id ?? '', { status: 'error' });
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const seen = await first.resolveConversation({ conversationId, messages: resent });
             expect(seen.path[1]?.status).toBe('error');
           });
@@ -1001,7 +1007,7 @@ export function runStoreSuite(
           const stored = await store.appendMessages(opened.conversation.id, null, [user('Is pve1 up?')]);
           const history = [user('Is pve1 up?')];
           // Once the store listens (it starts at creation), the resend needs no statement.
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
           });
           const { resolved } = await resolveCounting(counted, { userId, messages: history });
@@ -1068,7 +1074,7 @@ export function runStoreSuite(
           ]);
           const stored = [user('How full is local-lvm?'), assistant('71 %.')];
           // The first resend is confirmed by the server; once the store listens, the next needs nothing.
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const { asked } = await resolveCounting(counted, {
               userId,
               messages: [...stored, user('And local?')],
@@ -1138,7 +1144,7 @@ export function runStoreSuite(
           const history = [user('Is the backup job done?')];
           const opened = await store.resolveConversation({ userId, messages: history });
           await store.appendMessages(opened.conversation.id, null, history);
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
           });
           // A listening connection that died without closing goes quiet: after a minute without a
@@ -1148,14 +1154,14 @@ export function runStoreSuite(
           expect(lapsed.asked).toBe(true);
           expect(lapsed.resolved.conversation.id).toBe(opened.conversation.id);
           // The probe comes back: the path, confirmed by the server once more, is held again.
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
           });
           // Half a minute on, a resolve sends the next probe before trust lapses; it stays held, and
           // once that probe is back it is still held another 31 s on (61 s after the one before).
           clock += 31_000;
           expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const before = clock;
             clock += 31_000;
             try {
@@ -1177,19 +1183,19 @@ export function runStoreSuite(
           const history = [user('Which guests run on pve2?')];
           const opened = await store.resolveConversation({ userId, messages: history });
           await store.appendMessages(opened.conversation.id, null, history);
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
           });
           await harness.query(
             'held',
             `update conversations set title = 'Guests' where id = '${opened.conversation.id}'`,
           );
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const { resolved } = await resolveCounting(counted, { userId, messages: history });
             expect(resolved.conversation.title).toBe('Guests');
           });
           await harness.query('held', `delete from conversations where id = '${opened.conversation.id}'`);
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const { resolved } = await resolveCounting(counted, { userId, messages: history });
             expect(resolved.conversation.id).not.toBe(opened.conversation.id);
             expect(resolved.created).toBe(true);
@@ -1197,7 +1203,7 @@ export function runStoreSuite(
           // This store's own delete is forgotten at once.
           const next = await store.resolveConversation({ userId, messages: [user('Any backups?')] });
           await store.appendMessages(next.conversation.id, null, [user('Any backups?')]);
-          await vi.waitFor(async () => {
+          await eventually(async () => {
             const { asked } = await resolveCounting(counted, { userId, messages: [user('Any backups?')] });
             expect(asked).toBe(false);
           });
@@ -1221,7 +1227,7 @@ export function runStoreSuite(
             await control.store.appendMessages(opened.conversation.id, null, history);
             // Both are past their first resolve; the control store soon answers without the server...
             await resolveCounting(deaf, { userId, messages: history });
-            await vi.waitFor(async () => {
+            await eventually(async () => {
               expect((await resolveCounting(control, { userId, messages: history })).asked).toBe(false);
             });
             // ...while the one whose LISTEN succeeded but hears nothing (not even its own probe) still asks.
@@ -1248,7 +1254,7 @@ export function runStoreSuite(
               { role: 'assistant', content: 'Done.' },
             ]);
             const next = [...history, user('Is it up?')];
-            await vi.waitFor(async () => {
+            await eventually(async () => {
               expect((await resolveCounting(counted, { userId, messages: next })).asked).toBe(false);
             });
             // Deleted with triggers off for that session: no announcement, as if it had not come yet.
@@ -1283,7 +1289,7 @@ export function runStoreSuite(
             const history = [user('Is the ceph pool healthy?')];
             const opened = await store.resolveConversation({ userId, messages: history });
             await store.appendMessages(opened.conversation.id, null, history);
-            await vi.waitFor(async () => {
+            await eventually(async () => {
               expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(false);
             });
             const killed = await harness.query(
@@ -1293,21 +1299,18 @@ export function runStoreSuite(
             expect(killed.map((row) => row.done)).toEqual([true]);
             // Changes made while nobody listens are missed, so nothing held is trusted until it listens
             // again and the server has confirmed the path.
-            await vi.waitFor(async () => {
+            await eventually(async () => {
               expect((await resolveCounting(counted, { userId, messages: history })).asked).toBe(true);
             });
             await harness.query(
               'held',
               `update conversations set title = 'Ceph' where id = '${opened.conversation.id}'`,
             );
-            await vi.waitFor(
-              async () => {
-                const { resolved, asked } = await resolveCounting(counted, { userId, messages: history });
-                expect(resolved.conversation.title).toBe('Ceph');
-                expect(asked).toBe(false);
-              },
-              { timeout: 5000 },
-            );
+            await eventually(async () => {
+              const { resolved, asked } = await resolveCounting(counted, { userId, messages: history });
+              expect(resolved.conversation.title).toBe('Ceph');
+              expect(asked).toBe(false);
+            });
           } finally {
             await store.close();
           }
