@@ -39,12 +39,15 @@ export async function createPostgresDriver(
 
   /**
    * A `LISTEN` on a client of its own (one connection that never idles out or ages out), which
-   * listens again when its connection closes: at once, then every `retryMs` while that fails.
+   * listens again when its connection closes: at once, then every `retryMs` while that fails. One
+   * attempt at a time, however often the connection reports closing. Returns at once: the handlers
+   * hear when listening begins.
    */
   async function listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>> {
     const retryMs = 1000;
     let stopped = false;
     let listening = false;
+    let attempting = false;
     let retry: NodeJS.Timeout | undefined;
     // `onnotify` is an option postgres.js reads (its own `listen` uses it) but does not declare.
     const listenerOptions = {
@@ -62,26 +65,34 @@ export async function createPostgresDriver(
           listening = false;
           handlers.onListening(false);
         }
-        if (!stopped) void start();
+        start();
       },
       connection: { application_name: `${applicationName} listener` },
     };
     const client = postgres(url, listenerOptions as Parameters<typeof postgres>[1]);
     const quoted = `"${channel.replace(/"/g, '""')}"`;
-    async function start(): Promise<void> {
-      try {
-        await client.unsafe(`listen ${quoted}`);
-        if (stopped || listening) return;
-        listening = true;
-        handlers.onListening(true);
-      } catch {
-        if (!stopped) {
-          retry = setTimeout(() => void start(), retryMs);
+    function start(): void {
+      if (stopped || attempting || retry !== undefined) return;
+      attempting = true;
+      client.unsafe(`listen ${quoted}`).then(
+        () => {
+          attempting = false;
+          if (stopped || listening) return;
+          listening = true;
+          handlers.onListening(true);
+        },
+        () => {
+          attempting = false;
+          if (stopped) return;
+          retry = setTimeout(() => {
+            retry = undefined;
+            start();
+          }, retryMs);
           retry.unref();
-        }
-      }
+        },
+      );
     }
-    await start();
+    start();
     const stop = async (): Promise<void> => {
       if (stopped) return;
       stopped = true;

@@ -585,6 +585,16 @@ function decodeCursor(cursor: string): [number, string] {
   }
 }
 
+/** Sets `key` as the newest entry of `map` (its insertion order), dropping the oldest beyond `max`. */
+function setNewest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) {
+    const oldest = map.keys().next().value;
+    if (oldest !== undefined) map.delete(oldest);
+  }
+}
+
 /** Options of {@link createSqlStore}. */
 export interface SqlStoreOptions {
   driver: Driver;
@@ -607,21 +617,13 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   const chainStates = new Map<string, { prefixHash: string; state: ProjectionState }>();
 
   function rememberState(id: string, prefixHash: string, state: ProjectionState): void {
-    chainStates.delete(id);
-    chainStates.set(id, { prefixHash, state });
-    if (chainStates.size > CHAIN_STATE_CACHE) {
-      const oldest = chainStates.keys().next().value;
-      if (oldest !== undefined) chainStates.delete(oldest);
-    }
+    setNewest(chainStates, id, { prefixHash, state }, CHAIN_STATE_CACHE);
   }
 
   /** The remembered state of `id`, kept as the newest entry: a parent many appends go under stays. */
   function recallState(id: string): { prefixHash: string; state: ProjectionState } | undefined {
     const known = chainStates.get(id);
-    if (known !== undefined) {
-      chainStates.delete(id);
-      chainStates.set(id, known);
-    }
+    if (known !== undefined) setNewest(chainStates, id, known, CHAIN_STATE_CACHE);
     return known;
   }
 
@@ -783,15 +785,6 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * stored meanwhile by another writer ({@link GUARDED_APPEND_SQL}).
    */
   const unverified = new Map<string, string>();
-
-  function rememberUnverified(parentId: string, prefixHash: string): void {
-    unverified.delete(parentId);
-    unverified.set(parentId, prefixHash);
-    if (unverified.size > CHAIN_STATE_CACHE) {
-      const oldest = unverified.keys().next().value;
-      if (oldest !== undefined) unverified.delete(oldest);
-    }
-  }
 
   function cachePath(entry: CachedPath): void {
     if (entry.text.length > PATH_CACHE_MAX_CHARS) return;
@@ -1038,7 +1031,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     if (lastHash !== undefined && newest !== undefined && base?.conversation !== undefined) {
       const path = parsePath(base.text);
       rememberPath(path);
-      rememberUnverified(base.leafId, lastHash);
+      setNewest(unverified, base.leafId, lastHash, CHAIN_STATE_CACHE);
       return {
         conversation: structuredClone(base.conversation),
         created: false,
