@@ -4,6 +4,7 @@ import type { Store } from '@haia/store';
 import type { Logger } from 'pino';
 import type { ActiveTurns } from './active-turns.js';
 import { ApiError, errorResponse, toApiError } from './api-error.js';
+import { watchClientGone } from './client-gone.js';
 import { buildCompletion } from './completion-response.js';
 import { type OpenedConversation, openConversation, saveTurn } from './conversation-turn.js';
 import { createEventStreamBody, fastResponse } from './fast-response.js';
@@ -107,6 +108,9 @@ interface TurnState {
   usage: Usage | undefined;
   produced: Message[];
   answeredBy: string | undefined;
+  /** The agent's model calls and tool calls, for the access line. */
+  steps: number | undefined;
+  toolCalls: number | undefined;
   error: ApiError | undefined;
   firstTokenAt: number | undefined;
 }
@@ -159,8 +163,7 @@ export async function handleChatCompletion(
     clientClosed = true;
     abort.abort(new Error('the client closed the connection'));
   };
-  request.signal.addEventListener('abort', onClientGone, { once: true });
-  if (request.signal.aborted) onClientGone();
+  const stopWatching = watchClientGone(request, onClientGone);
   const endTurn = options.turns.begin((reason) => abort.abort(reason));
   const runner = sideCall ? sideRunner(entry.model) : entry.runner;
   const iterator = runner
@@ -182,6 +185,8 @@ export async function handleChatCompletion(
     usage: undefined,
     produced: [],
     answeredBy: undefined,
+    steps: undefined,
+    toolCalls: undefined,
     error: undefined,
     firstTokenAt: undefined,
   };
@@ -206,7 +211,7 @@ export async function handleChatCompletion(
     }
   };
   const finishTurn = async (outcome: string, status: number) => {
-    request.signal.removeEventListener('abort', onClientGone);
+    stopWatching();
     const model = state.answeredBy ?? entry.modelId;
     await storeTurn();
     endTurn();
@@ -229,6 +234,8 @@ export async function handleChatCompletion(
             : Math.round((state.firstTokenAt - context.startedAt) * 10) / 10,
         inputTokens: state.usage?.inputTokens,
         outputTokens: state.usage?.outputTokens,
+        steps: state.steps,
+        toolCalls: state.toolCalls,
         outcome,
         ...(state.error ? { errorCode: state.error.code } : {}),
       },
@@ -270,12 +277,14 @@ export async function handleChatCompletion(
         state.usage = event.usage;
         state.produced = event.messages;
         state.answeredBy = event.response?.model;
+        state.steps = event.steps;
+        state.toolCalls = event.toolCalls;
         return undefined;
       case 'error':
         state.usage = event.usage;
         state.produced = event.messages;
         state.error =
-          abort.signal.aborted && !request.signal.aborted && !clientClosed
+          abort.signal.aborted && !clientClosed
             ? new ApiError({
                 status: 503,
                 message: 'HAIA is shutting down: the answer so far is stored as partial. Retry in a moment.',

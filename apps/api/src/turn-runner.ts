@@ -30,6 +30,10 @@ export type TurnEvent =
       usage: Usage;
       messages: Message[];
       response?: ResponseInfo | undefined;
+      /** Model calls the agent made (absent for the plain model). */
+      steps?: number;
+      /** HAIA's own tool calls the agent ran (absent for the plain model). */
+      toolCalls?: number;
     }
   | { type: 'error'; error: unknown; usage: Usage; messages: Message[] };
 

@@ -188,6 +188,33 @@ describe('the openai SDK over a real port, upstream the OpenAI fake', () => {
     expect(partial).toMatch(/^word/);
     expect(partial.length).toBeLessThan('word '.repeat(200).length);
   });
+  it('aborts the upstream request when a client waiting for JSON disconnects', async () => {
+    fake.enqueue({ text: 'too late', firstDelayMs: 5_000 });
+    const controller = new AbortController();
+    const before = server.logs.lines.length;
+    const asked = client.chat.completions
+      .create(
+        { model: 'haia', messages: [{ role: 'user', content: `a slow question ${Date.now()}` }] },
+        { signal: controller.signal, headers: { 'x-request-id': 'req-json-gone' } },
+      )
+      .catch((error: unknown) => error);
+    await until(() => fake.activeRequests() === 1, 'the upstream request to start');
+    controller.abort();
+    expect(await asked).toBeInstanceOf(OpenAI.APIUserAbortError);
+    await until(() => fake.activeRequests() === 0, 'the upstream request to close');
+    await until(
+      () =>
+        server.logs.lines
+          .slice(before)
+          .some((line) => line.requestId === 'req-json-gone' && line.msg === 'request'),
+      'the access line',
+    );
+    const line = server.logs.lines.slice(before).find((entry) => entry.msg === 'request');
+    expect(line).toMatchObject({ requestId: 'req-json-gone', outcome: 'client-closed' });
+    // The question was stored before the model was called, under the conversation the line names.
+    const stored = await store.getConversation(line?.conversationId as string);
+    expect(stored?.messages.map((message) => message.role)).toEqual(['user']);
+  });
 });
 
 describe('the AI SDK (@ai-sdk/openai-compatible) over a real port', () => {

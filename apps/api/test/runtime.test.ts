@@ -135,10 +135,14 @@ describe('the runtime built from the configuration', () => {
       ['llm call', 'llm'],
       ['tool call', 'agent'],
       ['llm call', 'llm'],
-      ['agent run', 'agent'],
       ['request', undefined],
     ]);
     expect(lines.find((line) => line.msg === 'tool call')).toMatchObject({ tool: 'list_vms', outcome: 'ok' });
+    // The run's summary is on the access line (the agent's own line is at debug).
+    expect(lines.find((line) => line.requestId === 'req-logs-turn' && line.msg === 'request')).toMatchObject({
+      steps: 2,
+      toolCalls: 1,
+    });
     expect(of('req-logs-side')).toEqual([
       ['llm call', 'llm'],
       ['request', undefined],

@@ -430,7 +430,8 @@ describe('createAgent: the loop', () => {
     for (const line of toolLines) expect(typeof line.durationMs).toBe('number');
     const runLines = lines().filter((line) => line.msg === 'agent run');
     expect(runLines).toHaveLength(1);
-    expect(runLines[0]).toMatchObject({ steps: 2, toolCalls: 2, finishReason: 'stop' });
+    // At debug (20): the caller's request line and the model calls' lines carry the rest at info.
+    expect(runLines[0]).toMatchObject({ level: 20, steps: 2, toolCalls: 2, finishReason: 'stop' });
   });
 
   it('builds instructions per step from deps, tools and the injected clock', async () => {

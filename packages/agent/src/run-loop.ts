@@ -129,7 +129,8 @@ export async function* runLoop<Deps>(
   };
   const success = (finishReason: AgentFinishReason, maxStepsReached: boolean): AgentFinishEvent => {
     ended = true;
-    logger.info(
+    // Debug, not info: the caller's own request line and each model call's line already say this.
+    logger.debug(
       {
         steps,
         usage,
