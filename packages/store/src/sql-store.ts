@@ -238,28 +238,31 @@ const PATH_CACHE_MAX_CHARS = 256 * 1024;
  * Returns the (1-based) numbers of the appends it wrote; an append missing from them wrote nothing
  * (the conversation is gone or its parent changed). With them, the conversation row's version
  * (`xmin`) before and after the statement, for the path cache. One text for any number of appends and
- * messages: the values come as arrays, so the statement is prepared and planned once.
- * Parameters: $1 conversation; per append $2 parent (or null), $3 the parent's prefix hash; per
- * message $4 its append's number, $5 id, $6 parent, $7 role, $8 content (JSON text), $9 status,
- * $10 model, $11 usage (JSON text), $12 prefix hash, $13 created at (ISO text).
+ * messages: the values come as one JSON document, so the statement is prepared and planned once
+ * (and the driver sends one text instead of serialising thirteen arrays: about a quarter of the
+ * statement's client CPU).
+ * Parameters: $1 conversation; $2 the batch as JSON text (see {@link batchParameters}):
+ * `[appends, rows]`, an append `[parent or null, the parent's prefix hash or null]`, a row
+ * `[append number, id, parent, role, content, status, model, usage or null, prefix hash, created at]`.
  */
 const APPEND_BATCH_SQL = `with locked as (
     select id, xmin::text as version from conversations where id = $1::uuid for update
+  ), batch as (
+    select $2::text::jsonb as doc
   ), accepted as (
     select a.number from locked
-    cross join unnest($2::uuid[], $3::text[]) with ordinality as a(parent_id, parent_hash, number)
-    where a.parent_id is null or exists (
-      select 1 from (select conversation_id, prefix_hash from messages where id = a.parent_id limit 1 for share) parent
-      where parent.conversation_id = locked.id and parent.prefix_hash = a.parent_hash
+    cross join batch
+    cross join jsonb_array_elements(batch.doc->0) with ordinality as a(append, number)
+    where a.append->>0 is null or exists (
+      select 1 from (select conversation_id, prefix_hash from messages where id = (a.append->>0)::uuid limit 1 for share) parent
+      where parent.conversation_id = locked.id and parent.prefix_hash = a.append->>1
     )
   ), inserted as (
     insert into messages (id, conversation_id, parent_id, role, content, status, model, usage, prefix_hash, created_at)
-    select v.id, $1::uuid, v.parent_id, v.role, v.content::jsonb, v.status, v.model, v.usage::jsonb, v.prefix_hash,
-      v.created_at::timestamptz
-    from unnest($4::int[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-      $12::text[], $13::text[]) with ordinality
-      as v(append, id, parent_id, role, content, status, model, usage, prefix_hash, created_at, position)
-    where v.append in (select number from accepted)
+    select (v.m->>1)::uuid, $1::uuid, (v.m->>2)::uuid, v.m->>3, v.m->4, v.m->>5, v.m->>6, nullif(v.m->7, 'null'::jsonb),
+      v.m->>8, (v.m->>9)::timestamptz
+    from batch cross join jsonb_array_elements(batch.doc->1) with ordinality as v(m, position)
+    where (v.m->>0)::int in (select number from accepted)
     order by v.position
     returning created_at
   ), touched as (
@@ -467,32 +470,27 @@ interface QueuedAppend {
   reject: (error: unknown) => void;
 }
 
-/** The parameters of {@link APPEND_BATCH_SQL} for `batch`. */
+/**
+ * The parameters of {@link APPEND_BATCH_SQL} for `batch`: the conversation and the batch as one
+ * JSON text, put together from the rows' values, whose content and usage are JSON text already.
+ * Ids, hashes, roles, statuses and times need no escaping; the parent hash and the model are
+ * quoted by `JSON.stringify`.
+ */
 function batchParameters(conversationId: string, batch: readonly QueuedAppend[]): unknown[] {
-  const parents: (string | null)[] = [];
-  const parentHashes: (string | null)[] = [];
-  const appends: number[] = [];
-  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  let appends = '';
+  let rows = '';
   for (let index = 0; index < batch.length; index++) {
     const item = batch[index] as QueuedAppend;
-    parents.push(item.parentId);
-    parentHashes.push(item.parentHash);
+    const parent = item.parentId === null ? 'null' : `"${item.parentId}"`;
+    appends += `${index === 0 ? '' : ','}[${parent},${JSON.stringify(item.parentHash)}]`;
     const time = item.at.toISOString();
     for (const row of item.built.values) {
-      appends.push(index + 1);
-      // id, parent, role, content, status, model, usage, prefix hash, created at
-      columns[0]?.push(row[0]);
-      columns[1]?.push(row[2]);
-      columns[2]?.push(row[3]);
-      columns[3]?.push(row[4]);
-      columns[4]?.push(row[5]);
-      columns[5]?.push(row[6]);
-      columns[6]?.push(row[7]);
-      columns[7]?.push(row[8]);
-      columns[8]?.push(time);
+      // append number, id, parent, role, content, status, model, usage, prefix hash, created at
+      const rowParent = row[2] === null ? 'null' : `"${row[2] as string}"`;
+      rows += `${rows === '' ? '' : ','}[${index + 1},"${row[0] as string}",${rowParent},"${row[3] as string}",${row[4] as string},"${row[5] as string}",${JSON.stringify(row[6])},${(row[7] as string | null) ?? 'null'},"${row[8] as string}","${time}"]`;
     }
   }
-  return [conversationId, parents, parentHashes, appends, ...columns];
+  return [conversationId, `[[${appends}],[${rows}]]`];
 }
 
 /**

@@ -471,6 +471,29 @@ export function runStoreSuite(
         );
       });
 
+      test('quotes, backslashes, newlines and non-ASCII text in content, model and usage come back as they were sent', async () => {
+        const userId = freshUser();
+        const resolved = await store.resolveConversation({ userId, messages: [user('Quote "this" \\ ok?')] });
+        const odd = 'say "hi" \\ \n\t then ünïcødé 🙂 and </script> \u2028';
+        const written = await store.appendMessages(resolved.conversation.id, null, [
+          user('Quote "this" \\ ok?'),
+          {
+            role: 'assistant',
+            content: [{ type: 'text', text: odd }],
+            model: 'ollama:"odd\\model"\n',
+            usage: { inputTokens: 3, outputTokens: 4, note: odd },
+          },
+        ]);
+        const read = await store.getConversation(resolved.conversation.id);
+        expect(read?.messages.map((message) => message.id)).toEqual(written.map((message) => message.id));
+        expect(read?.messages[1]).toMatchObject({
+          content: [{ type: 'text', text: odd }],
+          model: 'ollama:"odd\\model"\n',
+          usage: { inputTokens: 3, outputTokens: 4, note: odd },
+        });
+        expect(written[1]).toMatchObject({ model: 'ollama:"odd\\model"\n', usage: { note: odd } });
+      });
+
       test('a NUL character in content is stored as U+FFFD, and the history still matches when it is sent again', async () => {
         const userId = freshUser();
         const pasted = 'bytes: \u0000\u0001 and a literal \\u0000';
