@@ -1,4 +1,5 @@
 import {
+  bindLogger,
   type LanguageModel,
   type Logger,
   type Message,
@@ -13,6 +14,9 @@ import { estimateMessageTokens, type TokenEstimator } from './context-trimming.j
 import { type Instructions, type LoopSettings, type ModelSettings, runLoop } from './run-loop.js';
 import type { ApprovalDecision } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
+
+/** The bindings of the agent's lines. */
+const AGENT_BINDINGS = { component: 'agent' };
 
 /** Limits of one run. */
 export interface AgentLimits {
@@ -143,7 +147,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
     contextTokens: limits.contextTokens,
     estimateTokens: options.limits?.estimateTokens ?? estimateMessageTokens,
     settings: options.settings ?? {},
-    logger: (options.logger ?? noopLogger).child({ component: 'agent' }),
+    logger: (options.logger ?? noopLogger).child(AGENT_BINDINGS),
     now: options.now ?? (() => new Date()),
     warned: new Set(),
   };
@@ -154,7 +158,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
       signal: runOptions.signal,
       clientTools: runOptions.clientTools ?? [],
       settings: runOptions.settings,
-      logger: runOptions.logger?.child({ component: 'agent' }),
+      logger: runOptions.logger ? bindLogger(runOptions.logger, AGENT_BINDINGS) : undefined,
       modelLogger: runOptions.logger,
       approvals,
     });

@@ -1,4 +1,4 @@
-import type { Logger, ToolResultPart } from '@haia/llm';
+import { bindLogger, type Logger, type ToolResultPart } from '@haia/llm';
 import type { ToolCallOutcome } from './agent-event.js';
 import type { Tool, ToolErrorOutput, ToolOutput } from './tool.js';
 import { untilAborted } from './until-aborted.js';
@@ -61,7 +61,7 @@ export async function executeToolCall<Deps>(
       tool.execute(options.input, {
         deps: options.deps,
         signal: controller.signal,
-        logger: options.logger.child({ tool: tool.name, toolCallId }),
+        logger: bindLogger(options.logger, { tool: tool.name, toolCallId }),
         toolCallId,
       }),
       controller.signal,

@@ -1,4 +1,5 @@
 import { abortableSleep, linkAbort, TimeoutReason } from './abort.js';
+import { bindLogger } from './bound-logger.js';
 import { type CallHook, type CallOutcome, type CallRecord, reportCall } from './call-record.js';
 import type { ChatEvent, FinishEvent } from './chat-event.js';
 import { collectStream } from './collect-stream.js';
@@ -231,7 +232,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     const { signal, logger, ...call } = request;
     this.call = call;
     this.callerSignal = signal;
-    this.logger = logger ? logger.child(LLM_BINDINGS) : shared.logger;
+    this.logger = logger ? bindLogger(logger, LLM_BINDINGS) : shared.logger;
   }
 
   [Symbol.asyncIterator](): this {

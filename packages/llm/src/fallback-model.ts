@@ -1,3 +1,4 @@
+import { bindLogger } from './bound-logger.js';
 import type { ChatEvent } from './chat-event.js';
 import { collectStream } from './collect-stream.js';
 import type { ChatRequest, GenerateResult, LanguageModel } from './language-model.js';
@@ -49,7 +50,7 @@ export function createFallbackModel(
 
   async function* stream(request: ChatRequest): AsyncGenerator<ChatEvent> {
     // Each model gets the request as is, its `logger` included; the fallback's own lines go there too.
-    const log = request.logger ? request.logger.child({ component: 'llm' }) : logger;
+    const log = request.logger ? bindLogger(request.logger, { component: 'llm' }) : logger;
     for (const [index, model] of models.entries()) {
       const name = `${model.provider}:${model.modelId}`;
       const next = models[index + 1];

@@ -3,6 +3,7 @@
  * One streaming chat-model interface over Anthropic, OpenAI(-compatible), Gemini and Ollama.
  */
 
+export { bindLogger } from './bound-logger.js';
 export type { CallHook, CallOutcome, CallRecord } from './call-record.js';
 export {
   addUsage,

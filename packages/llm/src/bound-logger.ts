@@ -1,0 +1,21 @@
+import type { Logger } from './logger.js';
+
+/**
+ * A logger that writes through `base` with `bindings` added to each line: what
+ * `base.child(bindings)` does, without making a pino child per call. A pino child is an object
+ * whose prototype is its parent, so a child made for every request turns the request's logger
+ * into a prototype each time (slow in V8, and it leaves the loggers' property reads megamorphic):
+ * in a short chat turn that was about 2 % of the server's CPU. Lines are rare next to calls, so
+ * merging the bindings into the line when one is written costs less. `child` binds more the same way.
+ */
+export function bindLogger(base: Logger, bindings: Record<string, unknown>): Logger {
+  const merge = (object: object): object =>
+    object instanceof Error ? { ...bindings, err: object } : { ...bindings, ...object };
+  return {
+    debug: (object, message) => base.debug(merge(object), message),
+    info: (object, message) => base.info(merge(object), message),
+    warn: (object, message) => base.warn(merge(object), message),
+    error: (object, message) => base.error(merge(object), message),
+    child: (more) => bindLogger(base, { ...bindings, ...more }),
+  };
+}
