@@ -1,7 +1,8 @@
 /** A running chat turn, as graceful shutdown sees it. */
 interface ActiveTurn {
   abort(reason: unknown): void;
-  done: Promise<void>;
+  /** Resolves `drain`'s wait for this turn; set only while a drain waits (no promise per turn otherwise). */
+  ended?: () => void;
 }
 
 /** The chat turns in flight, so shutdown can let them finish (and store partials) before closing the store. */
@@ -10,12 +11,11 @@ export class ActiveTurns {
 
   /** Registers a turn; call the returned function when it has ended and been stored. */
   begin(abort: (reason: unknown) => void): () => void {
-    let end!: () => void;
-    const turn: ActiveTurn = { abort, done: new Promise<void>((resolve) => (end = resolve)) };
+    const turn: ActiveTurn = { abort };
     this.turns.add(turn);
     return () => {
       this.turns.delete(turn);
-      end();
+      turn.ended?.();
     };
   }
 
@@ -31,7 +31,19 @@ export class ActiveTurns {
   async drain(graceMs: number): Promise<void> {
     if (this.turns.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const all = () => Promise.all([...this.turns].map((turn) => turn.done));
+    const all = () =>
+      Promise.all(
+        [...this.turns].map(
+          (turn) =>
+            new Promise<void>((resolve) => {
+              const previous = turn.ended;
+              turn.ended = () => {
+                previous?.();
+                resolve();
+              };
+            }),
+        ),
+      );
     const expired = await Promise.race([
       all().then(() => false),
       new Promise<boolean>((resolve) => {

@@ -301,19 +301,24 @@ export async function handleChatCompletion(
     state.firstTokenAt = performance.now();
     metrics.recordFirstToken(entry.modelId, (state.firstTokenAt - context.startedAt) / 1000);
   };
-  const next = async (): Promise<TurnEvent | undefined> => {
+  const onEvent = (result: IteratorResult<TurnEvent>): TurnEvent | undefined =>
+    result.done ? undefined : result.value;
+  const onRunnerThrew = (error: unknown): TurnEvent => {
+    // A runner that throws instead of reporting `error`: keep what was said so far.
+    const produced: Message[] = state.text ? [{ role: 'assistant', content: state.text }] : [];
+    return {
+      type: 'error',
+      error,
+      usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
+      messages: produced,
+    };
+  };
+  // One promise per event (no async wrapper around the iterator's own).
+  const next = (): Promise<TurnEvent | undefined> => {
     try {
-      const result = await iterator.next();
-      return result.done ? undefined : result.value;
+      return iterator.next().then(onEvent, onRunnerThrew);
     } catch (error) {
-      // A runner that throws instead of reporting `error`: keep what was said so far.
-      const produced: Message[] = state.text ? [{ role: 'assistant', content: state.text }] : [];
-      return {
-        type: 'error',
-        error,
-        usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
-        messages: produced,
-      };
+      return Promise.resolve(onRunnerThrew(error));
     }
   };
 

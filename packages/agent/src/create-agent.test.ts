@@ -367,6 +367,22 @@ describe('createAgent: the loop', () => {
     expect(results.map((result) => result.outcome)).toEqual(['ok', 'unknown-tool']);
   });
 
+  it('leaves out a toolset whose listTools rejects, with a warning, and still offers the others', async () => {
+    const { logger, lines } = memoryLogger();
+    const rejecting: Toolset<Deps> = {
+      name: 'flaky-mcp',
+      listTools: () => Promise.reject(new Error('connection reset')),
+    };
+    const model = new MockLanguageModel({ results: { text: 'ok' } });
+    const agent = createAgent<Deps>({ model, logger, toolsets: [rejecting, proxmox] });
+    await collectEvents(agent.run({ messages: [user('hi')], deps }));
+    expect(model.calls[0]!.tools?.map((tool) => tool.name)).toEqual(['get_vm_status', 'list_vms']);
+    expect(lines().find((line) => line.toolset === 'flaky-mcp')).toMatchObject({
+      err: 'connection reset',
+      msg: 'toolset failed to list its tools; left out of this step',
+    });
+  });
+
   it('keeps the first of two tools with the same name and warns once; a failing toolset is left out', async () => {
     const { logger, lines } = memoryLogger();
     const shadow = defineTool({

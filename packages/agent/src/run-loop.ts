@@ -22,7 +22,7 @@ import { repairToolPairs, unresolvedToolCalls } from './history.js';
 import { readStepTools, type StepTools } from './step-tools.js';
 import { type ApprovalDecision, runToolCalls, type ToolCallsOutcome } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
-import { untilAborted } from './until-aborted.js';
+import { settledOrUntilAborted } from './until-aborted.js';
 
 /** What an instructions function receives, once per step. */
 export interface InstructionsContext<Deps> {
@@ -211,7 +211,7 @@ export async function* runLoop<Deps>(
       }
     }
     if (waiting.length > 0) {
-      const tools = await untilAborted(
+      const tools = await settledOrUntilAborted(
         readStepTools(agent.toolsets, input.clientTools, logger, agent.warned),
         signal,
       );
@@ -228,7 +228,7 @@ export async function* runLoop<Deps>(
       steps++;
       const step = steps;
       const final = step > agent.maxSteps;
-      const tools = await untilAborted(
+      const tools = await settledOrUntilAborted(
         readStepTools(agent.toolsets, input.clientTools, logger, agent.warned),
         signal,
       );
@@ -237,16 +237,14 @@ export async function* runLoop<Deps>(
       try {
         system =
           typeof agent.instructions === 'function'
-            ? await untilAborted(
-                Promise.resolve(
-                  agent.instructions({
-                    deps: input.deps,
-                    tools: tools.agentSpecs,
-                    clientTools: input.clientTools,
-                    toolsets: tools.toolsets,
-                    now: agent.now(),
-                  }),
-                ),
+            ? await settledOrUntilAborted(
+                agent.instructions({
+                  deps: input.deps,
+                  tools: tools.agentSpecs,
+                  clientTools: input.clientTools,
+                  toolsets: tools.toolsets,
+                  now: agent.now(),
+                }),
                 signal,
               )
             : agent.instructions;

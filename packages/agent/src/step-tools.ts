@@ -33,31 +33,55 @@ function specOf(tool: Tool<unknown, unknown>): ToolSpec {
   return spec;
 }
 
+type ToolList<Deps> = readonly Tool<Deps, unknown>[] | undefined;
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}
+
 /**
  * Reads every toolset once (in parallel) and merges the lists. The first toolset (in the agent's
  * order) to offer a name wins; a later tool with the same name is left out with a warning, and so
  * is a client tool named like an agent tool. A toolset whose `listTools` throws is left out of this
- * step with a warning. `warned` keeps each collision warning to once per agent.
+ * step with a warning. `warned` keeps each collision warning to once per agent. When every toolset
+ * answers at once (fixed tool lists, or none), so does this, without a promise: the step goes on
+ * in the same tick.
  */
-export async function readStepTools<Deps>(
+export function readStepTools<Deps>(
   toolsets: readonly Toolset<Deps>[],
   clientTools: readonly ToolSpec[],
   logger: Logger,
   warned: Set<string>,
-): Promise<StepTools<Deps>> {
-  const lists = await Promise.all(
-    toolsets.map(async (toolset) => {
-      try {
-        return await toolset.listTools();
-      } catch (error) {
-        logger.warn(
-          { toolset: toolset.name, err: error instanceof Error ? error.message : String(error) },
-          'toolset failed to list its tools; left out of this step',
-        );
-        return undefined;
-      }
-    }),
-  );
+): StepTools<Deps> | Promise<StepTools<Deps>> {
+  const leftOut = (toolset: Toolset<Deps>, error: unknown): undefined => {
+    logger.warn(
+      { toolset: toolset.name, err: error instanceof Error ? error.message : String(error) },
+      'toolset failed to list its tools; left out of this step',
+    );
+    return undefined;
+  };
+  const lists = toolsets.map((toolset): ToolList<Deps> | Promise<ToolList<Deps>> => {
+    try {
+      const list = toolset.listTools();
+      return isPromise(list) ? list.catch((error: unknown) => leftOut(toolset, error)) : list;
+    } catch (error) {
+      return leftOut(toolset, error);
+    }
+  });
+  if (lists.some(isPromise)) {
+    return Promise.all(lists).then((settled) => mergeTools(toolsets, settled, clientTools, logger, warned));
+  }
+  return mergeTools(toolsets, lists as ToolList<Deps>[], clientTools, logger, warned);
+}
+
+/** {@link readStepTools}'s merge of the lists the toolsets gave. */
+function mergeTools<Deps>(
+  toolsets: readonly Toolset<Deps>[],
+  lists: readonly ToolList<Deps>[],
+  clientTools: readonly ToolSpec[],
+  logger: Logger,
+  warned: Set<string>,
+): StepTools<Deps> {
   const agentTools = new Map<string, StepTool<Deps>>();
   const agentSpecs: ToolSpec[] = [];
   const answered: string[] = [];

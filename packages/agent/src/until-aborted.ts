@@ -19,3 +19,13 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/**
+ * `value` itself when it is not a promise (no listener on `signal`, no promise of ours);
+ * otherwise {@link untilAborted}. For steps that usually answer at once, like a fixed tool list.
+ */
+export function settledOrUntilAborted<T>(value: T | Promise<T>, signal: AbortSignal): T | Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+    ? untilAborted(Promise.resolve(value), signal)
+    : value;
+}
