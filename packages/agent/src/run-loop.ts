@@ -22,7 +22,7 @@ import { repairToolPairs, unresolvedToolCalls } from './history.js';
 import { readStepTools, type StepTools } from './step-tools.js';
 import { type ApprovalDecision, runToolCalls, type ToolCallsOutcome } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
-import { settledOrUntilAborted } from './until-aborted.js';
+import { isPending, untilAborted } from './until-aborted.js';
 
 /** What an instructions function receives, once per step. */
 export interface InstructionsContext<Deps> {
@@ -211,10 +211,8 @@ export async function* runLoop<Deps>(
       }
     }
     if (waiting.length > 0) {
-      const tools = await settledOrUntilAborted(
-        readStepTools(agent.toolsets, input.clientTools, logger, agent.warned),
-        signal,
-      );
+      const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
+      const tools = isPending(listed) ? await untilAborted(listed, signal) : listed;
       const outcome = yield* afterCalls(waiting, tools, decisions, 0);
       if (yield* stopAfter(outcome)) return;
     }
@@ -228,26 +226,22 @@ export async function* runLoop<Deps>(
       steps++;
       const step = steps;
       const final = step > agent.maxSteps;
-      const tools = await settledOrUntilAborted(
-        readStepTools(agent.toolsets, input.clientTools, logger, agent.warned),
-        signal,
-      );
+      // A fixed tool list and instructions that return a string: no await (no promise, no listener).
+      const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
+      const tools = isPending(listed) ? await untilAborted(listed, signal) : listed;
 
       let system: string | undefined;
       try {
-        system =
-          typeof agent.instructions === 'function'
-            ? await settledOrUntilAborted(
-                agent.instructions({
-                  deps: input.deps,
-                  tools: tools.agentSpecs,
-                  clientTools: input.clientTools,
-                  toolsets: tools.toolsets,
-                  now: agent.now(),
-                }),
-                signal,
-              )
-            : agent.instructions;
+        if (typeof agent.instructions === 'function') {
+          const written = agent.instructions({
+            deps: input.deps,
+            tools: tools.agentSpecs,
+            clientTools: input.clientTools,
+            toolsets: tools.toolsets,
+            now: agent.now(),
+          });
+          system = isPending(written) ? await untilAborted(Promise.resolve(written), signal) : written;
+        } else system = agent.instructions;
       } catch (error) {
         if (signal.aborted) throw error;
         yield failure(

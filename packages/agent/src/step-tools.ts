@@ -1,6 +1,7 @@
 import type { Logger, ToolSpec } from '@haia/llm';
 import type { Tool } from './tool.js';
 import type { Toolset } from './toolset.js';
+import { isPending } from './until-aborted.js';
 
 /** An agent tool with the toolset it came from. */
 export interface StepTool<Deps> {
@@ -35,10 +36,6 @@ function specOf(tool: Tool<unknown, unknown>): ToolSpec {
 
 type ToolList<Deps> = readonly Tool<Deps, unknown>[] | undefined;
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
-}
-
 /**
  * Reads every toolset once (in parallel) and merges the lists. The first toolset (in the agent's
  * order) to offer a name wins; a later tool with the same name is left out with a warning, and so
@@ -63,12 +60,14 @@ export function readStepTools<Deps>(
   const lists = toolsets.map((toolset): ToolList<Deps> | Promise<ToolList<Deps>> => {
     try {
       const list = toolset.listTools();
-      return isPromise(list) ? list.catch((error: unknown) => leftOut(toolset, error)) : list;
+      return isPending(list)
+        ? Promise.resolve(list).catch((error: unknown) => leftOut(toolset, error))
+        : list;
     } catch (error) {
       return leftOut(toolset, error);
     }
   });
-  if (lists.some(isPromise)) {
+  if (lists.some(isPending)) {
     return Promise.all(lists).then((settled) => mergeTools(toolsets, settled, clientTools, logger, warned));
   }
   return mergeTools(toolsets, lists as ToolList<Deps>[], clientTools, logger, warned);

@@ -20,12 +20,7 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
   });
 }
 
-/**
- * `value` itself when it is not a promise (no listener on `signal`, no promise of ours);
- * otherwise {@link untilAborted}. For steps that usually answer at once, like a fixed tool list.
- */
-export function settledOrUntilAborted<T>(value: T | Promise<T>, signal: AbortSignal): T | Promise<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
-    ? untilAborted(Promise.resolve(value), signal)
-    : value;
+/** True when `value` is a promise (or any thenable) still to be awaited, rather than a value. */
+export function isPending<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -919,22 +919,28 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * logged as a warning on the call's logger (`call.logger`, bound to `component: 'store'` here, on
    * the failure path only) or else on the store's.
    */
-  async function guard<T>(operation: string, work: () => Promise<T>, call?: StoreCallOptions): Promise<T> {
+  function guard<T>(operation: string, work: () => Promise<T>, call?: StoreCallOptions): Promise<T> {
     if (closed) {
-      throw new StoreError({
-        code: 'unavailable',
-        message: `${operation} was called after the store was closed: create a new store`,
-      });
+      return Promise.reject(
+        new StoreError({
+          code: 'unavailable',
+          message: `${operation} was called after the store was closed: create a new store`,
+        }),
+      );
     }
-    try {
-      return await work();
-    } catch (error) {
+    const failed = (error: unknown): never => {
       const mapped = toStoreError(error, { backend: driver.backend, target: driver.target, operation });
       if (mapped !== error) {
         const target = call?.logger === undefined ? logger : call.logger.child({ component: 'store' });
         target.warn({ operation, code: mapped.code, err: mapped }, 'store operation failed');
       }
       throw mapped;
+    };
+    // `catch` on the work's promise, not an async wrapper: one promise per call instead of three.
+    try {
+      return work().catch(failed);
+    } catch (error) {
+      return Promise.reject(error).catch(failed);
     }
   }
 
