@@ -84,6 +84,9 @@ export function finalTurnNotice(maxSteps: number): string {
   );
 }
 
+/** The decisions of a run that resumes nothing (shared: it is never written to). */
+const NO_DECISIONS: ReadonlyMap<string, ApprovalDecision> = new Map();
+
 /** The agent loop: resolve waiting calls, then model turns and tool calls until an answer. */
 export async function* runLoop<Deps>(
   agent: LoopSettings<Deps>,
@@ -198,7 +201,10 @@ export async function* runLoop<Deps>(
     }
     // Calls of the last assistant turn that still wait (for approval or for the client) come first.
     const waiting = unresolvedToolCalls(history);
-    const decisions = new Map(input.approvals.map((decision) => [decision.toolCallId, decision]));
+    const decisions: ReadonlyMap<string, ApprovalDecision> =
+      input.approvals.length === 0
+        ? NO_DECISIONS
+        : new Map(input.approvals.map((decision) => [decision.toolCallId, decision]));
     for (const toolCallId of decisions.keys()) {
       if (!waiting.some((call) => call.toolCallId === toolCallId)) {
         yield failure(
@@ -217,7 +223,6 @@ export async function* runLoop<Deps>(
       if (yield* stopAfter(outcome)) return;
     }
 
-    const noDecisions = new Map<string, ApprovalDecision>();
     for (;;) {
       if (signal.aborted) {
         yield failure(aborted());
@@ -387,7 +392,7 @@ export async function* runLoop<Deps>(
       if (parts.length > 0) append({ role: 'assistant', content: parts });
 
       let outcome: ToolCallsOutcome | undefined;
-      if (calls.length > 0) outcome = yield* afterCalls(calls, tools, noDecisions, step);
+      if (calls.length > 0) outcome = yield* afterCalls(calls, tools, NO_DECISIONS, step);
       logger.debug({ step, finishReason, usage: stepUsage, toolCalls: calls.length }, 'agent step');
       if (!signal.aborted) {
         yield {
