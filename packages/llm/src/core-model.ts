@@ -195,10 +195,12 @@ const NOT_LINKED = () => {};
  * are (no new result object, no extra promise hop) and only looks for the `finish`. Like a
  * generator it iterates once; `next` calls are served one at a time (as `for await` makes them).
  *
- * Aborts flow caller signal -> `total` controller -> attempt controller, whose plain signal is what
- * the adapter gets, through listeners removed when the call ends (`release`). No `AbortSignal.any`:
- * Node keeps such a signal with a listener on it (every vendor SDK adds one and never removes it)
- * in a process-wide set until it aborts, so each finished call stayed reachable for good.
+ * One controller per attempt, whose plain signal is what the adapter gets: the caller's signal is
+ * linked to it (a listener removed when the attempt or the call ends), the first-token timer aborts
+ * it, and so does the total timer, which also marks the call as out of time so nothing retries.
+ * The back-off before a retry waits on the next attempt's controller. No `AbortSignal.any`: Node
+ * keeps such a signal with a listener on it (every vendor SDK adds one and never removes it) in a
+ * process-wide set until it aborts, so each finished call stayed reachable for good.
  */
 class CoreCall implements AsyncIterableIterator<ChatEvent> {
   private readonly call: Omit<ChatRequest, 'signal' | 'logger'>;
@@ -212,12 +214,12 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   private failure: LlmError | undefined;
   private retries = 0;
   private totalTimer: { clear(): void } = NO_TIMER;
+  /** Set when the total timeout fired: the reason every later attempt is aborted with. */
+  private outOfTime: TimeoutReason | undefined;
   private attempt: AbortController | undefined;
   private attemptTimer: { clear(): void } = NO_TIMER;
-  /** Removes the listener on the caller's signal (which may live as long as the process). */
+  /** Removes the current attempt's listener on the caller's signal (which may live as long as the process). */
   private unlinkCaller: () => void = NOT_LINKED;
-  /** Removes the current attempt's listener on the total signal. */
-  private unlinkAttempt: () => void = NOT_LINKED;
   private signals: AbortSignal[] = [];
   private inner: AsyncIterator<ChatEvent> | undefined;
   private pending: Promise<IteratorResult<ChatEvent>> | undefined;
@@ -302,19 +304,19 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     const shared = this.shared;
     const callerSignal = this.callerSignal;
     this.startedAt = shared.now();
-    const total = new AbortController();
-    this.totalTimer = startTimer(total, 'total', shared.timeoutMs);
     if (callerSignal?.aborted) throw this.fail(shared.abortError(callerSignal, []) as LlmError);
-    if (callerSignal) this.unlinkCaller = linkAbort(callerSignal, total);
+    this.totalTimer = startTimer('total', shared.timeoutMs, (reason) => {
+      this.outOfTime = reason;
+      this.attempt?.abort(reason);
+    });
+    let attempt = this.newAttempt();
     for (;;) {
-      const attempt = new AbortController();
-      this.attempt = attempt;
-      this.unlinkAttempt();
-      this.unlinkAttempt = linkAbort(total.signal, attempt);
-      this.attemptTimer = startTimer(attempt, 'first-token', shared.firstTokenTimeoutMs);
-      const signals = [total.signal, attempt.signal];
+      this.attemptTimer = startTimer('first-token', shared.firstTokenTimeoutMs, (reason) =>
+        attempt.abort(reason),
+      );
+      const signals = [attempt.signal];
       this.signals = signals;
-      // Aborted by the caller, the total timeout (both through `total`) or the first-token timeout.
+      // Aborted by the caller, the total timeout or the first-token timeout.
       const signal = attempt.signal;
       try {
         const adapter = await shared.loadAdapter();
@@ -349,13 +351,25 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
           },
           'llm call retrying',
         );
-        // The caller's abort reaches `total` too.
-        await shared.sleep(delay, total.signal);
-        const stopped = shared.abortError(callerSignal, [total.signal]);
+        // The back-off waits on the next attempt's controller: the caller's abort and the total
+        // timeout end it too.
+        attempt = this.newAttempt();
+        await shared.sleep(delay, attempt.signal);
+        const stopped = shared.abortError(callerSignal, [attempt.signal]);
         if (stopped) throw this.fail(stopped);
         this.retries++;
       }
     }
+  }
+
+  /** The controller of the next attempt, linked to the caller's signal (and already aborted when out of time). */
+  private newAttempt(): AbortController {
+    const attempt = new AbortController();
+    this.attempt = attempt;
+    this.unlinkCaller();
+    this.unlinkCaller = this.callerSignal ? linkAbort(this.callerSignal, attempt) : NOT_LINKED;
+    if (this.outOfTime) attempt.abort(this.outOfTime);
+    return attempt;
   }
 
   private noFinishError(): LlmError {
@@ -395,14 +409,12 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     return this.failure;
   }
 
-  /** The call ended: its timers stop and its listeners come off the caller's and total signals. */
+  /** The call ended: its timers stop and its listener comes off the caller's signal. */
   private release(): void {
     this.totalTimer.clear();
     this.attemptTimer.clear();
     this.unlinkCaller();
     this.unlinkCaller = NOT_LINKED;
-    this.unlinkAttempt();
-    this.unlinkAttempt = NOT_LINKED;
   }
 
   /** Logs the call's one line and hands the record to `onCall`, once. */
@@ -437,9 +449,13 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   }
 }
 
-function startTimer(controller: AbortController, kind: TimeoutReason['kind'], ms: number | undefined) {
-  if (ms === undefined || ms <= 0 || !Number.isFinite(ms)) return { clear() {} };
-  const timer = setTimeout(() => controller.abort(new TimeoutReason(kind, ms)), ms);
+function startTimer(
+  kind: TimeoutReason['kind'],
+  ms: number | undefined,
+  onTimeout: (reason: TimeoutReason) => void,
+) {
+  if (ms === undefined || ms <= 0 || !Number.isFinite(ms)) return NO_TIMER;
+  const timer = setTimeout(() => onTimeout(new TimeoutReason(kind, ms)), ms);
   return {
     clear() {
       clearTimeout(timer);
