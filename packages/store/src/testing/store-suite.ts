@@ -1042,6 +1042,8 @@ export function runStoreSuite(
           // The caller's copy is its own.
           (resolved.path[0] as { content: unknown }).content = 'changed by the caller';
           resolved.conversation.metadata.changed = true;
+          const updatedAt = resolved.conversation.updatedAt.getTime();
+          resolved.conversation.updatedAt.setTime(0);
           const again = await resolveCounting(counted, {
             conversationId: opened.conversation.id,
             userId,
@@ -1050,6 +1052,7 @@ export function runStoreSuite(
           expect(again.asked).toBe(false);
           expect(again.resolved.path[0]?.content).toBe('Is pve1 up?');
           expect(again.resolved.conversation.metadata).toEqual({});
+          expect(again.resolved.conversation.updatedAt.getTime()).toBe(updatedAt);
           expect(again.resolved.system).toEqual([{ role: 'system', content: 'Be brief.' }]);
           // An append under it keeps the extended path held, and marks the branch.
           const [answer] = await store.appendMessages(opened.conversation.id, resolved.parentId, [
