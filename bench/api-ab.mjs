@@ -12,16 +12,17 @@
 // The before build is usually a `git worktree` of the previous commit, installed and built there.
 // Needs PostgreSQL at $HAIA_BENCH_DATABASE_URL, else $HAIA_TEST_DATABASE_URL, else
 // postgres://postgres@127.0.0.1:5432/test (one database per build, dropped at the end).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import {
   createDatabase,
   haiaEnvironment,
   harnessFolder,
   jsonLine,
   listeningUrl,
+  printUsage,
   start,
   stop,
   waitForReady,
@@ -69,14 +70,7 @@ function median(values) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) {
-    const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1);
-    const usage = lines.slice(
-      0,
-      lines.findIndex((line) => !line.startsWith('//')),
-    );
-    process.stdout.write(`${usage.map((line) => line.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+    printUsage(import.meta.url);
     return;
   }
   const harness = harnessFolder();

@@ -159,3 +159,13 @@ export function listeningUrl(line) {
   const entry = jsonLine(line);
   return entry?.msg === 'haia-api listening' ? entry.url : undefined;
 }
+
+/** Prints the comment block at the top of the script at `scriptUrl` (its usage), without the `//`. */
+export function printUsage(scriptUrl) {
+  const lines = readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').slice(1);
+  const usage = lines.slice(
+    0,
+    lines.findIndex((line) => !line.startsWith('//')),
+  );
+  process.stdout.write(`${usage.map((line) => line.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+}

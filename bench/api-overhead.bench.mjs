@@ -21,13 +21,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   createDatabase,
   haiaEnvironment,
   harnessFolder,
   jsonLine,
   listeningUrl,
+  printUsage,
   repoRoot,
   rssMiB,
   start,
@@ -150,18 +150,7 @@ function report(haia, passthrough, extra) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) {
-    const text = readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('\n')
-      .slice(1);
-    process.stdout.write(
-      `${text
-        .slice(
-          0,
-          text.findIndex((line) => !line.startsWith('//')),
-        )
-        .map((line) => line.replace(/^\/\/ ?/, ''))
-        .join('\n')}\n`,
-    );
+    printUsage(import.meta.url);
     return;
   }
   const apiMain = options.apiMain;
