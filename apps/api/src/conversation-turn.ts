@@ -72,9 +72,10 @@ export async function openConversation(
   identity: ConversationIdentity,
   messages: Message[],
 ): Promise<OpenedConversation> {
+  const open = () => resolveAndStore(store, metrics, logger, identity, messages);
   try {
     try {
-      return await resolveAndStore(store, metrics, logger, identity, messages);
+      return await open();
     } catch (error) {
       const gone = (error as { code?: unknown } | null)?.code === 'not-found';
       if (!gone || identity.conversationId !== undefined) throw error;
@@ -82,7 +83,7 @@ export async function openConversation(
         { code: 'not-found' },
         'the conversation was gone when its new message was stored: resolving again',
       );
-      return await resolveAndStore(store, metrics, logger, identity, messages);
+      return await open();
     }
   } catch (error) {
     throw storeFailure(error);
