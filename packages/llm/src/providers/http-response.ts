@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { HeaderLookup } from './openai-error-mapping.js';
 
 /** A response whose body is read as text, piece by piece or whole. */
@@ -31,45 +30,6 @@ export interface PostOptions {
    */
   headersComeLate: boolean;
 }
-
-/**
- * POST over undici's `request` (the process-wide dispatcher, so a `setGlobalDispatcher` proxy
- * applies), reading the body as a Node stream: about a third of the CPU of `fetch` and its web
- * streams for a streamed answer.
- */
-export const postWithUndici: PostJson = async (url, headers, body, signal, options) => {
-  const response = await request(url, {
-    method: 'POST',
-    headers,
-    body,
-    signal,
-    ...(options.headersComeLate ? { headersTimeout: 0 } : {}),
-  });
-  const stream = response.body;
-  let pieces: AsyncIterator<string> | undefined;
-  const raw = response.headers;
-  return {
-    status: response.statusCode,
-    headers: {
-      get(name) {
-        const value = raw[name.toLowerCase()];
-        if (value === undefined) return null;
-        return Array.isArray(value) ? value.join(', ') : value;
-      },
-    },
-    read: () => {
-      if (!pieces) {
-        stream.setEncoding('utf8');
-        pieces = stream[Symbol.asyncIterator]();
-      }
-      return pieces.next().then((result) => (result.done ? undefined : result.value));
-    },
-    text: () => stream.text(),
-    close: () => {
-      if (!stream.readableEnded) stream.destroy();
-    },
-  };
-};
 
 /** POST over a `fetch` (one given to `createModel`, e.g. for tests or a custom agent). */
 export function postWithFetch(fetcher: typeof globalThis.fetch): PostJson {

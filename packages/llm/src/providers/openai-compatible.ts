@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
-import { type PostJson, postWithFetch, postWithUndici, type TextResponse } from './http-response.js';
+import { type PostJson, postWithFetch, type TextResponse } from './http-response.js';
 import { openAIChunks } from './openai-chunk-stream.js';
 import {
   isAbortError,
@@ -18,6 +18,7 @@ import {
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import type { ProviderFactory } from './provider-adapter.js';
+import { postWithUndici } from './undici-post.js';
 
 const PROVIDER = 'openai-compatible';
 
