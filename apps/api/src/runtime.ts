@@ -35,6 +35,9 @@ export function modelFromConfig(config: HaiaConfig, ref: ModelRef, logger: Logge
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
     ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
     logger,
+    // The request's access line carries the model, tokens and time to first token; the per-call
+    // line is at debug (a failed call's is still a warning).
+    callLogLevel: 'debug',
   });
 }
 

@@ -114,6 +114,8 @@ describe('the runtime built from the configuration', () => {
   });
 
   it("writes the agent's, the model's and the tools' lines of a request with its requestId", async () => {
+    // The model's `llm call` lines are at debug (the access line carries the model and tokens).
+    logs.logger.level = 'debug';
     const before = logs.lines.length;
     upstream.enqueue(
       { toolCalls: [{ name: 'list_vms', arguments: {} }] },
@@ -128,9 +130,14 @@ describe('the runtime built from the configuration', () => {
       { model: 'haia', messages: [{ role: 'user', content: '### Task:\nGenerate a title.' }] },
       { headers: { 'x-request-id': 'req-logs-side' } },
     );
+    logs.logger.level = 'info';
     const lines = logs.lines.slice(before);
     const of = (requestId: string) =>
-      lines.filter((line) => line.requestId === requestId).map((line) => [line.msg, line.component]);
+      lines
+        .filter(
+          (line) => line.requestId === requestId && (Number(line.level) >= 30 || line.msg === 'llm call'),
+        )
+        .map((line) => [line.msg, line.component]);
     expect(of('req-logs-turn')).toEqual([
       ['llm call', 'llm'],
       ['tool call', 'agent'],
@@ -147,6 +154,10 @@ describe('the runtime built from the configuration', () => {
       ['llm call', 'llm'],
       ['request', undefined],
     ]);
+    // Below the access line: a model call that went well is logged at debug only.
+    expect(new Set(lines.filter((line) => line.msg === 'llm call').map((line) => line.level))).toEqual(
+      new Set([20]),
+    );
     // No line of either request went out without its id.
     expect(lines.filter((line) => line.requestId === undefined).map((line) => line.msg)).toEqual([]);
   });

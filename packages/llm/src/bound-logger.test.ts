@@ -42,6 +42,25 @@ describe('bindLogger', () => {
     });
   });
 
+  it('writes debug lines once the level allows them, and works over a logger without isLevelEnabled', () => {
+    const { logger, lines } = memoryPino();
+    const bound = bindLogger(logger, { component: 'llm' });
+    bound.debug({ step: 1 }, 'dropped');
+    logger.level = 'debug';
+    bound.debug({ step: 2 }, 'kept');
+    expect(lines).toEqual([{ level: 20, component: 'llm', step: 2, msg: 'kept' }]);
+    const seen: object[] = [];
+    const plain = {
+      debug: (object: object) => seen.push(object),
+      info() {},
+      warn() {},
+      error() {},
+      child: () => plain,
+    };
+    bindLogger(plain, { component: 'llm' }).debug({ step: 3 });
+    expect(seen).toEqual([{ component: 'llm', step: 3 }]);
+  });
+
   it('keeps an Error given as the object as `err`, with its message and stack', () => {
     const { logger, lines } = memoryPino();
     bindLogger(logger, { component: 'agent' }).warn(new Error('tool exploded') as object, 'tool failed');

@@ -15,8 +15,13 @@ export function bindLogger(base: Logger, bindings: Record<string, unknown>): Log
     object instanceof Error
       ? Object.assign({}, bindings, { err: object })
       : Object.assign({}, bindings, object);
+  // A debug line is usually off: no merged copy for a line pino would drop.
+  const levels = base as { isLevelEnabled?: (level: string) => boolean };
   return {
-    debug: (object, message) => base.debug(merge(object), message),
+    debug: (object, message) => {
+      if (levels.isLevelEnabled?.('debug') === false) return;
+      base.debug(merge(object), message);
+    },
     info: (object, message) => base.info(merge(object), message),
     warn: (object, message) => base.warn(merge(object), message),
     error: (object, message) => base.error(merge(object), message),

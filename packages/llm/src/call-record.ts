@@ -29,9 +29,18 @@ export interface CallRecord {
 /** Receives every call's record, for metrics. Exceptions it throws are logged and ignored. */
 export type CallHook = (record: CallRecord) => void;
 
-/** Writes a record as one log line and hands it to the hook. */
-export function reportCall(record: CallRecord, logger: Logger, onCall: CallHook | undefined): void {
+/** The level of the `llm call` line of a call that did not fail (a failed call's line is a warning). */
+export type CallLogLevel = 'info' | 'debug';
+
+/** Writes a record as one log line (`level` unless it failed) and hands it to the hook. */
+export function reportCall(
+  record: CallRecord,
+  logger: Logger,
+  onCall: CallHook | undefined,
+  level: CallLogLevel = 'info',
+): void {
   if (record.outcome === 'error') logger.warn(record, 'llm call failed');
+  else if (level === 'debug') logger.debug(record, 'llm call');
   else logger.info(record, 'llm call');
   if (!onCall) return;
   try {

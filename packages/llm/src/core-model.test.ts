@@ -256,6 +256,26 @@ describe('observability', () => {
     expect(records).toEqual([expect.objectContaining({ retries: 1, outcome: 'success', inputTokens: 11 })]);
   });
 
+  it("writes a successful call's line at debug with callLogLevel 'debug', and a failure still as a warning", async () => {
+    const { logger, lines } = memoryLogger();
+    const records: CallRecord[] = [];
+    const chat = model({ logger, callLogLevel: 'debug', onCall: (record) => records.push(record) });
+    fake.enqueue({ text: 'ok' });
+    await chat.generate(hi);
+    // The memory logger is at info: the line is written at debug, so it is not there.
+    expect(lines).toHaveLength(0);
+    expect(records).toEqual([expect.objectContaining({ outcome: 'success' })]);
+    logger.level = 'debug';
+    fake.enqueue({ text: 'ok' }, { error: { status: 401, message: 'no' } });
+    await chat.generate(hi);
+    await failure(chat.generate(hi));
+    expect(lines.map((line) => [line.level, line.msg])).toEqual([
+      [20, 'llm call'],
+      [40, 'llm call failed'],
+    ]);
+    expect(() => model({ callLogLevel: 'trace' as 'debug' })).toThrow(/callLogLevel/);
+  });
+
   it('logs failures with their code and never the API key', async () => {
     const { logger, lines, raw } = memoryLogger();
     fake.enqueue({ error: { status: 401, message: `Key ${KEY} is revoked` } });

@@ -1,6 +1,12 @@
 import { abortableSleep, linkAbort, TimeoutReason } from './abort.js';
 import { bindLogger } from './bound-logger.js';
-import { type CallHook, type CallOutcome, type CallRecord, reportCall } from './call-record.js';
+import {
+  type CallHook,
+  type CallLogLevel,
+  type CallOutcome,
+  type CallRecord,
+  reportCall,
+} from './call-record.js';
 import type { ChatEvent, FinishEvent } from './chat-event.js';
 import { collectStream } from './collect-stream.js';
 import type { ChatRequest, GenerateResult, LanguageModel } from './language-model.js';
@@ -26,6 +32,8 @@ export interface CoreModelOptions {
   logger?: Logger;
   /** Receives the same record that is logged, once per call. */
   onCall?: CallHook;
+  /** The level of a successful call's `llm call` line (default `info`). */
+  callLogLevel?: CallLogLevel;
   /** Retries after the first attempt, for retryable errors before the first event (default 2). */
   maxRetries?: number;
   /** Fine-tuning of the back-off (`maxRetries` above wins over `retryPolicy.maxRetries`). */
@@ -137,6 +145,7 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
     fullId,
     logger,
     onCall: options.onCall,
+    callLogLevel: options.callLogLevel ?? 'info',
     policy,
     sleep,
     random,
@@ -169,6 +178,7 @@ interface CallShared {
   fullId: string;
   logger: Logger;
   onCall: CallHook | undefined;
+  callLogLevel: CallLogLevel;
   policy: RetryPolicy;
   sleep: Sleep;
   random: () => number;
@@ -445,7 +455,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
       errorCode: failure?.code,
       ...(failure ? { errorMessage: failure.message } : {}),
     };
-    reportCall(record, this.logger, shared.onCall);
+    reportCall(record, this.logger, shared.onCall, shared.callLogLevel);
   }
 }
 

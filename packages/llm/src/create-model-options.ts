@@ -13,6 +13,7 @@ const optionsSchema = z.looseObject({
   headers: z.record(z.string(), z.string()).optional(),
   fetch: z.function().optional(),
   onCall: z.function().optional(),
+  callLogLevel: z.enum(['info', 'debug']).optional(),
   sleep: z.function().optional(),
   random: z.function().optional(),
 });

@@ -1,4 +1,4 @@
-import type { CallHook } from './call-record.js';
+import type { CallHook, CallLogLevel } from './call-record.js';
 import { createCoreModel, type Sleep } from './core-model.js';
 import { validateModelOptions } from './create-model-options.js';
 import type { LanguageModel } from './language-model.js';
@@ -37,6 +37,11 @@ export interface CreateModelOptions {
   providerOptions?: ProviderOptions;
   /** Receives the record of every call (the same fields as the log line). */
   onCall?: CallHook;
+  /**
+   * The level of a call's `llm call` line (default `info`; a failed call's line is always a
+   * warning). `debug` for a caller that logs each request once itself, with the model and tokens.
+   */
+  callLogLevel?: CallLogLevel;
   /** Back-off tuning (initial/max delay, jitter, longest `retry-after` honoured). */
   retryPolicy?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
   /** Back-off wait (tests inject one that records the delay). */
@@ -86,6 +91,7 @@ export function createModel(id: string, options: CreateModelOptions = {}): Langu
     modelId,
     logger,
     onCall: options.onCall,
+    ...(options.callLogLevel ? { callLogLevel: options.callLogLevel } : {}),
     maxRetries: options.maxRetries,
     retryPolicy: options.retryPolicy,
     timeoutMs: options.timeoutMs,

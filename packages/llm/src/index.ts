@@ -4,7 +4,7 @@
  */
 
 export { bindLogger } from './bound-logger.js';
-export type { CallHook, CallOutcome, CallRecord } from './call-record.js';
+export type { CallHook, CallLogLevel, CallOutcome, CallRecord } from './call-record.js';
 export {
   addUsage,
   type ChatEvent,
