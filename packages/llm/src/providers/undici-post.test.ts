@@ -22,6 +22,20 @@ async function serve(handler: Handler): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions?x=1`;
 }
 
+/** A server that sends one event and keeps the response open; `serverSawClose` settles when it closes. */
+async function openStream(): Promise<{ url: string; serverSawClose: Promise<void> }> {
+  let closed!: () => void;
+  const serverSawClose = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const url = await serve((_request, response) => {
+    response.on('close', closed);
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write('data: {}\n\n');
+  });
+  return { url, serverSawClose };
+}
+
 afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
@@ -69,15 +83,7 @@ describe('postWithUndici', () => {
   });
 
   it('rejects a pending read with the reason when the caller aborts mid-body, and frees the connection', async () => {
-    let closed!: () => void;
-    const serverSawClose = new Promise<void>((resolve) => {
-      closed = resolve;
-    });
-    const url = await serve((_request, response) => {
-      response.on('close', closed);
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      response.write('data: {}\n\n');
-    });
+    const { url, serverSawClose } = await openStream();
     const controller = new AbortController();
     const response = await post(url, controller.signal);
     expect(await response.read()).toBe('data: {}\n\n');
@@ -101,15 +107,7 @@ describe('postWithUndici', () => {
   });
 
   it('closes the connection when the body is closed before its end', async () => {
-    let closed!: () => void;
-    const serverSawClose = new Promise<void>((resolve) => {
-      closed = resolve;
-    });
-    const url = await serve((_request, response) => {
-      response.on('close', closed);
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      response.write('data: {}\n\n');
-    });
+    const { url, serverSawClose } = await openStream();
     const response = await post(url);
     expect(await response.read()).toBe('data: {}\n\n');
     response.close();
