@@ -23,16 +23,21 @@ function targetOf(url: string): Target {
   return target;
 }
 
-/** Response headers as undici hands them over (name, value, name, value… as bytes), looked up lazily. */
+/** A raw header name or value: bytes from undici's parser (a string from some interceptors). */
+type RawHeader = Buffer | string;
+
+const headerText = (raw: RawHeader): string => (typeof raw === 'string' ? raw : raw.toString('latin1'));
+
+/** Response headers as undici hands them over (name, value, name, value…), looked up lazily. */
 class RawHeaders implements HeaderLookup {
-  constructor(private readonly raw: readonly Buffer[]) {}
+  constructor(private readonly raw: readonly RawHeader[]) {}
 
   get(name: string): string | null {
     const wanted = name.toLowerCase();
     let found: string | null = null;
     for (let index = 0; index + 1 < this.raw.length; index += 2) {
-      if ((this.raw[index] as Buffer).toString('latin1').toLowerCase() !== wanted) continue;
-      const value = (this.raw[index + 1] as Buffer).toString('latin1');
+      if (headerText(this.raw[index] as RawHeader).toLowerCase() !== wanted) continue;
+      const value = headerText(this.raw[index + 1] as RawHeader);
       found = found === null ? value : `${found}, ${value}`;
     }
     return found;
