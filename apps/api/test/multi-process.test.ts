@@ -145,8 +145,11 @@ describe.skipIf(!testDatabaseUrl)(
       expect(context).toEqual((results[2]?.history ?? []).slice(0, 7).map((message) => message.content));
 
       // And the conversation list, from either process, has exactly the three.
-      // Both processes really served chat turns.
-      for (const app of apps) expect(app.output()).toContain('"route":"/v1/chat/completions"');
+      // Both processes really served chat turns (their access lines reach stdout within the log
+      // buffer's 100 ms flush, not at once: one info line per turn can take that long to fill 4 KiB).
+      for (const app of apps) {
+        await expect.poll(() => app.output(), { timeout: 5000 }).toContain('"route":"/v1/chat/completions"');
+      }
 
       const listed = (await (
         await fetch(`${clients[1]?.baseURL}/conversations?limit=100`)
