@@ -19,10 +19,11 @@ import { AgentError } from './agent-error.js';
 import type { AgentErrorEvent, AgentEvent, AgentFinishEvent, AgentFinishReason } from './agent-event.js';
 import { type TokenEstimator, trimMessages } from './context-trimming.js';
 import { repairToolPairs, unresolvedToolCalls } from './history.js';
+import { RunAbort } from './run-abort.js';
 import { readStepTools, type StepTools } from './step-tools.js';
 import { type ApprovalDecision, runToolCalls, type ToolCallsOutcome } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
-import { isPending, untilAborted } from './until-aborted.js';
+import { isPending } from './until-aborted.js';
 
 /** What an instructions function receives, once per step. */
 export interface InstructionsContext<Deps> {
@@ -93,12 +94,7 @@ export async function* runLoop<Deps>(
   input: LoopInput<Deps>,
 ): AsyncGenerator<AgentEvent> {
   const started = performance.now();
-  const controller = new AbortController();
-  const external = input.signal;
-  const onExternalAbort = () => controller.abort(external?.reason);
-  if (external?.aborted) controller.abort(external.reason);
-  else external?.addEventListener('abort', onExternalAbort, { once: true });
-  const signal = controller.signal;
+  const abort = new RunAbort(input.signal);
   const logger = input.logger ?? agent.logger;
   // Object.assign, not a double spread (which V8 builds as a larger, slower object).
   const settings = Object.assign({}, agent.settings, input.settings);
@@ -148,7 +144,7 @@ export async function* runLoop<Deps>(
     return { type: 'finish', finishReason, maxStepsReached, response, ...totals() };
   };
   const aborted = (cause?: unknown) =>
-    new AgentError({ code: 'aborted', message: 'The run was aborted.', cause: cause ?? signal.reason });
+    new AgentError({ code: 'aborted', message: 'The run was aborted.', cause: cause ?? abort.reason });
 
   /** Runs a turn's calls; returns the event that ends the run, or undefined to go on. */
   async function* afterCalls(
@@ -162,7 +158,7 @@ export async function* runLoop<Deps>(
       tools,
       decisions,
       deps: input.deps,
-      signal,
+      signal: abort.forTools(),
       timeoutMs: agent.toolTimeoutMs,
       logger,
       step,
@@ -175,7 +171,7 @@ export async function* runLoop<Deps>(
 
   /** The event that ends the run after a turn's calls, or undefined to go on with a model turn. */
   function* stopAfter(outcome: ToolCallsOutcome): Generator<AgentEvent, boolean> {
-    if (signal.aborted) {
+    if (abort.aborted) {
       yield failure(aborted());
       return true;
     }
@@ -196,7 +192,7 @@ export async function* runLoop<Deps>(
   }
 
   try {
-    if (signal.aborted) {
+    if (abort.aborted) {
       yield failure(aborted());
       return;
     }
@@ -219,13 +215,13 @@ export async function* runLoop<Deps>(
     }
     if (waiting.length > 0) {
       const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
-      const tools = isPending(listed) ? await untilAborted(listed, signal) : listed;
+      const tools = isPending(listed) ? await abort.until(listed) : listed;
       const outcome = yield* afterCalls(waiting, tools, decisions, 0);
       if (yield* stopAfter(outcome)) return;
     }
 
     for (;;) {
-      if (signal.aborted) {
+      if (abort.aborted) {
         yield failure(aborted());
         return;
       }
@@ -234,7 +230,7 @@ export async function* runLoop<Deps>(
       const final = step > agent.maxSteps;
       // A fixed tool list and instructions that return a string: no await (no promise, no listener).
       const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
-      const tools = isPending(listed) ? await untilAborted(listed, signal) : listed;
+      const tools = isPending(listed) ? await abort.until(listed) : listed;
 
       let system: string | undefined;
       try {
@@ -246,10 +242,10 @@ export async function* runLoop<Deps>(
             toolsets: tools.toolsets,
             now: agent.now(),
           });
-          system = isPending(written) ? await untilAborted(Promise.resolve(written), signal) : written;
+          system = isPending(written) ? await abort.until(Promise.resolve(written)) : written;
         } else system = agent.instructions;
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (abort.aborted) throw error;
         yield failure(
           new AgentError({
             code: 'instructions',
@@ -282,7 +278,7 @@ export async function* runLoop<Deps>(
         }
         messages = trimmed.messages;
       }
-      const request: ChatRequest = { ...settings, messages, signal };
+      const request: ChatRequest = { ...settings, messages, signal: abort.signal };
       if (input.modelLogger) request.logger = input.modelLogger;
       if (tools.specs.length > 0) {
         request.tools = tools.specs;
@@ -355,11 +351,11 @@ export async function* runLoop<Deps>(
               finish = event;
               break;
           }
-          if (signal.aborted) break;
+          if (abort.aborted) break;
         }
       } catch (error) {
         keepPartial();
-        if (signal.aborted) yield failure(aborted(error));
+        if (abort.aborted) yield failure(aborted(error));
         else if (LlmError.isInstance(error)) yield failure(error);
         else {
           yield failure(
@@ -372,7 +368,7 @@ export async function* runLoop<Deps>(
         }
         return;
       }
-      if (signal.aborted) {
+      if (abort.aborted) {
         keepPartial();
         yield failure(aborted());
         return;
@@ -395,7 +391,7 @@ export async function* runLoop<Deps>(
       let outcome: ToolCallsOutcome | undefined;
       if (calls.length > 0) outcome = yield* afterCalls(calls, tools, NO_DECISIONS, step);
       logger.debug({ step, finishReason, usage: stepUsage, toolCalls: calls.length }, 'agent step');
-      if (!signal.aborted) {
+      if (!abort.aborted) {
         yield {
           type: 'step-finish',
           step,
@@ -409,7 +405,7 @@ export async function* runLoop<Deps>(
         if (yield* stopAfter(outcome)) return;
         continue;
       }
-      if (signal.aborted) {
+      if (abort.aborted) {
         yield failure(aborted());
         return;
       }
@@ -419,7 +415,7 @@ export async function* runLoop<Deps>(
       return;
     }
   } catch (error) {
-    if (signal.aborted) {
+    if (abort.aborted) {
       // Reading the toolsets or building the instructions was cut short by the abort.
       yield failure(aborted(error));
       return;
@@ -433,8 +429,8 @@ export async function* runLoop<Deps>(
       }),
     );
   } finally {
-    external?.removeEventListener('abort', onExternalAbort);
-    // The consumer stopped reading before the end: stop the model call and the tools still running.
-    if (!ended) controller.abort(aborted(new Error('the consumer stopped reading the events')));
+    // The consumer stopped reading before the end: stop the tools still running (a model call in
+    // flight is closed by its iterator's return(), which leaving the loop calls).
+    abort.end(ended ? undefined : aborted(new Error('the consumer stopped reading the events')));
   }
 }
