@@ -32,7 +32,7 @@ const NOTHING_TO_UNLINK = () => {};
  * vendor SDKs add a listener to the signal they are given and never remove it, so every call that
  * finished normally stayed in memory for good.
  */
-export function linkAbort(source: AbortSignal, target: AbortController): () => void {
+export function linkAbort(source: AbortSignal, target: Pick<AbortController, 'abort'>): () => void {
   if (source.aborted) {
     target.abort(source.reason);
     return NOTHING_TO_UNLINK;

@@ -10,6 +10,7 @@ import {
 import type { ChatEvent, FinishEvent } from './chat-event.js';
 import { collectStream } from './collect-stream.js';
 import type { ChatRequest, GenerateResult, LanguageModel } from './language-model.js';
+import { LightAbortController } from './light-abort.js';
 import { LlmError } from './llm-error.js';
 import { type Logger, noopLogger } from './logger.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
@@ -76,12 +77,19 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
   const now = options.now ?? (() => performance.now());
   const secrets = options.secrets ?? [];
   let adapterPromise: Promise<ProviderAdapter> | undefined;
+  let loadedAdapter: ProviderAdapter | undefined;
 
   function loadAdapter(): Promise<ProviderAdapter> {
-    adapterPromise ??= options.adapter().catch((error: unknown) => {
-      adapterPromise = undefined;
-      throw error;
-    });
+    adapterPromise ??= options.adapter().then(
+      (adapter) => {
+        loadedAdapter = adapter;
+        return adapter;
+      },
+      (error: unknown) => {
+        adapterPromise = undefined;
+        throw error;
+      },
+    );
     return adapterPromise;
   }
 
@@ -153,6 +161,7 @@ export function createCoreModel(options: CoreModelOptions): LanguageModel {
     firstTokenTimeoutMs: options.firstTokenTimeoutMs,
     timeoutMs: options.timeoutMs,
     loadAdapter,
+    loadedAdapter: () => loadedAdapter,
     scrub,
     abortError,
   };
@@ -186,6 +195,8 @@ interface CallShared {
   firstTokenTimeoutMs: number | undefined;
   timeoutMs: number | undefined;
   loadAdapter: () => Promise<ProviderAdapter>;
+  /** The adapter once loaded (it says whether it takes a {@link LightAbortController}'s signal). */
+  loadedAdapter: () => ProviderAdapter | undefined;
   scrub: (error: unknown) => LlmError;
   abortError: (
     callerSignal: AbortSignal | undefined,
@@ -226,7 +237,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   private totalTimer: { clear(): void } = NO_TIMER;
   /** Set when the total timeout fired: the reason every later attempt is aborted with. */
   private outOfTime: TimeoutReason | undefined;
-  private attempt: AbortController | undefined;
+  private attempt: AbortController | LightAbortController | undefined;
   private attemptTimer: { clear(): void } = NO_TIMER;
   /** Removes the current attempt's listener on the caller's signal (which may live as long as the process). */
   private unlinkCaller: () => void = NOT_LINKED;
@@ -319,6 +330,9 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
       this.outOfTime = reason;
       this.attempt?.abort(reason);
     });
+    // Loaded before the first attempt, whose signal depends on the adapter (a failure to load is
+    // met again, and reported, in the attempt below).
+    if (shared.loadedAdapter() === undefined) await shared.loadAdapter().catch(() => undefined);
     let attempt = this.newAttempt();
     for (;;) {
       this.attemptTimer = startTimer('first-token', shared.firstTokenTimeoutMs, (reason) =>
@@ -373,8 +387,10 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   }
 
   /** The controller of the next attempt, linked to the caller's signal (and already aborted when out of time). */
-  private newAttempt(): AbortController {
-    const attempt = new AbortController();
+  private newAttempt(): AbortController | LightAbortController {
+    const attempt = this.shared.loadedAdapter()?.acceptsLightSignal
+      ? new LightAbortController()
+      : new AbortController();
     this.attempt = attempt;
     this.unlinkCaller();
     this.unlinkCaller = this.callerSignal ? linkAbort(this.callerSignal, attempt) : NOT_LINKED;

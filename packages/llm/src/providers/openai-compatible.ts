@@ -84,6 +84,8 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     provider: PROVIDER,
     modelId,
     answersWhole: true,
+    // Our own undici POST only reads `aborted`, `reason` and listens for `abort`; a given fetch may need more.
+    acceptsLightSignal: post === postWithUndici,
     stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(() => open(request, signal), {
         responseModel,

@@ -30,6 +30,11 @@ export interface ProviderAdapter {
    * then does not apply the first-token timeout to such calls (the first event comes at the end).
    */
   readonly answersWhole?: boolean;
+  /**
+   * True when `stream()` uses its signal only through `aborted`, `reason` and `abort` listeners
+   * (no `fetch`, no vendor SDK): the core then passes a lighter signal than an `AbortSignal`.
+   */
+  readonly acceptsLightSignal?: boolean;
   stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent>;
 }
 
