@@ -20,7 +20,8 @@ export class LightAbortSignal {
 
   addEventListener(type: string, listener: Listener): void {
     if (type !== 'abort' || this.aborted) return;
-    (this.listeners ??= []).push(listener);
+    if (this.listeners === undefined) this.listeners = [];
+    this.listeners.push(listener);
   }
 
   removeEventListener(type: string, listener: Listener): void {
@@ -46,7 +47,18 @@ export class LightAbortSignal {
   }
 }
 
-/** An `AbortController` whose signal is a {@link LightAbortSignal}, typed as the `AbortSignal` it stands in for. */
+/**
+ * An `AbortController` whose signal is a {@link LightAbortSignal}, typed as the `AbortSignal` it
+ * stands in for. For a signal that only code reading `aborted` and `reason` and listening for
+ * `abort` sees: this library's models and `@haia/agent`'s runs never hand the caller's signal on
+ * (an attempt gets a signal of its own, a tool a controller of its own), so a request's signal may
+ * be one. Not for `fetch`, timers or vendor SDKs, which want a real `AbortSignal`.
+ *
+ * @example
+ * const stop = new LightAbortController();
+ * const events = model.stream({ messages, signal: stop.signal });
+ * onClientGone(() => stop.abort(new Error('the client went away')));
+ */
 export class LightAbortController {
   private readonly light = new LightAbortSignal();
   readonly signal = this.light as unknown as AbortSignal;
