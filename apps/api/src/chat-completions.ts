@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LanguageModel, Message, Usage } from '@haia/llm';
+import { type LanguageModel, LightAbortController, type Message, type Usage } from '@haia/llm';
 import type { Store } from '@haia/store';
 import type { Logger } from 'pino';
 import type { ActiveTurns } from './active-turns.js';
@@ -157,7 +157,9 @@ export async function handleChatCompletion(
   const headers: Record<string, string> = { ...context.headers };
   if (conversation) headers['x-haia-conversation-id'] = conversation.conversationId;
 
-  const abort = new AbortController();
+  // A light controller: the turn's signal is only read by the agent and the model calls, which hand
+  // their tools and attempts signals of their own (each real AbortSignal costs a hidden class on Node 20).
+  const abort = new LightAbortController();
   let clientClosed = false;
   const onClientGone = () => {
     clientClosed = true;

@@ -22,6 +22,7 @@ export { type CoreModelOptions, createCoreModel, type Sleep } from './core-model
 export { type CreateModelOptions, createModel } from './create-model.js';
 export { createFallbackModel, type FallbackModelOptions, isFallbackError } from './fallback-model.js';
 export type { ChatRequest, GenerateResult, LanguageModel, ResponseFormat } from './language-model.js';
+export { LightAbortController } from './light-abort.js';
 export {
   codeForStatus,
   LlmError,
