@@ -7,6 +7,7 @@ import type { ChatEvent } from './chat-event.js';
 import { createCoreModel } from './core-model.js';
 import { LlmError } from './llm-error.js';
 import { noopLogger } from './logger.js';
+import { helloAnswer } from './providers/adapter-test-helpers.js';
 import { createOpenAIAdapter } from './providers/openai.js';
 import { createOpenAICompatibleAdapter } from './providers/openai-compatible.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
@@ -79,13 +80,7 @@ function sdkLikeAdapter(script: { failFirst?: boolean } = {}): ProviderAdapter {
           status: 503,
         });
       }
-      yield { type: 'text-delta', text: 'hello' };
-      yield {
-        type: 'finish',
-        finishReason: 'stop',
-        usage: { inputTokens: 1, outputTokens: 1 },
-        response: { model: 'acme:m1', id: undefined },
-      };
+      yield* helloAnswer();
     },
   };
 }

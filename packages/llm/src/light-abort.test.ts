@@ -3,6 +3,7 @@ import type { ChatEvent } from './chat-event.js';
 import { createCoreModel } from './core-model.js';
 import { LightAbortController, LightAbortSignal } from './light-abort.js';
 import type { LlmError } from './llm-error.js';
+import { helloAnswer } from './providers/adapter-test-helpers.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
 
 const hi = { messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -57,13 +58,7 @@ function recordingAdapter(acceptsLightSignal: boolean, ms = 1000) {
         });
       });
       if (signal.aborted) throw signal.reason;
-      yield { type: 'text-delta', text: 'hello' };
-      yield {
-        type: 'finish',
-        finishReason: 'stop',
-        usage: { inputTokens: 1, outputTokens: 1 },
-        response: { model: 'acme:m1', id: undefined },
-      };
+      yield* helloAnswer();
     },
   };
   return { signals, adapter: async () => adapter };

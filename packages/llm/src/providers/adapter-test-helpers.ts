@@ -25,3 +25,16 @@ export async function failure(promise: Promise<unknown>): Promise<LlmError> {
   }
   throw new Error('expected a failure');
 }
+
+/** The events of a short scripted answer, "hello", from `acme:m1` (test helper). */
+export function helloAnswer(): ChatEvent[] {
+  return [
+    { type: 'text-delta', text: 'hello' },
+    {
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 1, outputTokens: 1 },
+      response: { model: 'acme:m1', id: undefined },
+    },
+  ];
+}
