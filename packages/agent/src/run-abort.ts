@@ -7,7 +7,7 @@ import { untilAborted } from './until-aborted.js';
  * `return()` instead, which leaving the loop calls. So a turn without tools makes no
  * `AbortController` here: on Node 20 every `AbortSignal` has a hidden class of its own, which makes
  * each property read of one a megamorphic miss and each signal costly to make (in the API's
- * benchmark, a JSON turn took 0.973 of the CPU without this one).
+ * benchmark, a JSON turn took 0.971 of the CPU without this one).
  */
 export class RunAbort {
   private own: AbortController | undefined;
