@@ -9,6 +9,13 @@ export class TimeoutReason extends Error {
   }
 }
 
+/** The `AbortError` a signal aborted without a reason stands for (what `AbortController.abort()` gives). */
+export function abortedError(): Error {
+  const error = new Error('This operation was aborted');
+  error.name = 'AbortError';
+  return error;
+}
+
 /** Waits `ms`, resolving early when `signal` aborts (the caller checks `signal.aborted`). */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -1,3 +1,5 @@
+import { abortedError } from './abort.js';
+
 /** What a listener of a {@link LightAbortSignal} is called with. */
 interface LightAbortEvent {
   readonly type: 'abort';
@@ -64,12 +66,6 @@ export class LightAbortController {
   readonly signal = this.light as unknown as AbortSignal;
 
   abort(reason?: unknown): void {
-    this.light.abortWith(reason ?? abortError());
+    this.light.abortWith(reason ?? abortedError());
   }
-}
-
-function abortError(): Error {
-  const error = new Error('This operation was aborted');
-  error.name = 'AbortError';
-  return error;
 }

@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { abortedError } from '../abort.js';
 import type { PostJson, PostOptions, TextResponse } from './http-response.js';
 import type { HeaderLookup } from './openai-error-mapping.js';
 
@@ -167,10 +168,7 @@ class DispatchedPost implements Dispatcher.DispatchHandlers, TextResponse {
 
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const error = new Error('This operation was aborted');
-  error.name = 'AbortError';
-  return error;
+  return reason instanceof Error ? reason : abortedError();
 }
 
 /**
