@@ -67,16 +67,40 @@ export function toJson(value: unknown): unknown {
   return value;
 }
 
-/** `\u0000` escapes in JSON text (not an escaped backslash followed by `u0000`). */
-const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+/**
+ * `\u0000` and `\ud800`-`\udfff` escapes in JSON text (not an escaped backslash followed by such
+ * letters). `JSON.stringify` escapes a surrogate only when it is unpaired, so every surrogate escape
+ * in its output is a lone one.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
 
 /**
- * A value as a jsonb parameter: always passed as JSON text and cast in SQL with `$n::text::jsonb`.
- * jsonb cannot hold the NUL character, which a pasted binary snippet can bring in a message: it is
- * stored as U+FFFD (the replacement character) rather than refusing the whole message.
+ * JSON text from `JSON.stringify` made storable as jsonb, which cannot hold the NUL character (a
+ * pasted binary snippet can bring one in a message) nor an unpaired surrogate (half of an emoji cut
+ * by a client): each is stored as U+FFFD (the replacement character) rather than refusing the whole
+ * message. The prefix hashes agree: they hash UTF-8, where an unpaired surrogate is U+FFFD already.
+ */
+export function storableJson(text: string): string {
+  return text.includes('\\u') ? text.replace(UNSTORABLE_ESCAPE, '$1\\ufffd') : text;
+}
+
+/** An unpaired surrogate (matched as UTF-16 code units, so no `u` flag). */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text for a column that also goes into JSON (a message's model), with each unpaired surrogate as
+ * U+FFFD, as {@link storableJson} and a text parameter store it. (A NUL character is refused
+ * there, as in any text column.)
+ */
+export function storableText(text: string): string {
+  return text.replace(UNPAIRED_SURROGATE, '\ufffd');
+}
+
+/**
+ * A value as a jsonb parameter: always passed as JSON text (see {@link storableJson}) and cast in
+ * SQL with `$n::text::jsonb`.
  */
 export function jsonParameter(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  const text = JSON.stringify(value);
-  return text.includes('\\u0000') ? text.replace(NUL_ESCAPE, '$1\\ufffd') : text;
+  return storableJson(JSON.stringify(value));
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Driver, Queryable } from './driver.js';
-import { jsonParameter, toDate, toJson } from './driver.js';
+import { jsonParameter, storableText, toDate, toJson } from './driver.js';
 import type { Logger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import { createMonitorState, type MonitorState } from './monitor-state.js';
@@ -467,7 +467,7 @@ function buildRows(
       message.role,
       jsonParameter(message.content ?? null) ?? 'null',
       message.status ?? 'complete',
-      message.model ?? null,
+      message.model === undefined ? null : storableText(message.model),
       jsonParameter(message.usage),
       step.hash,
       at,
@@ -1469,7 +1469,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           hasContent,
           hasContent ? (jsonParameter(changes.content) ?? 'null') : null,
           Object.hasOwn(changes, 'model') && changes.model !== undefined,
-          changes.model ?? null,
+          changes.model == null ? null : storableText(changes.model),
           Object.hasOwn(changes, 'usage') && changes.usage !== undefined,
           jsonParameter(changes.usage),
           prefixHash,

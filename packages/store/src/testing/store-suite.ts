@@ -520,6 +520,44 @@ export function runStoreSuite(
         );
       });
 
+      test('an unpaired surrogate in content or model is stored as U+FFFD, and the history still matches', async () => {
+        const userId = freshUser();
+        // Half an emoji (a client that cut a string in the middle of a surrogate pair) and a lone low half.
+        const cut = 'smile \ud83d then \ude00 and a whole 🙂 and a literal \\ud800';
+        const resolved = await store.resolveConversation({ userId, messages: [user(cut)] });
+        const [question] = await store.appendMessages(resolved.conversation.id, null, resolved.newMessages);
+        const stored = 'smile \ufffd then \ufffd and a whole 🙂 and a literal \\ud800';
+        expect(question?.content).toBe(stored);
+        const answers = await Promise.all(
+          ['\udbff', 'ok'].map((end) =>
+            store.appendMessages(resolved.conversation.id, question?.id ?? null, [
+              {
+                role: 'assistant',
+                content: [{ type: 'text', text: `Back ${end}` }],
+                model: 'ollama:odd\udc00\ud800model',
+                usage: { inputTokens: 1, outputTokens: 2, note: end },
+              },
+            ]),
+          ),
+        );
+        expect(answers.map(([answer]) => answer?.model)).toEqual([
+          'ollama:odd\ufffd\ufffdmodel',
+          'ollama:odd\ufffd\ufffdmodel',
+        ]);
+        const again = await store.resolveConversation({
+          userId,
+          messages: [user(cut), assistant('Back \udbff'), user('Next')],
+        });
+        expect(again.conversation.id).toBe(resolved.conversation.id);
+        expect(again.parentId).toBe(answers[0]?.[0]?.id);
+        const read = await store.getMessages(resolved.conversation.id);
+        expect(read.map((message) => [message.content, message.model, message.usage?.note])).toEqual([
+          [stored, null, undefined],
+          [[{ type: 'text', text: 'Back \ufffd' }], 'ollama:odd\ufffd\ufffdmodel', '\ufffd'],
+          [[{ type: 'text', text: 'Back ok' }], 'ollama:odd\ufffd\ufffdmodel', 'ok'],
+        ]);
+      });
+
       test('a value the database cannot hold is refused as invalid, not as an outage', async () => {
         await expectStoreError(
           store.resolveConversation({ userId: 'nul\u0000user', messages: [user('Hi')] }),
