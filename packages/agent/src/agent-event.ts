@@ -25,12 +25,13 @@ export interface AgentTextDeltaEvent {
   text: string;
 }
 
-/** A piece of the model's reasoning. */
+/** A piece of the model's reasoning (or a whole encrypted block, as `redactedData`). */
 export interface AgentReasoningDeltaEvent {
   type: 'reasoning-delta';
   step: number;
   text: string;
   signature?: string;
+  redactedData?: string;
 }
 
 /** The model called a tool (complete, with parsed input), as soon as the model's stream says so. */

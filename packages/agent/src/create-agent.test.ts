@@ -126,6 +126,49 @@ describe('createAgent: the loop', () => {
     expect(model.calls[0]!.toolChoice).toBeUndefined();
   });
 
+  it('keeps each signed and redacted reasoning block as its own part and hands them back in the next step', async () => {
+    const model = new MockLanguageModel({
+      results: [
+        [
+          { type: 'reasoning-delta', text: 'Check ' },
+          { type: 'reasoning-delta', text: 'it.' },
+          { type: 'reasoning-delta', text: '', signature: 'sig-1' },
+          { type: 'reasoning-delta', text: '', redactedData: 'encrypted' },
+          { type: 'reasoning-delta', text: 'Then answer.', signature: 'sig-2' },
+          { type: 'tool-call', toolCallId: 'c1', toolName: 'get_vm_status', input: { vmid: 100 } },
+          {
+            type: 'finish',
+            finishReason: 'tool-calls',
+            usage: { inputTokens: 1, outputTokens: 1 },
+            response: { model: 'mock:mock-model', id: 'mock-1' },
+          },
+        ],
+        { text: 'pihole is running.' },
+      ],
+    });
+    const agent = createAgent<Deps>({ model, instructions: 'You are HAIA.', toolsets: [proxmox] });
+    const events = await collectEvents(agent.run({ messages: [user('Is pihole up?')], deps }));
+
+    expect(eventsOf(events, 'reasoning-delta').map((event) => event.redactedData)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      'encrypted',
+      undefined,
+    ]);
+    const thinking = [
+      { type: 'reasoning', text: 'Check it.', signature: 'sig-1' },
+      { type: 'reasoning', text: '', redactedData: 'encrypted' },
+      { type: 'reasoning', text: 'Then answer.', signature: 'sig-2' },
+      { type: 'tool-call', toolCallId: 'c1', toolName: 'get_vm_status', input: { vmid: 100 } },
+    ];
+    expect(lastEvent(events, 'finish').messages[0]).toEqual({ role: 'assistant', content: thinking });
+    expect(model.calls[1]?.messages.find((message) => message.role === 'assistant')).toEqual({
+      role: 'assistant',
+      content: thinking,
+    });
+  });
+
   it('runs the calls of one turn in parallel: both tools start before either finishes', async () => {
     const started: string[] = [];
     const bothStarted = deferred();

@@ -1,4 +1,5 @@
 import {
+  addReasoningDelta,
   addUsage,
   type ChatRequest,
   emptyUsage,
@@ -305,22 +306,13 @@ export async function* runLoop<Deps>(
               break;
             }
             case 'reasoning-delta': {
-              const last = parts.at(-1);
-              if (last?.type === 'reasoning') {
-                last.text += event.text;
-                if (event.signature) last.signature = event.signature;
-              } else {
-                parts.push({
-                  type: 'reasoning',
-                  text: event.text,
-                  ...(event.signature ? { signature: event.signature } : {}),
-                });
-              }
+              addReasoningDelta(parts, event);
               yield {
                 type: 'reasoning-delta',
                 step,
                 text: event.text,
                 ...(event.signature ? { signature: event.signature } : {}),
+                ...(event.redactedData !== undefined ? { redactedData: event.redactedData } : {}),
               };
               break;
             }

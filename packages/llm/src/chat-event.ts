@@ -24,11 +24,15 @@ export interface TextDeltaEvent {
   text: string;
 }
 
-/** A piece of the model's reasoning; Anthropic also sends the reasoning block's `signature`. */
+/**
+ * A piece of the model's reasoning; Anthropic also sends the reasoning block's `signature`, or a
+ * whole encrypted block as `redactedData` (with empty text), which is a reasoning part of its own.
+ */
 export interface ReasoningDeltaEvent {
   type: 'reasoning-delta';
   text: string;
   signature?: string;
+  redactedData?: string;
 }
 
 /** A complete tool call with its input parsed (streamed fragments are assembled first). */

@@ -1,6 +1,7 @@
 import { type ChatEvent, emptyUsage } from './chat-event.js';
 import type { GenerateResult } from './language-model.js';
 import type { ReasoningPart, TextPart, ToolCallPart } from './message.js';
+import { addReasoningDelta } from './reasoning-parts.js';
 
 /**
  * Collects a chat stream into a {@link GenerateResult}: text and reasoning joined, tool calls in
@@ -22,16 +23,7 @@ export async function collectStream(stream: AsyncIterable<ChatEvent>): Promise<G
         break;
       case 'reasoning-delta':
         reasoning += event.text;
-        if (last?.type === 'reasoning') {
-          last.text += event.text;
-          if (event.signature) last.signature = event.signature;
-        } else {
-          parts.push({
-            type: 'reasoning',
-            text: event.text,
-            ...(event.signature ? { signature: event.signature } : {}),
-          });
-        }
+        addReasoningDelta(parts, event);
         break;
       case 'tool-call': {
         const call: ToolCallPart = {

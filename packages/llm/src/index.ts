@@ -53,5 +53,6 @@ export {
 export { type ModelId, parseModelId } from './model-id.js';
 export { type ProviderOptions, providerNames } from './provider-registry.js';
 export type { ProviderAdapter, ProviderFactory, ProviderSettings } from './providers/provider-adapter.js';
+export { addReasoningDelta } from './reasoning-parts.js';
 export { redactSecrets } from './redact.js';
 export { defaultRetryPolicy, type RetryPolicy, retryDelay } from './retry-policy.js';

@@ -30,6 +30,11 @@ export interface ReasoningPart {
   type: 'reasoning';
   text: string;
   signature?: string;
+  /**
+   * Reasoning the provider encrypted (Anthropic's `redacted_thinking`), opaque, with `text` empty:
+   * sent back as it came, since Anthropic refuses a tool round trip that leaves it out.
+   */
+  redactedData?: string;
 }
 
 /** A call the model made to a tool, with its parsed input. */

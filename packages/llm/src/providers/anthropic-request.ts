@@ -88,7 +88,10 @@ function blocksOf(message: Exclude<Message, { role: 'system' }>): ContentBlockPa
           case 'text':
             return part.text === '' ? [] : [{ type: 'text', text: part.text }];
           case 'reasoning':
-            // Anthropic only takes back thinking it signed; unsigned reasoning (another provider's) is dropped.
+            // Anthropic only takes back thinking it signed or encrypted; unsigned reasoning (another
+            // provider's) is dropped.
+            if (part.redactedData !== undefined)
+              return [{ type: 'redacted_thinking', data: part.redactedData }];
             return part.signature
               ? [{ type: 'thinking', thinking: part.text, signature: part.signature }]
               : [];

@@ -117,8 +117,13 @@ export async function* mapAnthropicStream(
               json: '',
               initial: block.input,
             });
+          } else if (block.type === 'redacted_thinking') {
+            // Complete in its start event: opaque, and needed back in a tool round trip.
+            blocks.set(event.index, { kind: 'other', type: block.type });
+            started = true;
+            yield { type: 'reasoning-delta', text: '', redactedData: block.data };
           } else {
-            // redacted_thinking, server tool blocks and their results: not part of HAIA's message model.
+            // Server tool blocks and their results: not part of HAIA's message model.
             context.logger.debug(
               { provider: 'anthropic', blockType: block.type },
               'anthropic content block skipped',

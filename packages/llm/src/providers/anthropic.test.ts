@@ -12,6 +12,11 @@ import type { ProviderAdapter } from './provider-adapter.js';
 
 const API_KEY = 'sk-ant-api03-test-secret-key-0123456789';
 const hi: Message[] = [{ role: 'user', content: 'Hi' }];
+const weatherTool = {
+  name: 'get_weather',
+  description: 'Weather of a city',
+  inputSchema: { type: 'object', properties: { city: { type: 'string' } } },
+};
 
 let fake: AnthropicFake;
 let adapter: ProviderAdapter;
@@ -245,7 +250,7 @@ describe('anthropic adapter: answers', () => {
     expect((await run({ messages: hi })).at(-1)).toMatchObject({ type: 'finish', finishReason });
   });
 
-  it('buffers events split across TCP writes and skips redacted thinking', async () => {
+  it('buffers events split across TCP writes', async () => {
     fake.enqueue({
       content: [
         { type: 'redacted_thinking', data: 'opaque' },
@@ -257,7 +262,48 @@ describe('anthropic adapter: answers', () => {
     expect(
       events.filter((event) => event.type === 'text-delta').map((event) => (event as { text: string }).text),
     ).toEqual(['sp', 'lit']);
-    expect(events.some((event) => event.type === 'reasoning-delta')).toBe(false);
+    expect(events.filter((event) => event.type === 'reasoning-delta')).toEqual([
+      { type: 'reasoning-delta', text: '', redactedData: 'opaque' },
+    ]);
+  });
+
+  it('keeps redacted thinking and sends every thinking block back, in order, in a tool round trip', async () => {
+    fake.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'First.', signature: 'sig-1' },
+        { type: 'redacted_thinking', data: 'EmwKAhgBEgy-encrypted' },
+        { type: 'thinking', thinking: 'Second.', signature: 'sig-2' },
+        { type: 'tool_use', id: 'toolu_r', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+      stopReason: 'tool_use',
+    });
+    const result = await collectStream(
+      adapter.stream({ messages: hi, tools: [weatherTool] }, new AbortController().signal),
+    );
+    expect(result.reasoning).toBe('First.Second.');
+    expect(result.message.content).toEqual([
+      { type: 'reasoning', text: 'First.', signature: 'sig-1' },
+      { type: 'reasoning', text: '', redactedData: 'EmwKAhgBEgy-encrypted' },
+      { type: 'reasoning', text: 'Second.', signature: 'sig-2' },
+      { type: 'tool-call', toolCallId: 'toolu_r', toolName: 'get_weather', input: { city: 'Oslo' } },
+    ]);
+    await run({
+      messages: [
+        ...hi,
+        result.message,
+        {
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: 'toolu_r', toolName: 'get_weather', output: 'sunny' }],
+        },
+      ],
+      tools: [weatherTool],
+    });
+    expect((lastBody().messages as Array<{ content: unknown }>)[1]?.content).toEqual([
+      { type: 'thinking', thinking: 'First.', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'EmwKAhgBEgy-encrypted' },
+      { type: 'thinking', thinking: 'Second.', signature: 'sig-2' },
+      { type: 'tool_use', id: 'toolu_r', name: 'get_weather', input: { city: 'Oslo' } },
+    ]);
   });
 });
 
