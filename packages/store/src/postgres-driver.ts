@@ -1,4 +1,5 @@
 import type { Driver, ListenHandlers, Queryable } from './driver.js';
+import { hangUpFailsSocket, type SocketTarget } from './hang-up-socket.js';
 import { describePostgresUrl } from './store-error.js';
 
 /** Connection pool settings for a PostgreSQL server. */
@@ -19,7 +20,13 @@ export async function createPostgresDriver(
   applicationName: string,
 ): Promise<Driver> {
   const { default: postgres } = await import('postgres');
+  // postgres.js parses the URL; with one server its connections get the socket that fails a hang-up.
+  const parse = postgres(url, { max: 1 });
+  const target = parse.options as unknown as SocketTarget;
+  await parse.end();
+  const socketOption = target.host.length === 1 ? { socket: hangUpFailsSocket } : {};
   const sql = postgres(url, {
+    ...socketOption,
     max: pool.max ?? 10,
     idle_timeout: (pool.idleTimeoutMs ?? 30_000) / 1000,
     connect_timeout: (pool.connectTimeoutMs ?? 10_000) / 1000,
@@ -51,6 +58,7 @@ export async function createPostgresDriver(
     let retry: NodeJS.Timeout | undefined;
     // `onnotify` is an option postgres.js reads (its own `listen` uses it) but does not declare.
     const listenerOptions = {
+      ...socketOption,
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,

@@ -1638,6 +1638,41 @@ export function runStoreSuite(
           expect(stored).toHaveLength(1);
           await proxied.close();
         });
+
+        test('an endpoint that accepts and hangs up at once gives unavailable at once, without a storm of reconnects', async () => {
+          const openThroughProxy = harness.openThroughProxy;
+          if (!openThroughProxy) throw new Error('the PostgreSQL harness must offer openThroughProxy');
+          const { store: proxied, proxy } = await openThroughProxy.call(harness, 'hangup');
+          const before = await proxied.resolveConversation({ userId: 'hangup', messages: [user('Hello?')] });
+          proxy.hangUp();
+          const acceptedBefore = proxy.accepted;
+          try {
+            // The first calls may still meet a pooled connection the hang-up cut; then every call
+            // fails on a connection attempt of its own, with a message that says what happened.
+            const messages: string[] = [];
+            for (let attempt = 0; attempt < 3; attempt++) {
+              messages.push((await expectStoreError(proxied.ping(), 'unavailable')).message);
+            }
+            expect(messages.at(-1)).toMatch(
+              /accepted the connection and closed it before answering .*check DATABASE_URL/,
+            );
+            await expectStoreError(
+              proxied.appendMessages(before.conversation.id, null, [user('Hello?')]),
+              'unavailable',
+              /accepted the connection and closed it before answering/,
+            );
+            // postgres.js alone reconnected at once, without end (hundreds a second, the query waiting on).
+            expect(proxy.accepted - acceptedBefore).toBeLessThan(20);
+            proxy.passThrough();
+            await proxied.ping();
+            expect(await proxied.appendMessages(before.conversation.id, null, [user('Hello?')])).toHaveLength(
+              1,
+            );
+          } finally {
+            proxy.passThrough();
+            await proxied.close();
+          }
+        });
       }
     });
   });

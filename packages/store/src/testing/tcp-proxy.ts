@@ -7,6 +7,15 @@ export interface TcpProxy {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /**
+   * Drops every proxied connection and, until {@link passThrough}, accepts each new one and closes
+   * it at once, before a byte: a proxy or pooler with no server behind it.
+   */
+  hangUp(): void;
+  /** Passes connections to the target again. */
+  passThrough(): void;
+  /** Connections accepted so far. */
+  readonly accepted: number;
 }
 
 /** What a proxy does besides passing bytes along. */
@@ -27,9 +36,23 @@ export async function startTcpProxy(
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let hangingUp = false;
+  let accepted = 0;
+  const dropAll = () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const next = createServer((client) => {
+        accepted++;
+        if (hangingUp) {
+          // Tracked too, so stop() ends a connection still half-open.
+          sockets.add(client);
+          client.on('error', () => {}).on('close', () => sockets.delete(client));
+          client.end();
+          return;
+        }
         const upstream = connect(target.port, target.host);
         sockets.add(client);
         sockets.add(upstream);
@@ -58,11 +81,20 @@ export async function startTcpProxy(
     get port() {
       return port;
     },
+    get accepted() {
+      return accepted;
+    },
+    hangUp() {
+      hangingUp = true;
+      dropAll();
+    },
+    passThrough() {
+      hangingUp = false;
+    },
     async stop() {
       const current = server;
       server = undefined;
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+      dropAll();
       if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
     },
     start: listen,
