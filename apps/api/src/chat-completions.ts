@@ -246,7 +246,6 @@ export async function handleChatCompletion(
   };
 
   /** Applies one event to the state; returns the SSE frame to send, if any. */
-  const frames = new ChunkFrames(`chatcmpl-${randomUUID()}`, Math.floor(options.now() / 1000), responseModel);
   const apply = (event: TurnEvent): string | undefined => {
     switch (event.type) {
       case 'text-delta':
@@ -324,8 +323,19 @@ export async function handleChatCompletion(
     }
   };
 
-  // Wait for the first event: an upstream failure before it still gets a real HTTP status.
-  const first = await next();
+  // Wait for the first event: an upstream failure before it still gets a real HTTP status. A fallback
+  // model says first which model took over: the chunks name it, as the JSON answer does.
+  let first = await next();
+  let tookOver: string | undefined;
+  while (first?.type === 'fallback') {
+    tookOver = first.model;
+    first = await next();
+  }
+  const frames = new ChunkFrames(
+    `chatcmpl-${randomUUID()}`,
+    Math.floor(options.now() / 1000),
+    options.models.has(chat.model) ? chat.model : (tookOver ?? responseModel),
+  );
   if (first?.type === 'error') {
     apply(first);
     const error = state.error as ApiError;

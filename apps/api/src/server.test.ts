@@ -1,7 +1,8 @@
+import { createFallbackModel, LlmError } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
 import type { Store } from '@haia/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, chatRequest, type LooseJson, testStore } from '../test/helpers.js';
+import { buildServer, chatRequest, type LooseJson, sseData, testStore } from '../test/helpers.js';
 
 let store: Store;
 beforeAll(async () => {
@@ -49,6 +50,39 @@ describe('routes', () => {
     const answer = (await unknown.json()) as LooseJson;
     expect(answer.model).toBe('openai-compatible:fake-model');
     expect(answer.choices[0].message.content).toBe('from haia');
+  });
+
+  it('names the fallback model that answered an unadvertised model in every chunk, as in the JSON answer', async () => {
+    const failing = new MockLanguageModel({
+      provider: 'openai-compatible',
+      modelId: 'main',
+      results: new LlmError({
+        code: 'auth',
+        message: 'bad key',
+        provider: 'openai-compatible',
+        model: 'main',
+      }),
+    });
+    const backup = new MockLanguageModel({
+      provider: 'openai-compatible',
+      modelId: 'backup',
+      results: { text: 'from the backup' },
+    });
+    const server = buildServer({ model: createFallbackModel([failing, backup]), store });
+    const ask = (model: string, stream: boolean) =>
+      server.app.handle(
+        chatRequest({ model, stream, messages: [{ role: 'user', content: `${model} ${stream}` }] }),
+      );
+
+    const streamed = await ask('gpt-4o', true);
+    expect(streamed.status).toBe(200);
+    const chunks = sseData(await streamed.text()).slice(0, -1) as LooseJson[];
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(new Set(chunks.map((chunk) => chunk.model))).toEqual(new Set(['openai-compatible:backup']));
+    expect(((await (await ask('gpt-4o', false)).json()) as LooseJson).model).toBe('openai-compatible:backup');
+    // A model the client named (haia is advertised) is echoed, whichever model answered.
+    const named = sseData(await (await ask('haia', true)).text()).slice(0, -1) as LooseJson[];
+    expect(new Set(named.map((chunk) => chunk.model))).toEqual(new Set(['haia']));
   });
 
   it('lists, reads and deletes conversations; unknown ids are 404 with the envelope', async () => {

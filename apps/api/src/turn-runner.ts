@@ -19,6 +19,8 @@ import type { ModelParameters } from './openai-messages.js';
 export type TurnEvent =
   | { type: 'text-delta'; text: string }
   | { type: 'reasoning-delta'; text: string }
+  /** A fallback model moved on to `model` (`provider:model`) before that model's first event. */
+  | { type: 'fallback'; model: string }
   | { type: 'tool-call'; toolCallId: string; toolName: string; input: unknown; client?: boolean }
   | { type: 'tool-result'; toolCallId: string; toolName: string; isError?: boolean; outcome?: string }
   | { type: 'step-finish' }
@@ -92,6 +94,9 @@ export function createModelRunner(model: LanguageModel): TurnRunner {
               break;
             case 'reasoning-delta':
               reasoning += event.text;
+              yield event;
+              break;
+            case 'fallback':
               yield event;
               break;
             case 'tool-call': {

@@ -34,6 +34,16 @@ export interface AgentReasoningDeltaEvent {
   redactedData?: string;
 }
 
+/** A fallback model moved on to `model` for this step, because `failed` failed before answering. */
+export interface AgentFallbackEvent {
+  type: 'fallback';
+  step: number;
+  /** `provider:model` of the model that answers the step. */
+  model: string;
+  /** `provider:model` of the model that failed. */
+  failed: string;
+}
+
 /** The model called a tool (complete, with parsed input), as soon as the model's stream says so. */
 export interface AgentToolCallEvent {
   type: 'tool-call';
@@ -135,6 +145,7 @@ export interface AgentErrorEvent extends AgentRunTotals {
 export type AgentEvent =
   | AgentTextDeltaEvent
   | AgentReasoningDeltaEvent
+  | AgentFallbackEvent
   | AgentToolCallEvent
   | AgentToolResultEvent
   | AgentStepFinishEvent

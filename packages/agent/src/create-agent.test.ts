@@ -169,6 +169,25 @@ describe('createAgent: the loop', () => {
     });
   });
 
+  it("passes a fallback model's fallback event on, with its step", async () => {
+    const model = new MockLanguageModel({
+      results: [
+        [
+          { type: 'fallback', model: 'ollama:llama3.2', failed: 'anthropic:claude-test' },
+          { type: 'text-delta', text: 'Hi.' },
+        ],
+      ],
+    });
+    const agent = createAgent<Deps>({ model, instructions: 'You are HAIA.', toolsets: [proxmox] });
+    const events = await collectEvents(agent.run({ messages: [user('Hi')], deps }));
+    expect(eventsOf(events, 'fallback')).toEqual([
+      { type: 'fallback', step: 1, model: 'ollama:llama3.2', failed: 'anthropic:claude-test' },
+    ]);
+    expect(lastEvent(events, 'finish').messages).toEqual([
+      { role: 'assistant', content: [{ type: 'text', text: 'Hi.' }] },
+    ]);
+  });
+
   it('runs the calls of one turn in parallel: both tools start before either finishes', async () => {
     const started: string[] = [];
     const bothStarted = deferred();

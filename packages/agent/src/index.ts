@@ -8,6 +8,7 @@ export type {
   AgentClientToolCallsEvent,
   AgentErrorEvent,
   AgentEvent,
+  AgentFallbackEvent,
   AgentFinishEvent,
   AgentFinishReason,
   AgentReasoningDeltaEvent,

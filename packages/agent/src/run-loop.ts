@@ -339,6 +339,9 @@ export async function* runLoop<Deps>(
               };
               break;
             }
+            case 'fallback':
+              yield { type: 'fallback', step, model: event.model, failed: event.failed };
+              break;
             case 'finish':
               finish = event;
               break;

@@ -48,8 +48,21 @@ export interface FinishEvent {
   response: ResponseInfo;
 }
 
+/**
+ * A fallback model moved on: `model` answers from here, because `failed` failed before its first
+ * event. Comes before any other event of `model`, so a stream can name the model that answers from
+ * its first chunk (the `finish` event's `response.model` says it too).
+ */
+export interface FallbackEvent {
+  type: 'fallback';
+  /** `provider:model` of the model that answers now. */
+  model: string;
+  /** `provider:model` of the model that failed. */
+  failed: string;
+}
+
 /** What `model.stream()` yields. */
-export type ChatEvent = TextDeltaEvent | ReasoningDeltaEvent | ToolCallEvent | FinishEvent;
+export type ChatEvent = TextDeltaEvent | ReasoningDeltaEvent | ToolCallEvent | FallbackEvent | FinishEvent;
 
 /** Usage with every count zero. */
 export function emptyUsage(): Usage {

@@ -81,6 +81,25 @@ describe('createFallbackModel', () => {
     ]);
   });
 
+  it('announces the model that takes over with a fallback event before its first event', async () => {
+    primary.enqueue({ error: { status: 503 } });
+    const events: ChatEvent[] = [];
+    for await (const event of createFallbackModel(models()).stream(hi)) events.push(event);
+    expect(events[0]).toEqual({
+      type: 'fallback',
+      model: 'openai-compatible:llama3.1:8b',
+      failed: 'openai:gpt-4o-mini',
+    });
+    expect(events.slice(1).map((event) => event.type)).not.toContain('fallback');
+    expect(events.at(-1)).toMatchObject({
+      type: 'finish',
+      response: { model: 'openai-compatible:llama3.1:8b' },
+    });
+    const direct: ChatEvent[] = [];
+    for await (const event of createFallbackModel(models()).stream(hi)) direct.push(event);
+    expect(direct.map((event) => event.type)).not.toContain('fallback');
+  });
+
   it("writes every model's lines and its own through the request's logger", async () => {
     const own: Array<Record<string, unknown>> = [];
     const lines: Array<Record<string, unknown>> = [];

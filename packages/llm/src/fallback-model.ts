@@ -24,8 +24,9 @@ export function isFallbackError(error: LlmError): boolean {
 
 /**
  * A model that asks `models` in order: when one fails before its first event with a retryable,
- * `auth` or `not-found` error, the next one is tried. The `finish` event's `response.model` (and
- * the log) says which model answered. Its `provider`/`modelId` are the first model's.
+ * `auth` or `not-found` error, the next one is tried, announced by a `fallback` event before its
+ * own events. The `finish` event's `response.model` (and the log) says which model answered. Its
+ * `provider`/`modelId` are the first model's.
  *
  * @example
  * const model = createFallbackModel([createModel('anthropic:claude-sonnet-4-5'), createModel('ollama:llama3.2')], { logger });
@@ -51,12 +52,14 @@ export function createFallbackModel(
   async function* stream(request: ChatRequest): AsyncGenerator<ChatEvent> {
     // Each model gets the request as is, its `logger` included; the fallback's own lines go there too.
     const log = request.logger ? bindLogger(request.logger, { component: 'llm' }) : logger;
+    let failed: string | undefined;
     for (const [index, model] of models.entries()) {
       const name = `${model.provider}:${model.modelId}`;
       const next = models[index + 1];
       let started = false;
       try {
         for await (const event of model.stream(request)) {
+          if (!started && failed !== undefined) yield { type: 'fallback', model: name, failed };
           started = true;
           if (event.type === 'finish') {
             if (index > 0)
@@ -80,6 +83,7 @@ export function createFallbackModel(
           },
           'llm model failed, trying the next one',
         );
+        failed = name;
       }
     }
   }

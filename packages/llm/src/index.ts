@@ -9,6 +9,7 @@ export {
   addUsage,
   type ChatEvent,
   emptyUsage,
+  type FallbackEvent,
   type FinishEvent,
   type FinishReason,
   type ReasoningDeltaEvent,
