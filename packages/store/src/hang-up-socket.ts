@@ -14,7 +14,9 @@ export interface SocketTarget {
  * connects again at once, without end: an endpoint that accepts and hangs up (a proxy or pooler with
  * no PostgreSQL behind it) kept the query waiting forever while sockets piled up, hundreds a second.
  * Here such a connection fails with an error instead (code `CONNECTION_CLOSED`), which fails the
- * waiting query, so the caller hears that the database is unavailable.
+ * waiting query, so the caller hears that the database is unavailable. (The server also closes a
+ * cancel request's connection without a byte, so `query.cancel()` would reject: the store never
+ * cancels a query.)
  */
 export function hangUpFailsSocket(target: SocketTarget): Socket {
   const host = target.host[0] ?? 'localhost';
