@@ -64,6 +64,10 @@ function parseArgs(argv) {
       const setting = /^([\w.-]+):([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(argv[++index] ?? '');
       if (!setting) throw new Error('--env takes <label>:NAME=value, e.g. after:DATABASE_POOL_MAX=1');
       const [, label, name, text] = setting;
+      if (name === 'LOG_LEVEL' && !['trace', 'debug', 'info'].includes(text)) {
+        // The start waits for the info line `haia-api listening`, which a higher level drops.
+        throw new Error('--env LOG_LEVEL must be trace, debug or info: the start waits for an info line');
+      }
       options.env[label] = { ...options.env[label], [name]: text };
     } else if (argument === '-h' || argument === '--help') options.help = true;
     else if (/^[\w.-]+=/.test(argument)) {
