@@ -1,5 +1,6 @@
 import type { Driver, ListenHandlers, Queryable } from './driver.js';
 import { hangUpFailsSocket, type SocketTarget } from './hang-up-socket.js';
+import { postgresTarget } from './postgres-url.js';
 import { describePostgresUrl } from './store-error.js';
 
 /** Connection pool settings for a PostgreSQL server. */
@@ -20,13 +21,17 @@ export async function createPostgresDriver(
   applicationName: string,
 ): Promise<Driver> {
   const { default: postgres } = await import('postgres');
+  // A Unix socket folder named in the URL goes to postgres.js as its `host` option.
+  const { url: clientUrl, socketFolder } = postgresTarget(url);
+  const hostOption = socketFolder === undefined ? {} : { host: socketFolder };
   // postgres.js parses the URL; with one server its connections get the socket that fails a hang-up.
-  const parse = postgres(url, { max: 1 });
+  const parse = postgres(clientUrl, { max: 1, ...hostOption });
   const target = parse.options as unknown as SocketTarget;
   await parse.end();
   const socketOption = target.host.length === 1 ? { socket: hangUpFailsSocket } : {};
-  const sql = postgres(url, {
+  const sql = postgres(clientUrl, {
     ...socketOption,
+    ...hostOption,
     max: pool.max ?? 10,
     idle_timeout: (pool.idleTimeoutMs ?? 30_000) / 1000,
     connect_timeout: (pool.connectTimeoutMs ?? 10_000) / 1000,
@@ -59,6 +64,7 @@ export async function createPostgresDriver(
     // `onnotify` is an option postgres.js reads (its own `listen` uses it) but does not declare.
     const listenerOptions = {
       ...socketOption,
+      ...hostOption,
       max: 1,
       idle_timeout: 0,
       max_lifetime: null,
@@ -77,7 +83,7 @@ export async function createPostgresDriver(
       },
       connection: { application_name: `${applicationName} listener` },
     };
-    const client = postgres(url, listenerOptions as Parameters<typeof postgres>[1]);
+    const client = postgres(clientUrl, listenerOptions as Parameters<typeof postgres>[1]);
     const quoted = `"${channel.replace(/"/g, '""')}"`;
     function start(): void {
       if (stopped || attempting || retry !== undefined) return;

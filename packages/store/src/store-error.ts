@@ -1,3 +1,4 @@
+import { postgresTarget } from './postgres-url.js';
 /** What went wrong, in categories a caller can act on. */
 export type StoreErrorCode = 'unavailable' | 'not-found' | 'conflict' | 'invalid' | 'migration';
 
@@ -30,11 +31,14 @@ export class StoreError extends Error {
   }
 }
 
-/** `host:port/database` of a PostgreSQL URL, without user or password (for messages and logs). */
+/**
+ * `host:port/database` of a PostgreSQL URL, without user or password (for messages and logs); the
+ * host is the socket folder for a Unix socket.
+ */
 export function describePostgresUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    const host = parsed.hostname || 'localhost';
+    const host = postgresTarget(url).socketFolder ?? (parsed.hostname || 'localhost');
     const port = parsed.port || '5432';
     const database = parsed.pathname.replace(/^\//, '');
     return database ? `${host}:${port}/${database}` : `${host}:${port}`;
