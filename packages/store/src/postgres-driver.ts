@@ -1,5 +1,5 @@
 import type { Driver, ListenHandlers, Queryable } from './driver.js';
-import { hangUpFailsSocket, type SocketTarget } from './hang-up-socket.js';
+import { hangUpFailsSocket } from './hang-up-socket.js';
 import { postgresTarget } from './postgres-url.js';
 import { describePostgresUrl } from './store-error.js';
 
@@ -21,14 +21,11 @@ export async function createPostgresDriver(
   applicationName: string,
 ): Promise<Driver> {
   const { default: postgres } = await import('postgres');
-  // A Unix socket folder named in the URL goes to postgres.js as its `host` option.
-  const { url: clientUrl, socketFolder } = postgresTarget(url);
+  // A Unix socket folder named in the URL goes to postgres.js as its `host` option; with one server,
+  // its connections get the socket that fails a hang-up.
+  const { url: clientUrl, socketFolder, oneServer } = postgresTarget(url);
   const hostOption = socketFolder === undefined ? {} : { host: socketFolder };
-  // postgres.js parses the URL; with one server its connections get the socket that fails a hang-up.
-  const parse = postgres(clientUrl, { max: 1, ...hostOption });
-  const target = parse.options as unknown as SocketTarget;
-  await parse.end();
-  const socketOption = target.host.length === 1 ? { socket: hangUpFailsSocket } : {};
+  const socketOption = oneServer ? { socket: hangUpFailsSocket } : {};
   const sql = postgres(clientUrl, {
     ...socketOption,
     ...hostOption,

@@ -11,10 +11,12 @@ describe('postgresTarget', () => {
     expect(postgresTarget('postgres://haia@%2Fvar%2Frun%2Fpostgresql:5433/haia')).toEqual({
       url: 'postgres://haia@%2Fvar%2Frun%2Fpostgresql:5433/haia',
       socketFolder: '/var/run/postgresql',
+      oneServer: true,
     });
     expect(postgresTarget('postgres://haia@localhost/haia?host=/run/postgresql&sslmode=disable')).toEqual({
       url: 'postgres://haia@localhost/haia?sslmode=disable',
       socketFolder: '/run/postgresql',
+      oneServer: true,
     });
     expect(describePostgresUrl('postgres://haia:secret@%2Fvar%2Frun%2Fpostgresql/haia')).toBe(
       '/var/run/postgresql:5432/haia',
@@ -22,13 +24,11 @@ describe('postgresTarget', () => {
   });
 
   it('leaves a TCP URL, a host parameter that is no folder and several hosts as they are', () => {
-    for (const url of [
-      'postgres://haia:pw@db.lan:5432/haia',
-      'postgres://haia@localhost/haia?host=db.lan',
-      'postgres://haia@h1:5432,h2:5432/haia',
-    ]) {
-      expect(postgresTarget(url)).toEqual({ url });
+    for (const url of ['postgres://haia:pw@db.lan:5432/haia', 'postgres://haia@localhost/haia?host=db.lan']) {
+      expect(postgresTarget(url)).toEqual({ url, oneServer: true });
     }
+    const several = 'postgres://haia@h1:5432,h2:5432/haia';
+    expect(postgresTarget(several)).toEqual({ url: several, oneServer: false });
   });
 });
 

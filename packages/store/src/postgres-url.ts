@@ -4,6 +4,8 @@ export interface PostgresTarget {
   url: string;
   /** The folder of the server's Unix socket (`/var/run/postgresql`), when the URL names one. */
   socketFolder?: string;
+  /** Whether the URL names one server (several hosts, `h1:5432,h2:5432`, are not a WHATWG URL). */
+  oneServer: boolean;
 }
 
 /**
@@ -19,13 +21,15 @@ export function postgresTarget(url: string): PostgresTarget {
     parsed = new URL(url);
   } catch {
     // Several hosts (`h1:5432,h2:5432`) are not a WHATWG URL: postgres.js reads those itself.
-    return { url };
+    return { url, oneServer: false };
   }
   const fromQuery = parsed.searchParams.get('host');
   if (fromQuery?.startsWith('/')) {
     parsed.searchParams.delete('host');
-    return { url: parsed.toString(), socketFolder: fromQuery };
+    return { url: parsed.toString(), socketFolder: fromQuery, oneServer: true };
   }
-  if (/^%2f/i.test(parsed.hostname)) return { url, socketFolder: decodeURIComponent(parsed.hostname) };
-  return { url };
+  if (/^%2f/i.test(parsed.hostname)) {
+    return { url, socketFolder: decodeURIComponent(parsed.hostname), oneServer: true };
+  }
+  return { url, oneServer: true };
 }

@@ -1,4 +1,5 @@
 import { postgresTarget } from './postgres-url.js';
+
 /** What went wrong, in categories a caller can act on. */
 export type StoreErrorCode = 'unavailable' | 'not-found' | 'conflict' | 'invalid' | 'migration';
 
