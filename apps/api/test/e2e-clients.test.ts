@@ -3,7 +3,7 @@ import { createAgent, createToolset, defineTool } from '@haia/agent';
 import { createModel, type LanguageModel, type Message, messageText } from '@haia/llm';
 import type { Store } from '@haia/store';
 import { type OpenAIFake, startOpenAIFake } from '@haia/testkit';
-import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -257,5 +257,44 @@ describe('the AI SDK (@ai-sdk/openai-compatible) over a real port', () => {
     expect(result.toolCalls).toMatchObject([{ toolName: 'get_weather', input: { city: 'Oslo' } }]);
     const offered = fake.requests[0]?.body.tools as Array<{ function: { name: string } }>;
     expect(offered.map((entry) => entry.function.name).sort()).toEqual(['get_weather', 'list_vms']);
+  });
+
+  it("runs the client's tool between two turns: its result reaches the model, and both legs are stored", async () => {
+    const provider = createOpenAICompatible({ name: 'haia', baseURL: `${url}/v1`, apiKey: 'client-key' });
+    fake.enqueue(
+      { toolCalls: [{ id: 'call_oslo', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+      { text: 'It is 18C in Oslo.' },
+    );
+    const result = await generateText({
+      model: provider('haia'),
+      prompt: 'weather in Oslo, step by step?',
+      stopWhen: stepCountIs(3),
+      tools: {
+        get_weather: tool({
+          description: 'Weather for a city',
+          inputSchema: jsonSchema<{ city: string }>({
+            type: 'object',
+            properties: { city: { type: 'string' } },
+            required: ['city'],
+          }),
+          execute: async ({ city }) => ({ city, celsius: 18 }),
+        }),
+      },
+    });
+    expect(result.text).toBe('It is 18C in Oslo.');
+    // The second leg's upstream request carries the call and the client's result, in order.
+    const second = fake.requests[1]?.body.messages as Array<Record<string, unknown>>;
+    expect(second.slice(-2)).toMatchObject([
+      { role: 'assistant', tool_calls: [{ id: 'call_oslo', function: { name: 'get_weather' } }] },
+      { role: 'tool', tool_call_id: 'call_oslo', content: JSON.stringify({ city: 'Oslo', celsius: 18 }) },
+    ]);
+    const [latest] = (await store.listConversations({ limit: 1 })).conversations;
+    const conversation = await store.getConversation(latest?.id as string);
+    expect(conversation?.messages.map((message) => message.role)).toEqual([
+      'user',
+      'assistant',
+      'tool',
+      'assistant',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { alignClientToolTail } from './client-tool-tail.js';
 import type { Driver, Queryable } from './driver.js';
 import { jsonParameter, storableText, toDate, toJson } from './driver.js';
 import type { Logger } from './logger.js';
@@ -1010,6 +1011,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
   }
 
   async function resolveConversation(input: ResolveConversationInput): Promise<ResolvedConversation> {
+    return alignClientToolTail(await matchConversation(input), input.messages);
+  }
+
+  /** The prefix match of `input`'s history (see {@link alignClientToolTail} for what it cannot see). */
+  async function matchConversation(input: ResolveConversationInput): Promise<ResolvedConversation> {
     const parsed = resolveInputSchema.safeParse(input);
     if (!parsed.success) throw invalid('resolveConversation input', parsed.error);
     const { conversationId, externalId, userId, client } = parsed.data;

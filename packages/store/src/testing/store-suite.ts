@@ -236,6 +236,51 @@ export function runStoreSuite(
         expect(resolved.path[2]?.prefixHash).toBe(resolved.path[1]?.prefixHash);
       });
 
+      test("a client's tool result is new though it hashes like the call before it, and a retry finds it stored", async () => {
+        const userId = freshUser();
+        const call = (id: string): MessageLike => ({
+          role: 'assistant',
+          content: [{ type: 'tool-call', toolCallId: id, toolName: 'get_weather', input: { city: 'Oslo' } }],
+        });
+        const result = (id: string, output: string): MessageLike => ({
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: id, toolName: 'get_weather', output }],
+        });
+        // Turn 1: the model called the client's tool; the turn ended there.
+        const first = await store.resolveConversation({ userId, messages: [user('Weather in Oslo?')] });
+        const [question, toolCall] = await store.appendMessages(first.conversation.id, null, [
+          ...first.newMessages,
+          call('call_s'),
+        ]);
+        // Turn 2: the client ran it and sends the result back with the history.
+        const history = [user('Weather in Oslo?'), call('call_s'), result('call_s', '18C')];
+        const second = await store.resolveConversation({ userId, messages: history });
+        expect(second.conversation.id).toBe(first.conversation.id);
+        expect(second.parentId).toBe(toolCall?.id);
+        expect(second.path.map((message) => message.id)).toEqual([question?.id, toolCall?.id]);
+        expect(second.newMessages).toEqual([result('call_s', '18C')]);
+        const [stored] = await store.appendMessages(
+          first.conversation.id,
+          second.parentId,
+          second.newMessages,
+        );
+        const [answer] = await store.appendMessages(first.conversation.id, stored?.id ?? null, [
+          assistant('It is 18C.'),
+        ]);
+        // The same request again (a regenerate): the result is found, the new answer a sibling.
+        const retry = await store.resolveConversation({ userId, messages: history });
+        expect(retry.newMessages).toEqual([]);
+        expect(retry.parentId).toBe(stored?.id);
+        // The next turn continues after the answer.
+        const third = await store.resolveConversation({
+          userId,
+          messages: [...history, assistant('It is 18C.'), user('Thanks')],
+        });
+        expect(third.parentId).toBe(answer?.id);
+        expect(third.newMessages).toEqual([user('Thanks')]);
+        expect(third.path.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+      });
+
       test('an edited message becomes a branch under the common ancestor; both branches stay reachable', async () => {
         const userId = freshUser();
         const { resolved: first, run } = await storeFirstTurn(userId);
