@@ -319,6 +319,52 @@ describe('POST /v1/chat/completions in-process', () => {
         ],
       }),
     ];
+    // OpenWebUI's default prompts that do not start `### Task:` (emoji, mixture of agents, Legacy tool
+    // mode), sent with the chat's id as OpenWebUI forwards it.
+    const chatId = { 'X-OpenWebUI-Chat-Id': 'owui-side-calls' };
+    requests.push(
+      chatRequest(
+        {
+          model: 'haia',
+          stream: false,
+          messages: [
+            {
+              role: 'user',
+              content:
+                "Your task is to reflect the speaker's likely facial expression through a fitting emoji.\n\nMessage: ```hi```",
+            },
+          ],
+        },
+        chatId,
+      ),
+      chatRequest(
+        {
+          model: 'haia',
+          messages: [
+            {
+              role: 'user',
+              content:
+                'You have been provided with a set of responses from various models to the latest user query: "hi"',
+            },
+          ],
+        },
+        chatId,
+      ),
+      chatRequest(
+        {
+          model: 'haia',
+          stream: false,
+          messages: [
+            {
+              role: 'system',
+              content: 'Available Tools: [{"name": "get_weather"}]\n\nYour task is to choose…',
+            },
+            { role: 'user', content: 'Query: History:\nUSER: hi\nQuery: weather?' },
+          ],
+        },
+        chatId,
+      ),
+    );
     for (const request of requests) {
       const response = await server.app.handle(request);
       expect(response.status).toBe(200);
@@ -327,7 +373,7 @@ describe('POST /v1/chat/completions in-process', () => {
       expect(body.choices[0]?.message.content).toBe('{"title":"VM check"}');
     }
     expect(runs).toHaveLength(0);
-    expect(model.calls).toHaveLength(3);
+    expect(model.calls).toHaveLength(6);
     expect(model.calls.every((call) => call.tools === undefined)).toBe(true);
     expect((await store.listConversations({ limit: 100 })).conversations.length).toBe(before);
   });

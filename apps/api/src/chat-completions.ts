@@ -135,7 +135,7 @@ export async function handleChatCompletion(
   const entry = options.models.get(chat.model) ?? options.defaultModel;
   const responseModel = options.models.has(chat.model) ? chat.model : entry.modelId;
   const stream = chat.stream === true;
-  const sideCall = detectSideCall(chat.messages, request.headers);
+  const sideCall = detectSideCall(chat.messages, request.headers, stream);
   const incoming = fromOpenAiMessages(chat.messages);
   // Every line of this request (the access line, the agent's, the model's, the tools') carries its id.
   const logger = options.logger.child({ requestId: context.requestId });

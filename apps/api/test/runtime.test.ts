@@ -127,7 +127,15 @@ describe('the runtime built from the configuration', () => {
       { headers: { 'x-request-id': 'req-logs-turn' } },
     );
     await client.chat.completions.create(
-      { model: 'haia', messages: [{ role: 'user', content: '### Task:\nGenerate a title.' }] },
+      {
+        model: 'haia',
+        messages: [
+          {
+            role: 'user',
+            content: '### Task:\nGenerate a title.\n<chat_history>\nUSER: which VMs run?\n</chat_history>',
+          },
+        ],
+      },
       { headers: { 'x-request-id': 'req-logs-side' } },
     );
     logs.logger.level = 'info';
