@@ -113,6 +113,8 @@ interface TurnState {
   toolCalls: number | undefined;
   error: ApiError | undefined;
   firstTokenAt: number | undefined;
+  /** An agent step ended since the last text: the next text goes after a blank line. */
+  stepEnded: boolean;
 }
 
 /**
@@ -191,6 +193,7 @@ export async function handleChatCompletion(
     toolCalls: undefined,
     error: undefined,
     firstTokenAt: undefined,
+    stepEnded: false,
   };
   const hints = { ollamaHost: options.ollamaHost };
   let stored = false;
@@ -248,11 +251,18 @@ export async function handleChatCompletion(
   /** Applies one event to the state; returns the SSE frame to send, if any. */
   const apply = (event: TurnEvent): string | undefined => {
     switch (event.type) {
-      case 'text-delta':
+      case 'text-delta': {
         if (event.text === '') return undefined;
         if (state.firstTokenAt === undefined) markFirstToken();
-        state.text += event.text;
-        return frames.content(event.text);
+        // A later agent step's text starts a new paragraph, not the end of the last sentence.
+        const text = state.stepEnded && state.text !== '' ? `\n\n${event.text}` : event.text;
+        state.stepEnded = false;
+        state.text += text;
+        return frames.content(text);
+      }
+      case 'step-finish':
+        state.stepEnded = true;
+        return undefined;
       case 'reasoning-delta':
         if (event.text === '') return undefined;
         if (state.firstTokenAt === undefined) markFirstToken();

@@ -107,7 +107,7 @@ describe('the openai SDK over a real port, upstream the OpenAI fake', () => {
 
   it("runs HAIA's tool between two upstream calls; the client sees only the answer", async () => {
     fake.enqueue(
-      { toolCalls: [{ name: 'list_vms', arguments: {} }] },
+      { text: 'Let me check.', toolCalls: [{ name: 'list_vms', arguments: {} }] },
       { text: 'web is running, db is stopped.' },
     );
     const stream = await client.chat.completions.create({
@@ -120,7 +120,8 @@ describe('the openai SDK over a real port, upstream the OpenAI fake', () => {
       expect(chunk.choices[0]?.delta?.tool_calls).toBeUndefined();
       text += chunk.choices[0]?.delta?.content ?? '';
     }
-    expect(text).toBe('web is running, db is stopped.');
+    // Each step's text is its own paragraph.
+    expect(text).toBe('Let me check.\n\nweb is running, db is stopped.');
     expect(fake.requests).toHaveLength(2);
     const second = fake.requests[1]?.body.messages ?? [];
     expect(second.find((message) => message.role === 'tool')?.content).toContain('"name":"web"');
@@ -129,6 +130,15 @@ describe('the openai SDK over a real port, upstream the OpenAI fake', () => {
         (entry) => entry.function.name,
       ),
     ).toEqual(['list_vms']);
+    fake.enqueue(
+      { text: 'Let me check.', toolCalls: [{ name: 'list_vms', arguments: {} }] },
+      { text: 'Two VMs.' },
+    );
+    const whole = await client.chat.completions.create({
+      model: 'haia',
+      messages: [{ role: 'user', content: 'vm status, as JSON?' }],
+    });
+    expect(whole.choices[0]?.message.content).toBe('Let me check.\n\nTwo VMs.');
   });
 
   it("gives the upstream error's status before streaming, and an APIError mid-stream", async () => {
