@@ -300,6 +300,23 @@ describe('operation', () => {
     expect(models.headers.get('access-control-expose-headers')).toContain('x-haia-conversation-id');
     const other = await server.app.handle(get('/v1/models', { Origin: 'https://evil.example' }));
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Every response carries them, an unknown route's and the probes' too.
+    for (const path of ['/v2/nothing', '/ready', '/metrics', '/health']) {
+      const response = await server.app.handle(
+        get(path, { Origin: 'https://chat.example', 'X-Request-Id': `trace${path.replaceAll('/', '-')}` }),
+      );
+      expect([path, response.headers.get('access-control-allow-origin')]).toEqual([
+        path,
+        'https://chat.example',
+      ]);
+      expect(response.headers.get('x-request-id')).toBe(`trace${path.replaceAll('/', '-')}`);
+    }
+    expect(server.logs.lines.find((line) => line.requestId === 'trace-v2-nothing')).toMatchObject({
+      msg: 'request',
+      route: 'unknown',
+      status: 404,
+      errorCode: 'unknown_route',
+    });
   });
 
   it('refuses bodies over the limit with 413', async () => {

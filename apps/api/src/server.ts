@@ -127,15 +127,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   };
   let stopping = false;
 
-  /** Request id, CORS headers, and (for `/v1/*`) the bearer check. */
-  function begin(request: Request, protectedRoute: boolean): RequestContext | Response {
+  /** The request's id (its valid `X-Request-Id`, else a new one) and the headers every response carries. */
+  function identify(request: Request): RequestContext {
     const incoming = request.headers.get('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const context: RequestContext = {
+    return {
       requestId,
       startedAt: performance.now(),
       headers: { 'x-request-id': requestId, ...cors.headers(request.headers.get('origin')) },
     };
+  }
+
+  /** Request id, CORS headers, and (for `/v1/*`) the bearer check. */
+  function begin(request: Request, protectedRoute: boolean): RequestContext | Response {
+    const context = identify(request);
     if (stopping && protectedRoute) {
       return errorResponse(
         new ApiError({
@@ -201,7 +206,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return { logger: logger.child({ requestId: context.requestId }) };
   }
 
-  async function ready(): Promise<Response> {
+  async function ready(context: RequestContext): Promise<Response> {
     const checks: Record<string, ReadinessCheck> = {};
     const started = performance.now();
     try {
@@ -229,15 +234,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const isReady = checks.database.ok === true && !stopping;
     return fastResponse(JSON.stringify({ status: isReady ? 'ready' : 'not-ready', checks }), {
       status: isReady ? 200 : 503,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...context.headers },
     });
   }
 
   const app = new Elysia({ adapter: node() })
     .onError(({ code, error, request }) => {
+      // Not one of HAIA's routes (or past its handlers): the response still carries the request id
+      // and the CORS headers, so a browser can read it and a log line can be found.
+      const context = identify(request);
       if (code === 'NOT_FOUND') {
         const url = new URL(request.url);
-        return errorResponse(
+        return respond(
+          context,
+          'unknown',
           new ApiError({
             status: 404,
             message: `Unknown route ${request.method} ${url.pathname}. HAIA serves POST /v1/chat/completions, GET /v1/models, /v1/conversations, /health, /ready and /metrics.`,
@@ -246,12 +256,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         );
       }
       if (code === 'PARSE' || code === 'VALIDATION') {
-        return errorResponse(
+        return respond(
+          context,
+          'unknown',
           new ApiError({ status: 400, message: 'The request could not be read.', code: 'invalid_request' }),
         );
       }
-      logger.error({ err: error }, 'unhandled error');
-      return errorResponse(toApiError(error));
+      logger.error({ requestId: context.requestId, err: error }, 'unhandled error');
+      return respond(context, 'unknown', toApiError(error));
     })
     .onRequest(({ request }) => {
       return cors.preflight(request);
@@ -259,9 +271,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     .get('/health', ({ request }) => guarded(request, '/health', false, () => ({ status: 'ok' })))
     .get('/ready', ({ request }) => guarded(request, '/ready', false, ready))
     .get('/metrics', ({ request }) =>
-      guarded(request, '/metrics', false, async () => {
+      guarded(request, '/metrics', false, async (context) => {
         return fastResponse(await metrics.registry.metrics(), {
-          headers: { 'content-type': metrics.registry.contentType },
+          headers: { 'content-type': metrics.registry.contentType, ...context.headers },
         });
       }),
     )
