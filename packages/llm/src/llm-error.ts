@@ -32,7 +32,7 @@ export interface LlmErrorOptions {
   status?: number;
   /** How long the provider asked us to wait before retrying (from `retry-after`/`retry-after-ms`). */
   retryAfterMs?: number;
-  /** Defaults to whether `code` is transient. */
+  /** Defaults to whether `code` is transient (or the status is 409). */
   retryable?: boolean;
   cause?: unknown;
 }
@@ -56,7 +56,8 @@ export class LlmError extends Error {
   constructor(options: LlmErrorOptions) {
     super(options.message, { cause: options.cause });
     this.code = options.code;
-    this.retryable = options.retryable ?? RETRYABLE.has(options.code);
+    // 409 (a conflict such as a lock timeout) is transient whatever its code: the vendors' SDKs retry it.
+    this.retryable = options.retryable ?? (RETRYABLE.has(options.code) || options.status === 409);
     this.retryAfterMs = options.retryAfterMs;
     this.provider = options.provider;
     this.model = options.model;

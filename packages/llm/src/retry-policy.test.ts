@@ -16,9 +16,33 @@ describe('retryDelay', () => {
 
   it('honours retry-after, refuses non-retryable errors, exhausted retries and waits over a minute', () => {
     expect(retryDelay(error('server', 1234), 0, defaultRetryPolicy, () => 0.5)).toBe(1234);
-    expect(retryDelay(error('server', 0), 0, defaultRetryPolicy, () => 0.5)).toBe(0);
     expect(retryDelay(error('auth'), 0, defaultRetryPolicy, () => 0)).toBeUndefined();
     expect(retryDelay(error('server'), 2, defaultRetryPolicy, () => 0)).toBeUndefined();
     expect(retryDelay(error('server', 61_000), 0, defaultRetryPolicy, () => 0)).toBeUndefined();
+  });
+
+  it('backs off as usual on a hint of 0 (`retry-after: 0`, a date already past), as the vendor SDKs do', () => {
+    expect(retryDelay(error('server', 0), 0, defaultRetryPolicy, () => 0)).toBe(500);
+    expect(retryDelay(error('server', 0), 1, defaultRetryPolicy, () => 0)).toBe(1000);
+  });
+
+  it('retries a 409 conflict whatever its code, and nothing else outside the transient codes', () => {
+    const conflict = new LlmError({
+      code: 'invalid-request',
+      message: 'x',
+      provider: 'p',
+      model: 'm',
+      status: 409,
+    });
+    expect(conflict.retryable).toBe(true);
+    expect(retryDelay(conflict, 0, defaultRetryPolicy, () => 0)).toBe(500);
+    const bad = new LlmError({
+      code: 'invalid-request',
+      message: 'x',
+      provider: 'p',
+      model: 'm',
+      status: 400,
+    });
+    expect(bad.retryable).toBe(false);
   });
 });

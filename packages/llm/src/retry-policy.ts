@@ -26,7 +26,7 @@ export const defaultRetryPolicy: RetryPolicy = {
 /**
  * The wait before retry number `retry` (0 for the first retry), or `undefined` when the error must
  * not be retried: not retryable, retries used up, or a `retry-after` beyond `maxRetryAfterMs`.
- * A provider's `retryAfterMs` is honoured as given; otherwise exponential back-off with jitter.
+ * A provider's `retryAfterMs` above 0 is honoured as given; otherwise exponential back-off with jitter.
  * `random` returns a number in [0, 1).
  */
 export function retryDelay(
@@ -36,7 +36,9 @@ export function retryDelay(
   random: () => number,
 ): number | undefined {
   if (!error.retryable || retry >= policy.maxRetries) return undefined;
-  if (error.retryAfterMs !== undefined) {
+  // A hint of 0 (`retry-after: 0`, a date already past) means no hint, as in the vendors' SDKs:
+  // retrying at once would spend every retry within milliseconds on a server that is limiting.
+  if (error.retryAfterMs !== undefined && error.retryAfterMs > 0) {
     return error.retryAfterMs > policy.maxRetryAfterMs ? undefined : error.retryAfterMs;
   }
   const base = Math.min(policy.initialDelayMs * 2 ** retry, policy.maxDelayMs);

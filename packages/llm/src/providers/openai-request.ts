@@ -31,7 +31,9 @@ export function toOpenAIRequest(
       function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
     }));
   }
-  if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice);
+  // Without tools OpenAI refuses a tool_choice (400 "only allowed when 'tools' are specified"), vLLM too.
+  if (request.toolChoice !== undefined && body.tools)
+    body.tool_choice = toOpenAIToolChoice(request.toolChoice);
   if (request.maxOutputTokens !== undefined) body[options.maxTokensField] = request.maxOutputTokens;
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
@@ -78,7 +80,11 @@ export function toOpenAIMessages(message: Message): ChatCompletionMessageParam[]
           toolCalls.push({
             id: part.toolCallId,
             type: 'function',
-            function: { name: part.toolName, arguments: JSON.stringify(part.input ?? {}) },
+            // Arguments that were not JSON were kept as their text: sent back as the model wrote them.
+            function: {
+              name: part.toolName,
+              arguments: typeof part.input === 'string' ? part.input : JSON.stringify(part.input ?? {}),
+            },
           });
         }
         // Reasoning is not sent back: Chat Completions has no field for it.
