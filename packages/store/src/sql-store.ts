@@ -6,7 +6,14 @@ import { jsonParameter, storableText, toDate, toJson } from './driver.js';
 import type { Logger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import { createMonitorState, type MonitorState } from './monitor-state.js';
-import { advance, hashChain, INITIAL_STATE, type ProjectionState, stateFromTail } from './projection.js';
+import {
+  advance,
+  hashChain,
+  INITIAL_STATE,
+  type ProjectionState,
+  stateFromTail,
+  visibleText,
+} from './projection.js';
 import { StoreError, toStoreError } from './store-error.js';
 import type {
   Conversation,
@@ -1150,18 +1157,25 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     if (conversation && !created) {
       // A known conversation whose stored paths the history does not continue.
-      if (rest.length === 1 && rest[0]?.role === 'user') {
-        // Only the newest message was sent: the active branch is the history.
+      // Only the newest message was sent, under HAIA's own id: the active branch is the history. (An
+      // external id is OpenWebUI's, which always resends the whole history: a lone message that
+      // matches nothing there is its first message edited, a new root branch below.)
+      const newest = rest.length === 1 && rest[0]?.role === 'user' ? rest[0] : undefined;
+      if (newest !== undefined && conversationId !== undefined) {
         const path = parsePath(
           (await driver.query<{ path: unknown }>(ACTIVE_PATH_SQL, [conversation.id]))[0]?.path,
         );
         rememberPath(path);
+        const leaf = path.at(-1);
+        // The same message again on an unanswered leaf (a retry after the model failed): it is
+        // stored already, the new answer goes under it.
+        const retried = leaf?.role === 'user' && visibleText(leaf) === visibleText(newest);
         return {
           conversation,
           created: false,
           path,
-          newMessages: rest,
-          parentId: path.at(-1)?.id ?? null,
+          newMessages: retried ? [] : rest,
+          parentId: leaf?.id ?? null,
           branched: false,
           system,
         };

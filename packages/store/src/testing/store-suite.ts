@@ -377,6 +377,28 @@ export function runStoreSuite(
         ]);
         expect(resolved.parentId).toBe(run.at(-1)?.id);
         expect(resolved.newMessages).toEqual([user('Thanks! What about pve2?')]);
+        // Stored, and the model failed: the same message again is a retry, not a second copy.
+        const [pending] = await store.appendMessages(
+          first.conversation.id,
+          resolved.parentId,
+          resolved.newMessages,
+        );
+        const retry = await store.resolveConversation({
+          conversationId: first.conversation.id,
+          userId,
+          messages: [user('Thanks!  What about pve2?')],
+        });
+        expect(retry.newMessages).toEqual([]);
+        expect(retry.parentId).toBe(pending?.id);
+        expect(retry.path.at(-1)?.id).toBe(pending?.id);
+        // Another message after it is the next one.
+        const next = await store.resolveConversation({
+          conversationId: first.conversation.id,
+          userId,
+          messages: [user('Hello?')],
+        });
+        expect(next.parentId).toBe(pending?.id);
+        expect(next.newMessages).toEqual([user('Hello?')]);
         // The full history with the id matches inside that conversation only.
         const full = await store.resolveConversation({
           conversationId: first.conversation.id,
@@ -439,7 +461,13 @@ export function runStoreSuite(
           userId,
           messages: [user('Only this')],
         });
-        expect(newest.path.map((message) => message.id)).toEqual(stored.map((message) => message.id));
+        // OpenWebUI resends its whole history: a lone message that matches nothing is its first
+        // message edited, a new root branch (not the newest message after the stored history).
+        expect(newest.conversation.id).toBe(created.conversation.id);
+        expect(newest.path).toEqual([]);
+        expect(newest.parentId).toBeNull();
+        expect(newest.branched).toBe(true);
+        expect(newest.newMessages).toEqual([user('Only this')]);
         const otherUser = await store.resolveConversation({
           externalId: chatId,
           userId: freshUser(),
