@@ -1,4 +1,4 @@
-import { LlmError, type LlmErrorCode } from '@haia/llm';
+import { LlmError, type LlmErrorCode, redactSecrets } from '@haia/llm';
 import { fastResponse } from './fast-response.js';
 
 /** The `type` field of OpenAI's error envelope. */
@@ -98,7 +98,7 @@ export function fromLlmError(error: LlmError, hints: { ollamaHost?: string } = {
   if (!error.retryable) headers['x-should-retry'] = 'false';
   let message = error.message;
   if (error.provider === 'ollama' && error.code === 'network') {
-    message = `The model ${error.provider}:${error.model} is not reachable: Ollama is not running at ${hints.ollamaHost ?? 'http://127.0.0.1:11434'}. Start it with \`ollama serve\` (then \`ollama pull ${error.model}\`), set OLLAMA_HOST to where it runs, or set HAIA_MODEL to another provider:model (for example HAIA_MODEL=openai:gpt-4o-mini with OPENAI_API_KEY).${detail(error.message)}`;
+    message = `The model ${error.provider}:${error.model} is not reachable: Ollama is not running at ${redactSecrets(hints.ollamaHost ?? 'http://127.0.0.1:11434')}. Start it with \`ollama serve\` (then \`ollama pull ${error.model}\`), set OLLAMA_HOST to where it runs, or set HAIA_MODEL to another provider:model (for example HAIA_MODEL=openai:gpt-4o-mini with OPENAI_API_KEY).${detail(error.message)}`;
   } else if (error.provider === 'ollama' && error.code === 'not-found') {
     message = `Ollama does not have the model ${error.model}: run \`ollama pull ${error.model}\` or set HAIA_MODEL to a model you have.${detail(error.message)}`;
   } else if (error.code === 'auth' || error.code === 'permission') {

@@ -189,6 +189,27 @@ describe('HAIA_FALLBACK_MODELS', () => {
     }
   });
 
+  it("keeps a base URL's user and password out of the error and the logs", async () => {
+    const port = await closedPort();
+    const cases = [
+      { HAIA_MODEL: 'openai-compatible:m', OPENAI_BASE_URL: `http://haia:PW-SECRET-42@127.0.0.1:${port}/v1` },
+      { HAIA_MODEL: 'ollama:llama3.2', OLLAMA_HOST: `http://haia:PW-SECRET-42@127.0.0.1:${port}` },
+    ];
+    for (const env of cases) {
+      const target = await start(env);
+      const response = await fetch(`${target.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'haia', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = await response.text();
+      expect([env.HAIA_MODEL, response.status]).toEqual([env.HAIA_MODEL, 503]);
+      expect(body).toContain('[redacted]@127.0.0.1');
+      expect(body).not.toContain('PW-SECRET-42');
+      expect(target.logs.raw()).not.toContain('PW-SECRET-42');
+    }
+  });
+
   it('a model name HAIA does not advertise: the fallback answers and the stored message names it', async () => {
     openai.setReply({
       error: { status: 503, message: 'upstream overloaded', headers: { 'retry-after-ms': '0' } },

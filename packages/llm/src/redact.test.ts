@@ -13,5 +13,11 @@ describe('redactSecrets', () => {
     expect(redactSecrets('model gpt-4o-mini at http://127.0.0.1:8080/v1')).toBe(
       'model gpt-4o-mini at http://127.0.0.1:8080/v1',
     );
+    expect(redactSecrets('Could not reach http://haia:PW-SECRET-42@10.0.0.5:8080/v1 (ECONNREFUSED)')).toBe(
+      'Could not reach http://[redacted]@10.0.0.5:8080/v1 (ECONNREFUSED)',
+    );
+    expect(redactSecrets('at https://token@proxy.lan/v1 and mail me at ops@example.com')).toBe(
+      'at https://[redacted]@proxy.lan/v1 and mail me at ops@example.com',
+    );
   });
 });

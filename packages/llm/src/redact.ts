@@ -2,11 +2,13 @@ const SECRET_PATTERNS: RegExp[] = [
   /\bsk-[A-Za-z0-9_*-]{6,}/g, // OpenAI / Anthropic style keys (also masked ones like sk-ab***yz)
   /\bAIza[0-9A-Za-z_-]{20,}/g, // Google API keys
   /(Bearer\s+)[^\s"',;]+/gi,
+  // The user and password of a URL (a base URL behind a basic-auth proxy): `http://[redacted]@host`.
+  /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+(?=@)/gi,
 ];
 
 /**
- * Removes secrets from a text: every occurrence of the given values (4 characters or longer) and
- * anything shaped like an API key or a bearer token.
+ * Removes secrets from a text: every occurrence of the given values (4 characters or longer),
+ * anything shaped like an API key or a bearer token, and the credentials in a URL.
  */
 export function redactSecrets(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
   let out = text;
