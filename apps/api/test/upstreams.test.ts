@@ -191,7 +191,7 @@ describe('HAIA_FALLBACK_MODELS', () => {
 
   it("keeps a base URL's user and password out of the error and the logs", async () => {
     const port = await closedPort();
-    const cases = [
+    const cases: Array<Record<string, string>> = [
       { HAIA_MODEL: 'openai-compatible:m', OPENAI_BASE_URL: `http://haia:PW-SECRET-42@127.0.0.1:${port}/v1` },
       { HAIA_MODEL: 'ollama:llama3.2', OLLAMA_HOST: `http://haia:PW-SECRET-42@127.0.0.1:${port}` },
     ];
