@@ -510,4 +510,71 @@ describe('POST /v1/chat/completions in-process', () => {
       'user',
     ]);
   });
+
+  it('stores the note about a tool that needs approval, so the next turn continues that answer', async () => {
+    const deleteVm = defineTool({
+      name: 'delete_vm',
+      description: 'Delete a VM',
+      input: z.object({ vmid: z.number() }),
+      annotations: { destructive: true },
+      execute: () => ({ deleted: true }),
+    });
+    const model = new MockLanguageModel({
+      results: [
+        {
+          text: 'Deleting.',
+          toolCalls: [{ toolCallId: 'call_d', toolName: 'delete_vm', input: { vmid: 101 } }],
+        },
+        { text: 'Because deleting needs your approval.' },
+      ],
+    });
+    const runnerFor = (answering: typeof model) =>
+      createAgentRunner(
+        createAgent({
+          model: answering,
+          instructions: 'You are HAIA.',
+          toolsets: [createToolset('proxmox', [deleteVm])],
+        }),
+      );
+    const server = buildServer({ model, store, runnerFor: runnerFor as never });
+    const first = await server.app.handle(
+      chatRequest({ model: 'haia', stream: true, messages: [{ role: 'user', content: 'delete vm 101' }] }),
+    );
+    const chunks = sseData(await first.text()) as Array<LooseJson>;
+    const shown = chunks.map((chunk) => chunk.choices?.[0]?.delta?.content ?? '').join('');
+    expect(shown).toBe(
+      "Deleting.\n\n(HAIA stopped before running delete_vm: that tool needs a person's approval, which this API cannot ask for yet.)",
+    );
+    const conversationId = first.headers.get('x-haia-conversation-id') as string;
+    const stored = await store.getConversation(conversationId);
+    expect(stored?.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    const answer = stored?.messages[1];
+    expect(answer?.content).toMatchObject([
+      { type: 'text', text: 'Deleting.' },
+      { type: 'tool-call', toolCallId: 'call_d', toolName: 'delete_vm' },
+      { type: 'text', text: expect.stringContaining('needs a person') },
+    ]);
+    // The client resends what it was shown: the same answer continues, with no second copy of it.
+    const second = await server.app.handle(
+      chatRequest({
+        model: 'haia',
+        messages: [
+          { role: 'user', content: 'delete vm 101' },
+          { role: 'assistant', content: shown },
+          { role: 'user', content: 'why did you stop?' },
+        ],
+      }),
+    );
+    expect(second.headers.get('x-haia-conversation-id')).toBe(conversationId);
+    const after = await store.getMessages(conversationId);
+    expect(after.map((message) => [message.role, message.parentId])).toEqual([
+      ['user', null],
+      ['assistant', after[0]?.id],
+      ['user', after[1]?.id],
+      ['assistant', after[2]?.id],
+    ]);
+    // The unanswered call in the middle of the history reaches the model answered (as not run).
+    const context = model.calls[1]?.messages.filter((message) => message.role !== 'system');
+    expect(context?.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'user']);
+  });
 });

@@ -115,6 +115,8 @@ interface TurnState {
   firstTokenAt: number | undefined;
   /** An agent step ended since the last text: the next text goes after a blank line. */
   stepEnded: boolean;
+  /** HAIA's own note in the answer (a tool that needs approval), stored with it. */
+  note: string | undefined;
 }
 
 /**
@@ -194,6 +196,7 @@ export async function handleChatCompletion(
     error: undefined,
     firstTokenAt: undefined,
     stepEnded: false,
+    note: undefined,
   };
   const hints = { ollamaHost: options.ollamaHost };
   let stored = false;
@@ -202,10 +205,11 @@ export async function handleChatCompletion(
     if (stored) return;
     stored = true;
     const model = state.answeredBy ?? entry.modelId;
-    if (conversation && state.produced.length > 0) {
+    const produced = state.note === undefined ? state.produced : withNote(state.produced, state.note);
+    if (conversation && produced.length > 0) {
       const storeStatus = state.error ? 'partial' : 'complete';
       try {
-        await saveTurn(options.store, metrics, logger, conversation, state.produced, {
+        await saveTurn(options.store, metrics, logger, conversation, produced, {
           status: storeStatus,
           model,
           usage: state.usage ?? { inputTokens: 0, outputTokens: 0 },
@@ -279,9 +283,11 @@ export async function handleChatCompletion(
         return frames.toolCalls(state.clientToolCalls);
       case 'approval-required': {
         const names = event.pending.map((call) => call.toolName).join(', ');
-        const note = `\n\n(HAIA stopped before running ${names}: that tool needs a person's approval, which this API cannot ask for yet.)`;
-        state.text += note;
-        return frames.content(note);
+        const note = `(HAIA stopped before running ${names}: that tool needs a person's approval, which this API cannot ask for yet.)`;
+        const shown = state.text === '' ? note : `\n\n${note}`;
+        state.text += shown;
+        state.note = note;
+        return frames.content(shown);
       }
       case 'finish':
         state.finishReason = event.finishReason;
@@ -448,6 +454,26 @@ export async function handleChatCompletion(
     'x-accel-buffering': 'no',
     ...headers,
   });
+}
+
+/**
+ * `produced` with HAIA's `note` as a text part at the end of its last assistant message: stored as the
+ * client saw it, so the client's next turn, which resends the note, continues this answer.
+ */
+function withNote(produced: readonly Message[], note: string): Message[] {
+  const messages = [...produced];
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = messages[index] as Message;
+    if (message.role !== 'assistant') continue;
+    const content =
+      typeof message.content === 'string'
+        ? [{ type: 'text' as const, text: message.content }]
+        : message.content;
+    messages[index] = { role: 'assistant', content: [...content, { type: 'text', text: note }] };
+    return messages;
+  }
+  messages.push({ role: 'assistant', content: note });
+  return messages;
 }
 
 async function failed(
