@@ -130,10 +130,17 @@ export async function handleChatCompletion(
   options: ChatHandlerOptions,
 ): Promise<Response> {
   const { metrics } = options;
+  // A light controller: the turn's signal is only read by the agent and the model calls, which hand
+  // their tools and attempts signals of their own (each real AbortSignal costs a hidden class on Node 20).
+  const abort = new LightAbortController();
+  // Registered before the body is read: a shutdown that begins meanwhile waits for this turn too,
+  // instead of closing its connection under it.
+  const endTurn = options.turns.begin((reason) => abort.abort(reason));
   let chat: ChatCompletionRequest;
   try {
     chat = parseChatRequest(await readBody(request, options.bodyLimitBytes));
   } catch (error) {
+    endTurn();
     return failed(toApiError(error), context, options, { stream: undefined });
   }
   const entry = options.models.get(chat.model) ?? options.defaultModel;
@@ -155,22 +162,19 @@ export async function handleChatCompletion(
         incoming,
       );
     } catch (error) {
+      endTurn();
       return failed(toApiError(error), context, options, { stream, model: responseModel });
     }
   }
   const headers: Record<string, string> = { ...context.headers };
   if (conversation) headers['x-haia-conversation-id'] = conversation.conversationId;
 
-  // A light controller: the turn's signal is only read by the agent and the model calls, which hand
-  // their tools and attempts signals of their own (each real AbortSignal costs a hidden class on Node 20).
-  const abort = new LightAbortController();
   let clientClosed = false;
   const onClientGone = () => {
     clientClosed = true;
     abort.abort(new Error('the client closed the connection'));
   };
   const stopWatching = watchClientGone(request, onClientGone);
-  const endTurn = options.turns.begin((reason) => abort.abort(reason));
   const runner = sideCall ? sideRunner(entry.model) : entry.runner;
   const iterator = runner
     .run({

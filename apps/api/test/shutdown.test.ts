@@ -57,6 +57,49 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
+  it('waits for a request that arrived before the stop but had not begun its turn yet', async () => {
+    // The conversation lookup is held until the stop has begun.
+    let reached!: () => void;
+    const atLookup = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slowStore = new Proxy(store, {
+      get(target, property) {
+        if (property === 'resolveConversation') {
+          return async (...args: Parameters<Store['resolveConversation']>) => {
+            reached();
+            await gate;
+            return target.resolveConversation(...args);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const model = new MockLanguageModel({ results: { text: 'made it' } });
+    const server = buildServer({ model, store: slowStore });
+    const url = await server.listen();
+    const opened = openStream(url, 'just before the stop');
+    await atLookup;
+    let stopDone = false;
+    const stopped = server.stop().then(() => {
+      stopDone = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopDone).toBe(false);
+    release();
+    const { response, rest } = await opened;
+    expect(response.status).toBe(200);
+    expect(sseData(await rest).at(-1)).toBe('[DONE]');
+    await stopped;
+    const stored = await store.getConversation(response.headers.get('x-haia-conversation-id') as string);
+    expect(stored?.messages.map((message) => message.status)).toEqual(['complete', 'complete']);
+  });
+
   it('aborts streams still running after the grace period and stores them as partial', async () => {
     const model = new MockLanguageModel({
       results: [Array.from({ length: 1000 }, () => ({ type: 'text-delta' as const, text: 'x' }))],
