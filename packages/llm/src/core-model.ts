@@ -301,6 +301,12 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
   };
 
   /** A result of the adapter after the first event: forwarded as is unless it ends the call. */
+  /** Output the adapter holds back began (a tool call streaming in): the first-token timeout is met. */
+  private readonly onOutput = (): void => {
+    this.attemptTimer.clear();
+    this.attemptTimer = NO_TIMER;
+  };
+
   private readonly onResult = (result: IteratorResult<ChatEvent>): IteratorResult<ChatEvent> => {
     this.pending = undefined;
     if (result.done) {
@@ -347,7 +353,7 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
         if (signal.aborted) throw shared.abortError(callerSignal, signals);
         // A whole answer's first event is its last: only the total timeout applies.
         if (this.call.wholeAnswer && adapter.answersWhole) this.attemptTimer.clear();
-        const inner = adapter.stream(this.call, signal)[Symbol.asyncIterator]();
+        const inner = adapter.stream(this.call, signal, this.onOutput)[Symbol.asyncIterator]();
         this.inner = inner;
         const result = await inner.next();
         if (this.ended) {

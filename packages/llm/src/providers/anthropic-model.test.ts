@@ -132,6 +132,30 @@ describe("createModel('anthropic:…') against the fake", () => {
   });
 });
 
+describe('anthropic through createModel: the first-token timeout', () => {
+  it('lets a tool_use block that streams longer than firstTokenTimeoutMs finish', async () => {
+    // content_block_start comes at once, then 12 input_json_delta events 50 ms apart: past 300 ms.
+    const text = 'y'.repeat(120);
+    const json = JSON.stringify({ text });
+    const fragments = Array.from({ length: 12 }, (_, index) => json.slice(index * 12, (index + 1) * 12));
+    fragments[11] = json.slice(132);
+    fake.enqueue({
+      content: [{ type: 'tool_use', id: 'toolu_long', name: 'write_file', input: { text }, fragments }],
+      firstDelayMs: 0,
+      delayMs: 50,
+    });
+    model = createModel('anthropic:claude-test', {
+      apiKey: API_KEY,
+      baseURL: fake.url,
+      env: {},
+      maxRetries: 0,
+      firstTokenTimeoutMs: 300,
+    });
+    const result = await model.generate({ messages: [{ role: 'user', content: 'Write it' }] });
+    expect(result.toolCalls).toMatchObject([{ toolCallId: 'toolu_long', input: { text } }]);
+  });
+});
+
 describe('anthropic through createModel: review fixes', () => {
   it('finishes with length, without retrying, when max_tokens cuts a tool call mid-arguments', async () => {
     fake.enqueue({

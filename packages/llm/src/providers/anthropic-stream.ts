@@ -43,6 +43,8 @@ export interface AnthropicStreamContext {
   mapError: (error: unknown, started: boolean) => unknown;
   /** Called when the events ended without `message_stop`: must throw. */
   onIncomplete: () => never;
+  /** Called as a `tool_use` block's fragments arrive (it is yielded only when whole). */
+  onOutput?: (() => void) | undefined;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function* mapAnthropicStream(
               json: '',
               initial: block.input,
             });
+            context.onOutput?.();
           } else if (block.type === 'redacted_thinking') {
             // Complete in its start event: opaque, and needed back in a tool round trip.
             blocks.set(event.index, { kind: 'other', type: block.type });
@@ -149,7 +152,10 @@ export async function* mapAnthropicStream(
             started = true;
             yield { type: 'reasoning-delta', text: '', signature: delta.signature };
           } else if (delta.type === 'input_json_delta') {
-            if (block?.kind === 'tool') block.json += delta.partial_json;
+            if (block?.kind === 'tool') {
+              block.json += delta.partial_json;
+              context.onOutput?.();
+            }
           }
           break;
         }

@@ -53,7 +53,7 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
     modelId,
-    stream(request, signal): AsyncIterable<ChatEvent> {
+    stream(request, signal, onOutput): AsyncIterable<ChatEvent> {
       return mapAnthropicStream(
         async () => {
           if (!client) {
@@ -69,6 +69,7 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
         {
           modelId,
           logger: settings.logger,
+          onOutput,
           mapError: (error, started) => toAnthropicError(error, { ...errorContext, signal, started }),
           onIncomplete: () => {
             if (signal.aborted) throw toAnthropicError(signal.reason, { ...errorContext, signal });

@@ -86,9 +86,14 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     answersWhole: true,
     // Our own undici POST only reads `aborted`, `reason` and listens for `abort`; a given fetch may need more.
     acceptsLightSignal: post === postWithUndici,
-    stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    stream(
+      request: Omit<ChatRequest, 'signal'>,
+      signal: AbortSignal,
+      onOutput?: () => void,
+    ): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(() => open(request, signal), {
         responseModel,
+        onOutput,
         generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
         onTruncated: () => {
           if (signal.aborted) throw openAIAbortedError(context, signal.reason);

@@ -24,6 +24,8 @@ export interface OpenAIStreamOptions {
   onTruncated: () => never;
   /** Turns anything thrown (by `open`, the SDK or `onTruncated`) into the error to throw. */
   mapError: (error: unknown) => unknown;
+  /** Called for each chunk with tool-call fragments (output that is yielded only when the call is whole). */
+  onOutput?: (() => void) | undefined;
 }
 
 /**
@@ -127,8 +129,10 @@ class OpenAIEvents implements AsyncIterableIterator<ChatEvent> {
       this.refused = true;
       add({ type: 'text-delta', text: delta.refusal });
     }
-    if (delta.tool_calls)
+    if (delta.tool_calls) {
       addFragments(delta.tool_calls, this.calls, this.slotByIndex, this.options.generateId);
+      this.options.onOutput?.();
+    }
     if (choice.finish_reason) {
       this.finishReason = choice.finish_reason;
       for (const call of this.calls)

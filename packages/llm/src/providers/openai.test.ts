@@ -411,6 +411,20 @@ describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
       expect(result.finishReason).toBe('tool-calls');
     });
 
+    it('lets a tool call that streams longer than firstTokenTimeoutMs finish: its fragments are output', async () => {
+      // The first fragment comes at once, the other 9 a slow 60 ms apart: 540 ms, past the 300 ms limit.
+      fake.enqueue({
+        toolCalls: [
+          { id: 'call_long', name: 'write_file', arguments: { text: 'x'.repeat(90) }, fragments: 10 },
+        ],
+        firstDelayMs: 0,
+        delayMs: 60,
+      });
+      const result = await model({ firstTokenTimeoutMs: 300 }).generate({ messages: hi, wholeAnswer: false });
+      expect(result.toolCalls).toMatchObject([{ toolCallId: 'call_long', input: { text: 'x'.repeat(90) } }]);
+      expect(fake.requests).toHaveLength(1);
+    });
+
     it('drops a tool call cut off by the token limit and finishes with length', async () => {
       fake.enqueue({
         text: 'Let me look.',

@@ -53,7 +53,11 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
   return {
     provider,
     modelId,
-    stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
+    stream(
+      request: Omit<ChatRequest, 'signal'>,
+      signal: AbortSignal,
+      onOutput?: () => void,
+    ): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(
         () => {
           const body = toOpenAIRequest(modelId, request, { maxTokensField: 'max_completion_tokens' });
@@ -61,6 +65,7 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
         },
         {
           responseModel,
+          onOutput,
           generateId: () => `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
           onTruncated: () => {
             // The SDK ends a stream quietly when it is aborted; anything else is a cut-off answer.

@@ -35,7 +35,16 @@ export interface ProviderAdapter {
    * (no `fetch`, no vendor SDK): the core then passes a lighter signal than an `AbortSignal`.
    */
   readonly acceptsLightSignal?: boolean;
-  stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent>;
+  /**
+   * One attempt. `onOutput`, when given, is called as output the adapter holds back arrives (the
+   * fragments of a tool call, yielded whole at its end): the core's first-token timeout then stops,
+   * as at a first event, so a long tool call that is still streaming is not cut off.
+   */
+  stream(
+    request: Omit<ChatRequest, 'signal'>,
+    signal: AbortSignal,
+    onOutput?: () => void,
+  ): AsyncIterable<ChatEvent>;
 }
 
 /** Creates an adapter; async so that the vendor SDK can be imported on first use only. */
