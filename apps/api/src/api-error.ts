@@ -87,12 +87,18 @@ const LLM_STATUS: Record<LlmErrorCode, number> = {
   aborted: 499,
 };
 
+/** The `retry-after` of a 429 whose upstream said nothing of when to retry, in seconds. */
+const DEFAULT_RATE_LIMIT_RETRY_AFTER_S = 5;
+
 /** What an upstream (model) failure means for the client: status, envelope fields and headers. */
 export function fromLlmError(error: LlmError, hints: { ollamaHost?: string } = {}): ApiError {
   const status = LLM_STATUS[error.code] ?? 502;
   const headers: Record<string, string> = {};
   if (error.retryAfterMs !== undefined && (status === 429 || status === 503)) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  } else if (status === 429) {
+    // The upstream gave no hint (HAIA's own retries have backed off already): a few seconds.
+    headers['retry-after'] = String(DEFAULT_RATE_LIMIT_RETRY_AFTER_S);
   }
   // The SDKs retry 5xx and 429 on their own; retrying a broken key or a missing model never helps.
   if (!error.retryable) headers['x-should-retry'] = 'false';

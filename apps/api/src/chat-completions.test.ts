@@ -200,6 +200,24 @@ describe('POST /v1/chat/completions in-process', () => {
         code: 'upstream_rate_limit',
       });
     }
+    // An upstream that said nothing of when to retry: a few seconds.
+    const silent = buildServer({
+      model: new MockLanguageModel({
+        results: new LlmError({
+          code: 'rate-limit',
+          message: 'Slow down.',
+          provider: 'ollama',
+          model: 'm',
+          status: 429,
+        }),
+      }),
+      store,
+    });
+    const response = await silent.app.handle(
+      chatRequest({ model: 'haia', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('5');
   });
 
   it('answers 503 with how to start Ollama or set HAIA_MODEL when Ollama is not running', async () => {

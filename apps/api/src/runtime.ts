@@ -28,12 +28,37 @@ export interface ToolsetSource {
   close?(): Promise<void>;
 }
 
+/** How long a model call may take before HAIA gives up on it with a 504 (`upstream_timeout`). */
+export interface ModelTimeouts {
+  /** Per attempt, until the first output (retried): a server that hangs before answering. */
+  firstTokenTimeoutMs: number;
+  /** The whole call, attempts and answer included (not retried). */
+  timeoutMs: number;
+}
+
+/**
+ * 5 minutes to the first token (a local server loading a large model from disk takes minutes;
+ * OpenWebUI's own limit for a whole turn is 300 s) and 30 minutes for a whole call (a long answer
+ * on a CPU at a few tokens a second): bounds for a hung upstream, not for a slow one.
+ */
+export const DEFAULT_MODEL_TIMEOUTS: ModelTimeouts = {
+  firstTokenTimeoutMs: 5 * 60_000,
+  timeoutMs: 30 * 60_000,
+};
+
 /** Creates a model from a `provider:model` reference with the provider's configured endpoint and key. */
-export function modelFromConfig(config: HaiaConfig, ref: ModelRef, logger: Logger): LanguageModel {
+export function modelFromConfig(
+  config: HaiaConfig,
+  ref: ModelRef,
+  logger: Logger,
+  timeouts: ModelTimeouts = DEFAULT_MODEL_TIMEOUTS,
+): LanguageModel {
   const settings = config.model.providers[ref.provider];
   return createModel(ref.id, {
     ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
     ...(settings.baseURL ? { baseURL: settings.baseURL } : {}),
+    firstTokenTimeoutMs: timeouts.firstTokenTimeoutMs,
+    timeoutMs: timeouts.timeoutMs,
     logger,
     // The request's access line carries the model, tokens and time to first token; the per-call
     // line is at debug (a failed call's is still a warning).
@@ -75,20 +100,20 @@ export async function createRuntime(
     sources?: ToolsetSource[];
     /** A store to use instead of opening the configured one (tests); it is closed by `close()` all the same. */
     store?: Store;
+    /** Limits of every model call (default {@link DEFAULT_MODEL_TIMEOUTS}). */
+    modelTimeouts?: ModelTimeouts;
   } = {},
 ): Promise<Runtime> {
   const sources = options.sources ?? [];
-  const primary = modelFromConfig(config, config.model.model, logger);
+  const fromRef = (ref: ModelRef) => modelFromConfig(config, ref, logger, options.modelTimeouts);
+  const primary = fromRef(config.model.model);
   const model =
     config.model.fallbackModels.length > 0
-      ? createFallbackModel(
-          [primary, ...config.model.fallbackModels.map((ref) => modelFromConfig(config, ref, logger))],
-          { logger },
-        )
+      ? createFallbackModel([primary, ...config.model.fallbackModels.map(fromRef)], { logger })
       : primary;
   const extraModels = config.model.models
     .filter((ref) => ref.id !== config.model.model.id)
-    .map((ref) => ({ name: ref.id, model: modelFromConfig(config, ref, logger) }));
+    .map((ref) => ({ name: ref.id, model: fromRef(ref) }));
   const systemPrompt = config.app.systemPromptFile
     ? await readFile(config.app.systemPromptFile, 'utf8')
     : undefined;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Store } from '@haia/store';
 import OpenAI from 'openai';
 import postgres from 'postgres';
-import { createRuntime, type Runtime, type ToolsetSource } from '../src/runtime.js';
+import { createRuntime, type ModelTimeouts, type Runtime, type ToolsetSource } from '../src/runtime.js';
 import { type ApiServer, createApiServer } from '../src/server.js';
 import { createToolsetSources } from '../src/toolset-sources.js';
 import { memoryLogger, testConfig, testStore } from './helpers.js';
@@ -27,7 +27,12 @@ export interface RuntimeServer {
 /** Starts a {@link RuntimeServer} from an environment, on `store` (default: {@link testStore}). */
 export async function startRuntimeServer(
   env: Record<string, string>,
-  options: { store?: Store; sources?: ToolsetSource[]; withSources?: boolean } = {},
+  options: {
+    store?: Store;
+    sources?: ToolsetSource[];
+    withSources?: boolean;
+    modelTimeouts?: ModelTimeouts;
+  } = {},
 ): Promise<RuntimeServer> {
   const logs = memoryLogger('warn');
   const config = testConfig(env);
@@ -37,6 +42,7 @@ export async function startRuntimeServer(
   const runtime = await createRuntime(config, logs.logger, {
     sources,
     store: options.store ?? (await testStore()),
+    ...(options.modelTimeouts ? { modelTimeouts: options.modelTimeouts } : {}),
   });
   const server = createApiServer({
     config,

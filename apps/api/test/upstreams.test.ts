@@ -9,7 +9,7 @@ import {
   startOllamaFake,
   startOpenAIFake,
 } from '@haia/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LooseJson } from './helpers.js';
 import { closedPort, type RuntimeServer, startRuntimeServer } from './runtime-helpers.js';
 
@@ -207,6 +207,32 @@ describe('HAIA_FALLBACK_MODELS', () => {
       expect(body).toContain('[redacted]@127.0.0.1');
       expect(body).not.toContain('PW-SECRET-42');
       expect(target.logs.raw()).not.toContain('PW-SECRET-42');
+    }
+  });
+
+  it('gives up on an upstream that hangs with 504 upstream_timeout, streamed and as JSON', async () => {
+    const hung = await startOpenAIFake({ reply: { hang: true } });
+    try {
+      const target = await startRuntimeServer(
+        { HAIA_MODEL: 'openai-compatible:m', OPENAI_BASE_URL: hung.baseURL },
+        { modelTimeouts: { firstTokenTimeoutMs: 100, timeoutMs: 600 } },
+      );
+      running.push(target);
+      for (const stream of [true, false]) {
+        const response = await fetch(`${target.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'haia', stream, messages: [{ role: 'user', content: 'hello?' }] }),
+        });
+        expect([stream, response.status]).toEqual([stream, 504]);
+        expect(((await response.json()) as LooseJson).error).toMatchObject({ code: 'upstream_timeout' });
+      }
+      // Streamed: 100 ms to the first token, then the whole call's 600 ms ran out during the back-off;
+      // JSON (one whole answer, no first token to wait for): the 600 ms of the whole call.
+      expect(hung.requests).toHaveLength(2);
+      await vi.waitFor(() => expect(hung.activeRequests()).toBe(0));
+    } finally {
+      await hung.close();
     }
   });
 
