@@ -138,6 +138,26 @@ describe('POST /v1/chat/completions in-process', () => {
       { role: 'system', content: 'be brief' },
       { role: 'user', content: 'hi' },
     ]);
+    expect(call?.responseFormat).toEqual({ type: 'json' });
+    // A strict JSON schema keeps its strictness and description on the way to the model.
+    const schema = { type: 'object', properties: { a: { type: 'number' } }, required: ['a'] };
+    await server.app.handle(
+      chatRequest({
+        model: 'haia',
+        messages: [{ role: 'user', content: 'json please' }],
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'answer', description: 'One number', schema, strict: true },
+        },
+      }),
+    );
+    expect(model.calls[1]?.responseFormat).toEqual({
+      type: 'json',
+      name: 'answer',
+      description: 'One number',
+      schema,
+      strict: true,
+    });
   });
 
   it("refuses bad input with 400 and OpenAI's envelope, never Elysia's 422", async () => {

@@ -149,6 +149,8 @@ export function modelParameters(request: ChatCompletionRequest): ModelParameters
       type: 'json',
       ...(format.json_schema?.schema ? { schema: format.json_schema.schema } : {}),
       ...(format.json_schema?.name ? { name: format.json_schema.name } : {}),
+      ...(format.json_schema?.description ? { description: format.json_schema.description } : {}),
+      ...(typeof format.json_schema?.strict === 'boolean' ? { strict: format.json_schema.strict } : {}),
     };
   }
   return parameters;

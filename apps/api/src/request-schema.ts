@@ -45,7 +45,12 @@ const ToolChoiceSchema = z.union([
 const ResponseFormatSchema = z.object({
   type: z.enum(['text', 'json_object', 'json_schema']),
   json_schema: z
-    .object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() })
+    .object({
+      name: z.string().optional(),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    })
     .optional(),
 });
 

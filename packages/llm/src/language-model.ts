@@ -2,8 +2,14 @@ import type { ChatEvent, FinishReason, ResponseInfo, Usage } from './chat-event.
 import type { Logger } from './logger.js';
 import type { AssistantMessage, JsonSchema, Message, ToolCallPart, ToolChoice, ToolSpec } from './message.js';
 
-/** Plain text, or JSON (optionally matching a schema) where the provider supports it. */
-export type ResponseFormat = { type: 'text' } | { type: 'json'; schema?: JsonSchema; name?: string };
+/**
+ * Plain text, or JSON (optionally matching a schema) where the provider supports it. `strict` asks
+ * OpenAI for strict schema adherence and `description` tells the model what the format is for
+ * (both sent by the OpenAI adapters only).
+ */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json'; schema?: JsonSchema; name?: string; description?: string; strict?: boolean };
 
 /** One model call. */
 export interface ChatRequest {

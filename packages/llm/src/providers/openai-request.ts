@@ -41,7 +41,15 @@ export function toOpenAIRequest(
   const format = request.responseFormat;
   if (format?.type === 'json') {
     body.response_format = format.schema
-      ? { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } }
+      ? {
+          type: 'json_schema',
+          json_schema: {
+            name: format.name ?? 'response',
+            schema: format.schema,
+            ...(format.description !== undefined ? { description: format.description } : {}),
+            ...(format.strict !== undefined ? { strict: format.strict } : {}),
+          },
+        }
       : { type: 'json_object' };
   }
   return body;

@@ -194,7 +194,7 @@ describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
         maxOutputTokens: 64,
         temperature: 0.2,
         topP: 0.9,
-        responseFormat: { type: 'json', schema, name: 'answer' },
+        responseFormat: { type: 'json', schema, name: 'answer', description: 'The answer', strict: true },
       });
       await model().generate({ messages: hi, responseFormat: { type: 'json' } });
       await model({}, 'openai-compatible:gpt-4o-mini').generate({ messages: hi, maxOutputTokens: 32 });
@@ -204,7 +204,10 @@ describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
         [maxTokensField]: 64,
         temperature: 0.2,
         top_p: 0.9,
-        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'answer', schema, description: 'The answer', strict: true },
+        },
       });
       expect(first?.messages[0]?.content).toEqual([
         { type: 'text', text: 'What is this?' },
