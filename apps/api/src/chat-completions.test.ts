@@ -71,6 +71,51 @@ describe('POST /v1/chat/completions in-process', () => {
     });
   });
 
+  it('keeps several text parts apart, and refuses a part it cannot pass on instead of dropping it', async () => {
+    const model = new MockLanguageModel({ results: { text: 'ok' } });
+    const server = buildServer({ model, store });
+    const parts = [
+      { type: 'text', text: 'line one' },
+      { type: 'text', text: 'line two' },
+    ];
+    const response = await server.app.handle(
+      chatRequest({
+        model: 'haia',
+        messages: [
+          { role: 'system', content: parts },
+          { role: 'user', content: parts },
+        ],
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(model.calls[0]?.messages.slice(-2)).toEqual([
+      { role: 'system', content: 'line one\nline two' },
+      { role: 'user', content: 'line one\nline two' },
+    ]);
+    const audio = await server.app.handle(
+      chatRequest({
+        model: 'haia',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is said here?' },
+              { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(audio.status).toBe(400);
+    expect(((await audio.json()) as { error: Record<string, unknown> }).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'unsupported_value',
+      param: 'messages[0].content[1].type',
+      message: expect.stringContaining('"input_audio"'),
+    });
+    expect(model.calls).toHaveLength(1);
+  });
+
   it('answers stream: false with one chat.completion JSON', async () => {
     const model = new MockLanguageModel({
       results: {

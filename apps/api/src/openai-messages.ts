@@ -13,11 +13,17 @@ import type { ChatCompletionRequest, OpenAiMessage } from './request-schema.js';
 
 type OpenAiContent = OpenAiMessage['content'];
 
+/** The text of a message's content; several text parts are separate lines, as the client wrote them apart. */
 function contentText(content: OpenAiContent): string {
   if (typeof content === 'string') return content;
   if (!content) return '';
   let text = '';
-  for (const part of content) if (typeof part.text === 'string') text += part.text;
+  let first = true;
+  for (const part of content) {
+    if (typeof part.text !== 'string') continue;
+    text += first ? part.text : `\n${part.text}`;
+    first = false;
+  }
   return text;
 }
 

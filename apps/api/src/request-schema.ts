@@ -117,7 +117,31 @@ export function parseChatRequest(body: string): ChatCompletionRequest {
       code: 'unsupported_value',
     });
   }
+  refuseUnreadableParts(request.messages);
   return request;
+}
+
+/** The content parts of a user message HAIA passes on: text and images. */
+const USER_PART_TYPES = new Set(['text', 'image_url']);
+
+/**
+ * A 400 for a user message part HAIA cannot pass on (audio, files): dropped silently, the model
+ * would answer as if the user had not sent it.
+ */
+function refuseUnreadableParts(messages: readonly OpenAiMessage[]): void {
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index] as OpenAiMessage;
+    if (message.role !== 'user' || !Array.isArray(message.content)) continue;
+    const position = message.content.findIndex((part) => !USER_PART_TYPES.has(part.type));
+    if (position === -1) continue;
+    const type = (message.content[position] as { type: string }).type;
+    throw new ApiError({
+      status: 400,
+      message: `HAIA cannot pass content parts of type "${type}" to the model yet (messages[${index}].content[${position}]): send text and image_url parts.`,
+      param: `messages[${index}].content[${position}].type`,
+      code: 'unsupported_value',
+    });
+  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string | null {
