@@ -149,6 +149,21 @@ describe('openai-compatible wire client', () => {
         response.end(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }));
       },
       (response) => {
+        // llama.cpp's server when the history does not fit its context.
+        response.writeHead(400, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            error: {
+              code: 400,
+              message: 'the request exceeds the available context size, try increasing it',
+              type: 'exceed_context_size_error',
+              n_prompt_tokens: 9000,
+              n_ctx: 4096,
+            },
+          }),
+        );
+      },
+      (response) => {
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         response.end(
           `data: ${chunk({ content: 'par' })}\n\nevent: error\ndata: {"error":{"message":"out of memory"}}\n\n`,
@@ -172,6 +187,11 @@ describe('openai-compatible wire client', () => {
       status: 429,
       retryAfterMs: 7000,
     });
+    expect(await failure(local.generate(hi))).toMatchObject({
+      code: 'context-length',
+      status: 400,
+      message: expect.stringContaining('too long'),
+    });
     const seen: ChatEvent[] = [];
     const mid = await failure(
       (async () => {
@@ -180,6 +200,56 @@ describe('openai-compatible wire client', () => {
     );
     expect(seen).toEqual([{ type: 'text-delta', text: 'par' }]);
     expect(mid).toMatchObject({ code: 'server', message: expect.stringContaining('out of memory') });
+  });
+
+  it("reads an older server's legacy function_call, streamed and as a whole answer", async () => {
+    const replies: Array<(response: ServerResponse) => void> = [
+      (response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(
+          [
+            chunk({
+              role: 'assistant',
+              content: null,
+              function_call: { name: 'get_weather', arguments: '' },
+            }),
+            chunk({ function_call: { arguments: '{"city":' } }),
+            chunk({ function_call: { arguments: '"Oslo"}' } }),
+            chunk({}, 'function_call'),
+          ]
+            .map((data) => `data: ${data}\n\n`)
+            .join('') + 'data: [DONE]\n\n',
+        );
+      },
+      (response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            id: 'c2',
+            object: 'chat.completion',
+            choices: [
+              {
+                index: 0,
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  function_call: { name: 'get_weather', arguments: '{"city":"Rome"}' },
+                },
+                finish_reason: 'function_call',
+              },
+            ],
+          }),
+        );
+      },
+    ];
+    const baseURL = await serve((_request, response) => replies.shift()?.(response));
+    const local = model(baseURL);
+    const streamed = await local.generate({ ...hi, wholeAnswer: false });
+    expect(streamed.finishReason).toBe('tool-calls');
+    expect(streamed.toolCalls).toMatchObject([{ toolName: 'get_weather', input: { city: 'Oslo' } }]);
+    expect(streamed.toolCalls[0]?.toolCallId).toMatch(/^call_\w+/);
+    const whole = await local.generate(hi);
+    expect(whole.toolCalls).toMatchObject([{ toolName: 'get_weather', input: { city: 'Rome' } }]);
   });
 
   it('skips data that is not a chunk, and says so when a whole answer is not an object', async () => {

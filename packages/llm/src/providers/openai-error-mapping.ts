@@ -21,7 +21,13 @@ export interface HeaderLookup {
   get(name: string): string | null;
 }
 
-const CONTEXT_LENGTH = /context[_ ]length|maximum context|context window|too many tokens|prompt is too long/i;
+/**
+ * How servers word a conversation too long for the model: OpenAI and vLLM ("maximum context
+ * length"), llama.cpp's server ("exceeds the available context size", type
+ * `exceed_context_size_error`), and others.
+ */
+const CONTEXT_LENGTH =
+  /context[_ ]length|maximum context|context window|context size|too many tokens|prompt is too long/i;
 
 /** How messages name the server: "OpenAI" or "The OpenAI-compatible server at <url>". */
 export function openAIWho(context: OpenAIErrorContext): string {
@@ -82,7 +88,9 @@ export function openAIStatusError(
     message = `${who} rate-limited the request (429: ${upstream}).`;
   } else if (
     (status === 400 || status === 413) &&
-    (code === 'context_length_exceeded' || CONTEXT_LENGTH.test(upstream))
+    (code === 'context_length_exceeded' ||
+      body.type === 'exceed_context_size_error' ||
+      CONTEXT_LENGTH.test(upstream))
   ) {
     llmCode = 'context-length';
     message = `The conversation is too long for ${context.model} (${status}: ${upstream}). Shorten the history or use a model with a larger context.`;

@@ -5,7 +5,12 @@ import type { ChatEvent, FinishReason, Usage } from '../chat-event.js';
 interface CompatibleDelta {
   reasoning_content?: unknown;
   reasoning?: unknown;
+  /** The legacy single function call (`finish_reason: "function_call"`) some older servers still send. */
+  function_call?: { name?: string; arguments?: string } | null;
 }
+
+/** The slot of a legacy `function_call`, apart from the indexes of `tool_calls`. */
+const LEGACY_CALL_INDEX = -1;
 
 interface PendingCall {
   id: string;
@@ -31,8 +36,8 @@ export interface OpenAIStreamOptions {
 /**
  * Sends the request (`open`) and turns its Chat Completions chunks into {@link ChatEvent}s: text and
  * reasoning deltas as they come, tool calls assembled from their fragments (by `index`, a new `id`
- * at a known index starts a new call), usage from the final chunk, one `finish` at the end. Errors
- * go through `options.mapError`.
+ * at a known index starts a new call; a legacy `function_call` is one more call), usage from the
+ * final chunk, one `finish` at the end. Errors go through `options.mapError`.
  *
  * A hand-written async iterator, not a generator: each generator layer costs a few hundred
  * nanoseconds per chunk (measured in bench/llm-overhead.bench.mjs). A chunk's first event is handed
@@ -131,6 +136,16 @@ class OpenAIEvents implements AsyncIterableIterator<ChatEvent> {
     }
     if (delta.tool_calls) {
       addFragments(delta.tool_calls, this.calls, this.slotByIndex, this.options.generateId);
+      this.options.onOutput?.();
+    }
+    if (delta.function_call) {
+      const legacy = { index: LEGACY_CALL_INDEX, function: delta.function_call };
+      addFragments(
+        [legacy as ChatCompletionChunk.Choice.Delta.ToolCall],
+        this.calls,
+        this.slotByIndex,
+        this.options.generateId,
+      );
       this.options.onOutput?.();
     }
     if (choice.finish_reason) {
