@@ -6,7 +6,7 @@ import type { ActiveTurns } from './active-turns.js';
 import { ApiError, errorResponse, toApiError } from './api-error.js';
 import { watchClientGone } from './client-gone.js';
 import { buildCompletion } from './completion-response.js';
-import { type OpenedConversation, openConversation, saveTurn } from './conversation-turn.js';
+import { type OpenedConversation, openConversation, saveTurn, storeFailure } from './conversation-turn.js';
 import { createEventStreamBody, fastResponse } from './fast-response.js';
 import type { ApiMetrics } from './metrics.js';
 import {
@@ -220,6 +220,18 @@ export async function handleChatCompletion(
         });
       } catch (error) {
         logger.error({ err: error }, 'storing the answer failed');
+        // The database is out of reach: the client is told, not left to believe the conversation
+        // remembers this answer. (A conversation deleted meanwhile has nothing left to remember.)
+        const failure = storeFailure(error);
+        if (failure.status === 503 && !state.error) {
+          state.error = new ApiError({
+            status: 503,
+            message: `HAIA answered but could not store the answer, so the conversation will not remember it: ${failure.message}`,
+            code: failure.code,
+            headers: { 'retry-after': '5' },
+            cause: error,
+          });
+        }
       }
     }
   };
@@ -369,6 +381,7 @@ export async function handleChatCompletion(
       apply(event);
       event = await next();
     }
+    await storeTurn();
     if (state.error) {
       await finishTurn(abort.signal.aborted ? 'client-closed' : 'error', state.error.status);
       return errorResponse(state.error, headers);
