@@ -1,5 +1,5 @@
 import { createAgent, createToolset, defineTool } from '@haia/agent';
-import { LlmError } from '@haia/llm';
+import { type LanguageModel, LlmError } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
 import type { Store } from '@haia/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await store.close();
 });
+
+/** A server whose turns run the agent on `model` with `tools` as its `proxmox` toolset. */
+function agentServer(model: MockLanguageModel, tools: Parameters<typeof createToolset>[1]) {
+  const runnerFor = (answering: LanguageModel) =>
+    createAgentRunner(
+      createAgent({
+        model: answering,
+        instructions: 'You are HAIA.',
+        toolsets: [createToolset('proxmox', tools)],
+      }),
+    );
+  return buildServer({ model, store, runnerFor });
+}
 
 describe('POST /v1/chat/completions in-process', () => {
   it('streams the exact OpenAI chunk sequence', async () => {
@@ -537,15 +550,7 @@ describe('POST /v1/chat/completions in-process', () => {
         { text: 'web is VM 100.' },
       ],
     });
-    const runnerFor = (answering: typeof model) =>
-      createAgentRunner(
-        createAgent({
-          model: answering,
-          instructions: 'You are HAIA.',
-          toolsets: [createToolset('proxmox', [listVms])],
-        }),
-      );
-    const server = buildServer({ model, store, runnerFor: runnerFor as never });
+    const server = agentServer(model, [listVms]);
     const first = await server.app.handle(
       chatRequest({ model: 'haia', stream: true, messages: [{ role: 'user', content: 'which vms?' }] }),
     );
@@ -611,15 +616,7 @@ describe('POST /v1/chat/completions in-process', () => {
         { text: 'Because deleting needs your approval.' },
       ],
     });
-    const runnerFor = (answering: typeof model) =>
-      createAgentRunner(
-        createAgent({
-          model: answering,
-          instructions: 'You are HAIA.',
-          toolsets: [createToolset('proxmox', [deleteVm])],
-        }),
-      );
-    const server = buildServer({ model, store, runnerFor: runnerFor as never });
+    const server = agentServer(model, [deleteVm]);
     const first = await server.app.handle(
       chatRequest({ model: 'haia', stream: true, messages: [{ role: 'user', content: 'delete vm 101' }] }),
     );

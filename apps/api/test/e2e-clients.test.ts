@@ -227,6 +227,13 @@ describe('the openai SDK over a real port, upstream the OpenAI fake', () => {
   });
 });
 
+/** The input of the client's `get_weather` tool in the AI SDK tests. */
+const cityInput = jsonSchema<{ city: string }>({
+  type: 'object',
+  properties: { city: { type: 'string' } },
+  required: ['city'],
+});
+
 describe('the AI SDK (@ai-sdk/openai-compatible) over a real port', () => {
   it('streams and generates text', async () => {
     const provider = createOpenAICompatible({
@@ -255,11 +262,7 @@ describe('the AI SDK (@ai-sdk/openai-compatible) over a real port', () => {
       tools: {
         get_weather: tool({
           description: 'Weather for a city',
-          inputSchema: jsonSchema<{ city: string }>({
-            type: 'object',
-            properties: { city: { type: 'string' } },
-            required: ['city'],
-          }),
+          inputSchema: cityInput,
         }),
       },
     });
@@ -282,11 +285,7 @@ describe('the AI SDK (@ai-sdk/openai-compatible) over a real port', () => {
       tools: {
         get_weather: tool({
           description: 'Weather for a city',
-          inputSchema: jsonSchema<{ city: string }>({
-            type: 'object',
-            properties: { city: { type: 'string' } },
-            required: ['city'],
-          }),
+          inputSchema: cityInput,
           execute: async ({ city }) => ({ city, celsius: 18 }),
         }),
       },
