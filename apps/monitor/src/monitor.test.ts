@@ -59,7 +59,12 @@ afterEach(async () => {
 });
 
 function monitorOn(store: Store, overrides: Partial<MonitorOptions> = {}) {
-  return createMonitor({
+  return createMonitor({ ...monitorOptions(store), ...overrides });
+}
+
+/** The monitor's options for these tests: the three fake channels, threshold 1, the test clock. */
+function monitorOptions(store: Store = testStore.store): MonitorOptions {
+  return {
     client,
     notifiers: createNotifiers(
       {
@@ -80,8 +85,7 @@ function monitorOn(store: Store, overrides: Partial<MonitorOptions> = {}) {
     logger,
     metrics,
     now: () => clock,
-    ...overrides,
-  });
+  };
 }
 
 /** Titles delivered on each channel, in order. */
@@ -181,6 +185,36 @@ describe('monitor against the fake cluster and the fake channels', () => {
     expect(telegram.messages).toHaveLength(1);
     expect(discord.messages).toHaveLength(1);
     expect(telegram.server.requests).toHaveLength(2);
+  });
+
+  it('sends an alert again when every channel refused it, and its resolved notice too', async () => {
+    const monitor = createMonitor({
+      ...monitorOptions(),
+      notifiers: createNotifiers(
+        { telegram: { botToken: TELEGRAM_TOKEN, chatId: '-100', apiUrl: telegram.url } },
+        { sleep: async () => {} },
+      ),
+    });
+    await run(monitor, 'guests');
+    proxmox.stopGuest(101);
+    // Telegram fails every attempt of the first send (the sender tries up to 4 times).
+    for (let attempt = 0; attempt < 4; attempt++) telegram.failNext(502, 'Bad Gateway');
+    await run(monitor, 'guests');
+    expect(telegram.messages).toHaveLength(0);
+    await run(monitor, 'guests');
+    expect(telegram.messages).toHaveLength(0);
+    // The next digest tick, with Telegram back: the alert goes out once.
+    await monitor.flushDigest();
+    await monitor.flushDigest();
+    expect(delivered().telegram).toEqual(['<b>🟠 VM 101 (docker-host) stopped</b>']);
+    proxmox.startGuest(101);
+    for (let attempt = 0; attempt < 4; attempt++) telegram.failNext(502, 'Bad Gateway');
+    await run(monitor, 'guests');
+    await monitor.flushDigest();
+    expect(delivered().telegram).toEqual([
+      '<b>🟠 VM 101 (docker-host) stopped</b>',
+      '<b>✅ Resolved: VM 101 (docker-host) stopped</b>',
+    ]);
   });
 
   it('a node that goes offline is one alert, not one per guest on it', async () => {

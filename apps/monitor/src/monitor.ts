@@ -48,9 +48,15 @@ export interface MonitorOptions {
 export interface Monitor {
   /** Runs one check now: asks Proxmox, updates the alerts, sends what is due. Never throws. */
   runCheck(name: CheckName, signal?: AbortSignal): Promise<void>;
-  /** Sends the digest of held notifications when quiet hours are over. */
+  /**
+   * Sends again the notifications no channel took, then the digest of held notifications when quiet
+   * hours are over (the daemon calls it every minute).
+   */
   flushDigest(signal?: AbortSignal): Promise<void>;
 }
+
+/** Notifications no channel took, kept for the next digest tick; the oldest go first past this. */
+const MAX_UNDELIVERED = 100;
 
 /** Errors meaning the API itself cannot be reached or used: one `proxmox:api` alert, not a crash. */
 const UNREACHABLE = new Set(['network', 'timeout', 'tls', 'auth', 'permission']);
@@ -60,6 +66,12 @@ export function createMonitor(options: MonitorOptions): Monitor {
   const { client, store, logger, metrics, rules } = options;
   const now = options.now ?? (() => new Date());
   let serial: Promise<unknown> = Promise.resolve();
+  /**
+   * Notifications that every channel refused (Telegram down, a network outage): the alert's record
+   * says it was notified, so without this it would stay unsent until its reminder, and a resolved
+   * notice for good. Retried on each digest tick, in order.
+   */
+  const undelivered: AlertNotification[] = [];
 
   /** Evaluations and their writes run one at a time, so concurrent checks never race on a row. */
   function serialized<T>(task: () => Promise<T>): Promise<T> {
@@ -134,6 +146,40 @@ export function createMonitor(options: MonitorOptions): Monitor {
     });
   }
 
+  /** Sends to every channel; when none took it, queues it for {@link retryUndelivered}. */
+  async function deliver(alert: AlertNotification, signal: AbortSignal) {
+    const results = await sendToAll(alert.notification, signal);
+    if (results.length === 0 || results.some((result) => result.ok)) return;
+    if (undelivered.length >= MAX_UNDELIVERED) {
+      const dropped = undelivered.shift();
+      logger.error(
+        { key: dropped?.key, title: dropped?.notification.title },
+        'notification dropped: too many undelivered',
+      );
+    }
+    undelivered.push(alert);
+    logger.warn(
+      { key: alert.key, title: alert.notification.title },
+      'no channel took the notification; retrying it in a minute',
+    );
+  }
+
+  /** Sends again what no channel took (non-critical ones during quiet hours go to the digest). */
+  async function retryUndelivered(signal: AbortSignal) {
+    for (const alert of undelivered.splice(0)) {
+      if (alert.notification.severity !== 'critical' && isQuietTime(now(), rules.quietHours)) {
+        await store.holdNotification({
+          key: alert.key,
+          kind: alert.kind,
+          notification: alert.notification,
+          heldAt: now(),
+        });
+        continue;
+      }
+      await deliver(alert, signal);
+    }
+  }
+
   async function withSummary(alert: AlertNotification, signal: AbortSignal): Promise<Notification> {
     if (!options.summarize || alert.kind !== 'firing') return alert.notification;
     const timeout = AbortSignal.timeout(options.summaryTimeoutMs ?? 20_000);
@@ -177,7 +223,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         metrics.notifications.inc({ channel: 'all', outcome: 'held' });
         continue;
       }
-      await sendToAll(await withSummary(alert, signal), signal);
+      await deliver({ ...alert, notification: await withSummary(alert, signal) }, signal);
     }
   }
 
@@ -222,6 +268,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
     },
 
     async flushDigest(signal = new AbortController().signal) {
+      await retryUndelivered(signal);
       if (isQuietTime(now(), rules.quietHours)) return;
       const held = await store.takeHeldNotifications();
       if (held.length === 0) return;
