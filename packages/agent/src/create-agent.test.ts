@@ -302,6 +302,9 @@ describe('createAgent: the loop', () => {
         executions++;
         if (node === 'pve9')
           return { isError: true as const, content: 'Node pve9 is not part of the cluster.' };
+        // Some libraries throw plain objects: the model reads their message, not "[object Object]".
+        if (node === 'pve7') throw { status: 500, message: 'backend exploded' };
+        if (node === 'pve8') throw { status: 503 };
         return { node, cpuPercent: 12.5 };
       },
     });
@@ -314,6 +317,8 @@ describe('createAgent: the loop', () => {
             { toolCallId: 'invalid', toolName: 'get_node_status', input: { node: 42 } },
             { toolCallId: 'unknown', toolName: 'reboot_everything', input: {} },
             { toolCallId: 'fine', toolName: 'get_node_status', input: { node: 'pve1' } },
+            { toolCallId: 'object', toolName: 'get_node_status', input: { node: 'pve7' } },
+            { toolCallId: 'bare', toolName: 'get_node_status', input: { node: 'pve8' } },
           ],
         },
         { text: 'Some checks failed.' },
@@ -341,10 +346,12 @@ describe('createAgent: the loop', () => {
       'There is no tool named "reboot_everything". Available tools: get_vm_status, list_vms, get_node_status.',
     );
     expect(byId.get('fine')).toMatchObject({ isError: false, output: { node: 'pve1', cpuPercent: 12.5 } });
-    expect(executions).toBe(2);
+    expect(byId.get('object')!.output).toBe('The tool get_node_status failed: backend exploded');
+    expect(byId.get('bare')!.output).toBe('The tool get_node_status failed: {"status":503}');
+    expect(executions).toBe(4);
     const finish = lastEvent(events, 'finish');
     expect(finish.finishReason).toBe('stop');
-    expect(finish.toolCalls).toBe(5);
+    expect(finish.toolCalls).toBe(7);
     // Every call answered, in call order, and the model saw them all.
     expect(toolResults(model.calls[1]!.messages).map((part) => part.toolCallId)).toEqual([
       'thrown',
@@ -352,6 +359,8 @@ describe('createAgent: the loop', () => {
       'invalid',
       'unknown',
       'fine',
+      'object',
+      'bare',
     ]);
   });
 

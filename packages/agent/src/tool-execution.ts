@@ -84,7 +84,7 @@ export async function executeToolCall<Deps>(
         'timeout',
       );
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = describeThrown(error);
     return finish(errorResult(toolCallId, tool.name, `The tool ${tool.name} failed: ${message}`), 'error');
   } finally {
     clearTimeout(timer);
@@ -104,4 +104,19 @@ function isToolErrorOutput(output: ToolOutput): output is ToolErrorOutput {
     output.isError === true &&
     typeof output.content === 'string'
   );
+}
+
+/** What a tool threw, in words: an Error's message, an object's `message` or its JSON, else the value. */
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message } = error as { message?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return String(error);
+    }
+  }
+  return String(error);
 }
