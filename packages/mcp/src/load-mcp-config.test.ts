@@ -110,6 +110,31 @@ describe('loadMcpConfig', () => {
   it('accepts an empty object and a BOM', () => {
     expect(parseMcpConfig('\uFEFF{}')).toEqual({ mcpServers: {} });
   });
+
+  it("reads VS Code's mcp.json, whose map is called servers", () => {
+    const config = parseMcpConfig(
+      JSON.stringify({ servers: { fs: { type: 'stdio', command: 'npx', args: ['x'] } } }),
+    );
+    expect(Object.keys(config.mcpServers)).toEqual(['fs']);
+    expect(config.mcpServers.fs).toMatchObject({ type: 'stdio', command: 'npx', args: ['x'] });
+  });
+
+  it('does not ask for the variables of a disabled entry', () => {
+    const config = parseMcpConfig(
+      JSON.stringify({
+        mcpServers: {
+          gh: { command: 'x', env: { T: '${GITHUB_TOKEN}' }, args: ['${GITHUB_TOKEN}'], disabled: true },
+          on: { command: 'y' },
+        },
+      }),
+    );
+    expect(config.mcpServers.gh).toMatchObject({ disabled: true });
+    // The same entry enabled still needs it.
+    const error = problemsOf(
+      JSON.stringify({ mcpServers: { gh: { command: 'x', env: { T: '${GITHUB_TOKEN}' } } } }),
+    );
+    expect(error.problems.map((problem) => problem.path)).toEqual(['mcpServers.gh.env.T']);
+  });
 });
 
 describe('parseMcpConfig errors', () => {

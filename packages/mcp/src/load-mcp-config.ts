@@ -72,8 +72,13 @@ export function parseMcpConfig(text: string, options: ParseMcpConfigOptions = {}
       cause: error,
     });
   }
+  raw = withVsCodeServers(raw);
   const expanded = expandEnv(raw, options.env ?? {});
-  const problems: McpConfigProblem[] = [...expanded.problems];
+  // A disabled entry is not started: the variables it names need not be set.
+  const disabled = disabledServerPaths(raw);
+  const problems: McpConfigProblem[] = expanded.problems.filter(
+    (problem) => !disabled.some((path) => problem.path.startsWith(path)),
+  );
   const parsed = mcpConfigSchema.safeParse(expanded.value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues)
@@ -89,6 +94,28 @@ export function parseMcpConfig(text: string, options: ParseMcpConfigOptions = {}
     });
   }
   return parsed.data as McpConfig;
+}
+
+/** VS Code's `mcp.json` names the map `servers`: read it as `mcpServers` when that is absent. */
+function withVsCodeServers(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const record = raw as Record<string, unknown>;
+  if (record.mcpServers !== undefined || record.servers === undefined) return raw;
+  const { servers, ...rest } = record;
+  return { ...rest, mcpServers: servers };
+}
+
+/** The JSON paths (with a trailing separator) of the `mcpServers` entries marked `disabled: true`. */
+function disabledServerPaths(raw: unknown): string[] {
+  const servers = (raw as { mcpServers?: unknown } | null)?.mcpServers;
+  if (typeof servers !== 'object' || servers === null) return [];
+  const paths: string[] = [];
+  for (const [name, entry] of Object.entries(servers)) {
+    if ((entry as { disabled?: unknown } | null)?.disabled !== true) continue;
+    const path = formatJsonPath(['mcpServers', name]);
+    paths.push(`${path}.`, `${path}[`);
+  }
+  return paths;
 }
 
 /** `line L, column C` of a `JSON.parse` error, from the position V8 reports. */

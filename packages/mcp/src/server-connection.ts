@@ -301,13 +301,16 @@ export class ServerConnection {
   async #refreshNow(client: Client): Promise<void> {
     const listed: McpTool[] = [];
     let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? {} : { cursor }, {
-        timeout: this.#options.connectTimeoutMs,
-      });
-      listed.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
+    // A server with only resources or prompts has no tools to list (tools/list is "method not found").
+    if (client.getServerCapabilities()?.tools) {
+      do {
+        const page = await client.listTools(cursor === undefined ? {} : { cursor }, {
+          timeout: this.#options.connectTimeoutMs,
+        });
+        listed.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
     if (client !== this.#client) return;
     const offered = listed.filter(
       (tool) =>

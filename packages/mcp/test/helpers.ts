@@ -10,6 +10,8 @@ export const EVERYTHING_BIN = here('../node_modules/@modelcontextprotocol/server
 export const FILESYSTEM_BIN = here('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 export const FIXTURE_SERVER = here('./fixtures/fixture-server.mjs');
 export const SILENT_SERVER = here('./fixtures/silent-server.mjs');
+/** A server with resources only: no tools capability. */
+export const RESOURCES_ONLY_SERVER = here('./fixtures/resources-only-server.mjs');
 export const NODE = process.execPath;
 
 /** The parent environment tests hand to `createMcpToolsets`, with a secret that must not reach children. */

@@ -9,6 +9,7 @@ import {
   NODE,
   PARENT_ENV,
   processAlive,
+  RESOURCES_ONLY_SERVER,
   SILENT_SERVER,
   toolContext,
   waitForServer,
@@ -81,6 +82,17 @@ describe('servers that fail, die and change', () => {
     ).toBe(true);
     expect(JSON.stringify(logger.entries)).not.toContain('secret-token-value');
     expect(JSON.stringify(mcp.status())).not.toContain('secret-token-value');
+  });
+
+  it('counts a server with resources only (no tools capability) as ready, with no tools', async () => {
+    mcp = await createMcpToolsets(config({ notes: { command: NODE, args: [RESOURCES_ONLY_SERVER] } }), {
+      logger: memoryLogger(),
+      env: PARENT_ENV,
+      shutdownGraceMs: 200,
+      reconnect: { initialDelayMs: 60_000 },
+    });
+    expect(mcp.status()).toMatchObject([{ name: 'notes', state: 'ready' }]);
+    expect(await toolsOf(mcp, 'notes')).toEqual([]);
   });
 
   it('reconnects a server killed mid-run, with a new process', async () => {
