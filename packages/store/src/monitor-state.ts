@@ -121,6 +121,7 @@ export function createMonitorState(
   // One leader per database and schema, like the migrations lock.
   const leaderLock = `haia:monitor-leader:${options.schema ?? ''}`;
   let session: ReservedConnection | undefined;
+  let leadership: Promise<boolean> | undefined;
 
   async function dropSession() {
     const ended = session;
@@ -198,36 +199,45 @@ export function createMonitorState(
         }))
         .sort((a, b) => a.heldAt.getTime() - b.heldAt.getTime());
     },
-    async tryLeadership() {
-      if (!driver.reserve) return true;
-      if (session) {
-        try {
-          await session.query('select 1');
-          return true;
-        } catch (error) {
-          options.logger.warn({ error: (error as Error).message }, 'the leader lock connection was lost');
-          await dropSession();
-        }
-      }
-      let candidate: ReservedConnection | undefined;
-      try {
-        candidate = await driver.reserve();
-        const [row] = await candidate.query<{ locked: boolean }>(
-          'select pg_try_advisory_lock(hashtext($1)) as locked',
-          [leaderLock],
-        );
-        if (row?.locked) {
-          session = candidate;
-          return true;
-        }
-      } catch (error) {
-        options.logger.warn({ error: (error as Error).message }, 'could not take the leader lock');
-      }
-      await candidate?.release().catch(() => {});
-      return false;
+    tryLeadership() {
+      // One attempt at a time: calls that overlap (a daemon's jobs all start at once) share it, or
+      // each would reserve a session of its own, and they would lose the lock to each other.
+      leadership ??= takeLeadership().finally(() => {
+        leadership = undefined;
+      });
+      return leadership;
     },
     async close() {
       await dropSession();
     },
   };
+
+  async function takeLeadership(): Promise<boolean> {
+    if (!driver.reserve) return true;
+    if (session) {
+      try {
+        await session.query('select 1');
+        return true;
+      } catch (error) {
+        options.logger.warn({ error: (error as Error).message }, 'the leader lock connection was lost');
+        await dropSession();
+      }
+    }
+    let candidate: ReservedConnection | undefined;
+    try {
+      candidate = await driver.reserve();
+      const [row] = await candidate.query<{ locked: boolean }>(
+        'select pg_try_advisory_lock(hashtext($1)) as locked',
+        [leaderLock],
+      );
+      if (row?.locked) {
+        session = candidate;
+        return true;
+      }
+    } catch (error) {
+      options.logger.warn({ error: (error as Error).message }, 'could not take the leader lock');
+    }
+    await candidate?.release().catch(() => {});
+    return false;
+  }
 }

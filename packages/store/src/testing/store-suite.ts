@@ -1553,6 +1553,20 @@ export function runStoreSuite(
         expect(await store.monitor.takeHeldNotifications()).toEqual([]);
       });
 
+      test('calls that overlap share one attempt at the leader lock, so they all win it', async () => {
+        // A daemon's jobs all start at once: each reserving a session of its own would lose to the others.
+        expect(await Promise.all([1, 2, 3, 4, 5, 6].map(() => store.monitor.tryLeadership()))).toEqual([
+          true,
+          true,
+          true,
+          true,
+          true,
+          true,
+        ]);
+        expect(await store.monitor.tryLeadership()).toBe(true);
+        await store.monitor.close();
+      });
+
       test('only one store is the leader; another takes over when it goes', async () => {
         expect(await store.monitor.tryLeadership()).toBe(true);
         expect(await store.monitor.tryLeadership()).toBe(true);
