@@ -31,6 +31,20 @@ describe('checkProxmox', () => {
       expect(health).toMatchObject({ reachable: false, version: undefined, checkedAt: now() });
       expect(health.error?.code).toBe('network');
       expect(health.error?.message).toContain('Cannot reach Proxmox');
+      expect(health.error?.message).not.toContain('has no port');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('says that a URL without a port went to 443, not to the 8006 Proxmox listens on', async () => {
+    // Nothing listens on 127.0.0.1:443 here: the connection is refused.
+    const client = createProxmoxClient({ url: 'https://127.0.0.1', tokenId: 'a@pve!b', tokenSecret: 'c' });
+    try {
+      const health = await checkProxmox(client, { now });
+      expect(health.error?.code).toBe('network');
+      expect(health.error?.message).toContain('the URL has no port, so 443 was used');
+      expect(health.error?.message).toContain('8006');
     } finally {
       await client.close();
     }

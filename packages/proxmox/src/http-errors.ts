@@ -151,6 +151,17 @@ export function errorForFailure(error: unknown, options: { origin: string; path:
     code: 'network',
     path,
     cause,
-    message: `Cannot reach Proxmox at ${origin} (${code ?? message}): check PROXMOX_URL (https://host:8006) and that the host is up.`,
+    message: `Cannot reach Proxmox at ${origin} (${code ?? message}): ${portHint(origin)}check PROXMOX_URL (https://host:8006) and that the host is up.`,
   });
+}
+
+/** For a URL without a port: it went to 443 (or 80), where Proxmox does not listen unless a proxy is in front. */
+function portHint(origin: string): string {
+  try {
+    const url = new URL(origin);
+    if (url.port !== '') return '';
+    return `the URL has no port, so ${url.protocol === 'https:' ? 443 : 80} was used, and Proxmox itself listens on 8006; `;
+  } catch {
+    return '';
+  }
 }
