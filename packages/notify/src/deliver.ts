@@ -118,7 +118,9 @@ async function attemptOnce<T>(
   }
 }
 
-function classifyFailure(channel: string, error: unknown, signal: AbortSignal | undefined): NotifyError {
+function classifyFailure(channel: string, failure: unknown, signal: AbortSignal | undefined): NotifyError {
+  // The transport's error names the request URL, which holds the bot or webhook token.
+  const error = withoutUrls(failure);
   if (signal?.aborted) {
     return new NotifyError({
       code: 'aborted',
@@ -127,7 +129,7 @@ function classifyFailure(channel: string, error: unknown, signal: AbortSignal | 
       cause: error,
     });
   }
-  const name = (error as Error)?.name;
+  const name = error.name;
   if (name === 'TimeoutError') {
     return new NotifyError({
       code: 'ambiguous',
@@ -187,3 +189,33 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
     );
   });
 }
+
+/**
+ * `error` as an Error whose message (and whose causes' messages) show each URL as its origin only:
+ * a Telegram URL holds the bot token in its path, a Discord webhook URL its token. Keeps the name and
+ * the first `code` found, for the classification above and for logs.
+ */
+function withoutUrls(error: unknown): Error {
+  const source = error as { name?: unknown; message?: unknown } | null;
+  const messages: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === 'string' && message !== '') messages.push(message);
+    current = (current as { cause?: unknown }).cause;
+  }
+  const text = (messages.length > 0 ? messages.join(': ') : String(error)).replace(URL_PATTERN, (url) => {
+    try {
+      return `${new URL(url).origin}/…`;
+    } catch {
+      return '[url]';
+    }
+  });
+  const clean = new Error(text);
+  if (typeof source?.name === 'string') clean.name = source.name;
+  const code = causeCode(error);
+  if (code) Object.assign(clean, { code });
+  return clean;
+}
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s"'<>]+/g;

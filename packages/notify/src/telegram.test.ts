@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { startTelegramFake, type TelegramFake } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from './notification.js';
@@ -100,6 +101,8 @@ describe('Telegram notifier', () => {
     expect(error.code).toBe('ambiguous');
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/may have been delivered/);
+    // The transport's error is kept as the cause, without the URL that holds the token.
+    expect(inspect(error, { depth: 5 })).not.toContain('SECRET');
     expect(fake.messages).toHaveLength(1);
     expect(fake.server.requests).toHaveLength(1);
   });
@@ -123,7 +126,8 @@ describe('Telegram notifier', () => {
     const error = await failure(notifier({ apiUrl: url, maxAttempts: 2 }).send(alert));
     expect(error.code).toBe('network');
     expect(error.message).toContain('ECONNREFUSED');
-    expect(error.message).not.toContain('SECRET');
+    expect(inspect(error, { depth: 5 })).not.toContain('SECRET');
+    expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
     expect(sleeps).toHaveLength(1);
   });
 
