@@ -263,6 +263,25 @@ describe('monitor against the fake cluster and the fake channels', () => {
     });
     await run(monitor, 'tasks', 'tasks');
     expect(delivered().ntfy.slice(2)).toEqual(['VM 102 failed to start']);
+    // A backup that ran for two hours and failed just now: Proxmox's `since` is about the start.
+    const now = Math.floor(clock.getTime() / 1000);
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'vzdump',
+      status: 'job errors',
+      startTime: now - 7200,
+      durationSeconds: 7190,
+    });
+    // One that failed long before the monitor's first look is not news.
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'aptupdate',
+      status: 'exit code 100',
+      startTime: now - 20_000,
+      durationSeconds: 10,
+    });
+    await run(monitor, 'tasks', 'tasks');
+    expect(delivered().ntfy.slice(2)).toEqual(['VM 102 failed to start', 'Task vzdump failed on pve1']);
   });
 
   it('an unreachable Proxmox API is one alert, not a crash', async () => {

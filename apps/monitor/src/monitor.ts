@@ -55,6 +55,9 @@ export interface Monitor {
   flushDigest(signal?: AbortSignal): Promise<void>;
 }
 
+/** How long before the last run a failed task may have started and still be found (a long backup). */
+const TASK_LOOKBACK_MS = 24 * 3_600_000;
+
 /** Notifications no channel took, kept for the next digest tick; the oldest go first past this. */
 const MAX_UNDELIVERED = 100;
 
@@ -101,10 +104,17 @@ export function createMonitor(options: MonitorOptions): Monitor {
         const since =
           (await store.getState<string>('tasks.since')) ??
           new Date(startedAt.getTime() - rules.vmIntervalMs).toISOString();
-        const failed = await client.failedTasks({ signal, since: new Date(since) });
+        const endedSince = new Date(since);
+        // Proxmox filters `since` on a task's start, and a long task that failed since the last run
+        // (a nightly backup) started well before it: ask for a day more, keep those that ended since.
+        const failed = await client.failedTasks({
+          signal,
+          since: new Date(endedSince.getTime() - TASK_LOOKBACK_MS),
+        });
         // A small overlap: tasks that ended during this run are seen again next time and deduplicated by key.
         await store.setState('tasks.since', new Date(startedAt.getTime() - 60_000).toISOString());
-        return checkTasks(failed);
+        const tasks = failed.tasks.filter((task) => (task.endedAt ?? task.startedAt) >= endedSince);
+        return checkTasks({ ...failed, tasks });
       }
       case 'ceph':
         return checkCeph(await client.cephStatus({ signal }));
