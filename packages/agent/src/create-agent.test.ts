@@ -364,6 +364,48 @@ describe('createAgent: the loop', () => {
     ]);
   });
 
+  it('cuts a tool result longer than maxToolResultChars and tells the model so', async () => {
+    const big = defineTool({
+      name: 'read_log',
+      description: 'Reads a log',
+      input: z.object({ lines: z.number().optional() }),
+      execute: ({ lines }) => (lines ? { lines: ['a', 'b'] } : 'x'.repeat(5000)),
+    });
+    const model = new MockLanguageModel({
+      results: [
+        {
+          toolCalls: [
+            { toolCallId: 'long', toolName: 'read_log', input: {} },
+            { toolCallId: 'short', toolName: 'read_log', input: { lines: 2 } },
+          ],
+        },
+        { text: 'The log is long.' },
+      ],
+    });
+    const agent = createAgent<Deps>({
+      model,
+      toolsets: [createToolset<Deps>('logs', [big])],
+      limits: { maxToolResultChars: 1000 },
+    });
+    await collectEvents(agent.run({ messages: [user('read the log')], deps }));
+    const [long, short] = toolResults(model.calls[1]!.messages);
+    expect(String(long?.output)).toMatch(
+      /^x{1000}\n\n\[HAIA cut this result: the first 1000 of 5000 characters are shown/,
+    );
+    expect(short?.output).toEqual({ lines: ['a', 'b'] });
+    // Without a limit of its own: half the context budget (about 4 characters a token).
+    const budgeted = createAgent<Deps>({
+      model: new MockLanguageModel({
+        results: [{ toolCalls: [{ toolCallId: 'long', toolName: 'read_log', input: {} }] }, { text: 'ok' }],
+      }),
+      toolsets: [createToolset<Deps>('logs', [big])],
+      limits: { contextTokens: 1000 },
+    });
+    const events = await collectEvents(budgeted.run({ messages: [user('read the log')], deps }));
+    const result = eventsOf(events, 'tool-result')[0];
+    expect(String(result?.output)).toContain('the first 2000 of 5000 characters');
+  });
+
   it('after maxSteps makes one last turn without tools asking for the answer', async () => {
     const model = new MockLanguageModel({
       results: (request, index) =>

@@ -29,6 +29,12 @@ export interface AgentLimits {
    * is trimmed. Leave room for the answer: set it below the model's window.
    */
   contextTokens?: number;
+  /**
+   * The most characters of one tool result the model gets (its JSON for a value that is not text);
+   * a longer one is cut, with a note saying so. Default: half of `contextTokens` (at about 4
+   * characters a token), else 100 000. A big log or file would otherwise fail the turn.
+   */
+  maxToolResultChars?: number;
   /** Estimates one message's tokens (default {@link estimateMessageTokens}: about 4 characters a token). */
   estimateTokens?: TokenEstimator;
 }
@@ -107,7 +113,13 @@ const limitsSchema = z.object({
   maxSteps: z.number().int().min(1).default(8),
   toolTimeoutMs: z.number().int().min(1).default(30_000),
   contextTokens: z.number().int().min(1).optional(),
+  maxToolResultChars: z.number().int().min(100).optional(),
 });
+
+/** {@link AgentLimits.maxToolResultChars} when it is not set. */
+function defaultToolResultChars(contextTokens: number | undefined): number {
+  return contextTokens === undefined ? 100_000 : contextTokens * 2;
+}
 
 /**
  * Creates an agent: a model, instructions, toolsets and limits. `Deps` are the typed dependencies
@@ -129,6 +141,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
     maxSteps: options.limits?.maxSteps,
     toolTimeoutMs: options.limits?.toolTimeoutMs,
     contextTokens: options.limits?.contextTokens,
+    maxToolResultChars: options.limits?.maxToolResultChars,
   });
   if (!parsedLimits.success) {
     throw new AgentError({
@@ -145,6 +158,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
     maxSteps: limits.maxSteps,
     toolTimeoutMs: limits.toolTimeoutMs,
     contextTokens: limits.contextTokens,
+    maxToolResultChars: limits.maxToolResultChars ?? defaultToolResultChars(limits.contextTokens),
     estimateTokens: options.limits?.estimateTokens ?? estimateMessageTokens,
     settings: options.settings ?? {},
     logger: (options.logger ?? noopLogger).child(AGENT_BINDINGS),

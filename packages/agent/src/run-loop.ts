@@ -56,6 +56,8 @@ export interface LoopSettings<Deps> {
   maxSteps: number;
   toolTimeoutMs: number;
   contextTokens: number | undefined;
+  /** Longest tool result the model gets, in characters. */
+  maxToolResultChars: number;
   estimateTokens: TokenEstimator;
   settings: ModelSettings;
   logger: Logger;
@@ -161,6 +163,7 @@ export async function* runLoop<Deps>(
       deps: input.deps,
       signal: abort.forTools(),
       timeoutMs: agent.toolTimeoutMs,
+      maxResultChars: agent.maxToolResultChars,
       logger,
       step,
     });

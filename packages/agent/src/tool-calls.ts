@@ -35,6 +35,8 @@ export interface RunToolCallsOptions<Deps> {
   deps: Deps;
   signal: AbortSignal;
   timeoutMs: number;
+  /** Longest tool result the model gets, in characters. */
+  maxResultChars: number;
   logger: Logger;
   step: number;
 }
@@ -137,6 +139,7 @@ export async function* runToolCalls<Deps>(
         deps: options.deps,
         runSignal: options.signal,
         timeoutMs: options.timeoutMs,
+        maxResultChars: options.maxResultChars,
         logger,
       }).then((executed) => ({ index, executed, toolset })),
     );

@@ -20,6 +20,8 @@ export interface ExecuteToolCallOptions<Deps> {
   /** The run's signal; when it fires the tool's signal fires too and the call ends at once. */
   runSignal: AbortSignal;
   timeoutMs: number;
+  /** Longest result the model gets, in characters (see {@link capToolOutput}). */
+  maxResultChars: number;
   logger: Logger;
 }
 
@@ -66,9 +68,19 @@ export async function executeToolCall<Deps>(
       }),
       controller.signal,
     );
-    if (isToolErrorOutput(output)) return finish(errorResult(toolCallId, tool.name, output.content), 'error');
+    const max = options.maxResultChars;
+    if (isToolErrorOutput(output))
+      return finish(
+        errorResult(toolCallId, tool.name, capToolOutput(output.content, max) as string),
+        'error',
+      );
     return finish(
-      { type: 'tool-result', toolCallId, toolName: tool.name, output: output === undefined ? null : output },
+      {
+        type: 'tool-result',
+        toolCallId,
+        toolName: tool.name,
+        output: output === undefined ? null : capToolOutput(output, max),
+      },
       'ok',
     );
   } catch (error) {
@@ -119,4 +131,25 @@ function describeThrown(error: unknown): string {
     }
   }
   return String(error);
+}
+
+/**
+ * `output` as the model gets it: as it is when its text (or, for a value that is not text, its
+ * JSON) has at most `max` characters; otherwise the first `max` characters as text, with a note
+ * that says how much was cut and how to get the rest.
+ */
+export function capToolOutput(output: unknown, max: number): unknown {
+  const text = typeof output === 'string' ? output : jsonOf(output);
+  if (text === undefined || text.length <= max) return output;
+  // Never end on half of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}\n\n[HAIA cut this result: the first ${end} of ${text.length} characters are shown. Ask the tool for less (a filter, a smaller range, fewer lines) if the rest is needed.]`;
+}
+
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
