@@ -41,7 +41,7 @@ export function evaluateCheck(
 ): Evaluation {
   const records: AlertRecord[] = [];
   const notifications: AlertNotification[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>(outcome.unknown);
   for (const observation of outcome.observations) {
     seen.add(observation.key);
     const previous = stored.get(observation.key);

@@ -251,8 +251,8 @@ describe('monitor against the fake cluster and the fake channels', () => {
     proxmox.setStorageUsage('local-lvm', 320_000_000_000);
     await run(monitor, 'storage');
     expect(delivered().ntfy).toEqual([
-      'Storage pve1/local-lvm is 91% full',
-      'Storage pve2/local-lvm is 91% full',
+      'Storage pve1/local-lvm is 91.9% full',
+      'Storage pve2/local-lvm is 91.9% full',
     ]);
     proxmox.addTask({
       node: 'pve2',
@@ -282,6 +282,24 @@ describe('monitor against the fake cluster and the fake channels', () => {
     });
     await run(monitor, 'tasks', 'tasks');
     expect(delivered().ntfy.slice(2)).toEqual(['VM 102 failed to start', 'Task vzdump failed on pve1']);
+  });
+
+  it('a full storage that goes unavailable is not "resolved": it is reported unavailable', async () => {
+    const monitor = monitorOn(testStore.store);
+    proxmox.setStorageUsage('local-lvm', 320_000_000_000);
+    await run(monitor, 'storage');
+    expect(delivered().ntfy).toHaveLength(2);
+    proxmox.setStorageStatus('local-lvm', 'unknown', 'pve1');
+    await run(monitor, 'storage', 'storage');
+    expect(delivered().ntfy.slice(2)).toEqual(['Storage pve1/local-lvm is unavailable']);
+    proxmox.setStorageStatus('local-lvm', 'available', 'pve1');
+    proxmox.setStorageUsage('local-lvm', 1_000_000_000);
+    await run(monitor, 'storage');
+    expect(delivered().ntfy.slice(3).sort()).toEqual([
+      'Resolved: Storage pve1/local-lvm is 91.9% full',
+      'Resolved: Storage pve1/local-lvm is unavailable',
+      'Resolved: Storage pve2/local-lvm is 91.9% full',
+    ]);
   });
 
   it('an unreachable Proxmox API is one alert, not a crash', async () => {

@@ -119,10 +119,8 @@ export function createMonitor(options: MonitorOptions): Monitor {
       case 'ceph':
         return checkCeph(await client.cephStatus({ signal }));
       case 'storage':
-        return checkStorage(
-          await client.clusterResources({ signal, type: 'storage' }),
-          rules.storageThresholdPercent,
-        );
+        // Nodes too: an offline node's storage is the node check's alert.
+        return checkStorage(await client.clusterResources({ signal }), rules.storageThresholdPercent);
     }
   }
 

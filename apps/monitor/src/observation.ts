@@ -23,7 +23,9 @@ export interface CheckOutcome {
   check: string;
   /**
    * Observations of every object the check covers. A stored alert of this check whose key is not
-   * among them counts as good (the object is fine or gone).
+   * among them counts as good (the object is fine or gone), unless it is in `unknown`.
    */
   observations: Observation[];
+  /** Keys whose object could not be seen this time (a storage gone unavailable): left as they are. */
+  unknown?: readonly string[];
 }

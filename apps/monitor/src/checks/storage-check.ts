@@ -2,24 +2,48 @@ import type { ClusterResources } from '@haia/proxmox';
 import type { CheckOutcome, Observation } from '../observation.js';
 import { formatBytes } from './units.js';
 
-/** Storage at or above `thresholdPercent` used (critical from 95%). Shared storage counts once. */
+/**
+ * Storage at or above `thresholdPercent` used (critical from 95%), and storage that an online node
+ * reports unavailable (an NFS or iSCSI target gone). Shared storage counts once. The fill alert of an
+ * unavailable storage stays as it was: its use cannot be seen, so it is neither firing anew nor over.
+ */
 export function checkStorage(resources: ClusterResources, thresholdPercent: number): CheckOutcome {
   const observations: Observation[] = [];
+  const unknown: string[] = [];
   const sharedSeen = new Set<string>();
+  const online = new Set(resources.nodes.filter((node) => node.online).map((node) => node.node));
   for (const storage of resources.storage) {
-    if (storage.totalBytes <= 0 || storage.status !== 'available') continue;
+    const where = storage.shared ? storage.storage : `${storage.node}/${storage.storage}`;
+    if (storage.status !== 'available') {
+      unknown.push(`storage:${where}`);
+      // An offline node's storage is the node check's alert, not one per storage.
+      if (!online.has(storage.node) || (storage.shared && sharedSeen.has(storage.storage))) continue;
+      if (storage.shared) sharedSeen.add(storage.storage);
+      observations.push({
+        key: `storage-unavailable:${where}`,
+        ok: false,
+        severity: 'warning',
+        title: `Storage ${where} is unavailable`,
+        body: `Node ${storage.node} reports storage ${where} as ${storage.status}: its target (NFS, iSCSI, a disk) may be gone or unmounted.`,
+        fields: [
+          { name: 'Storage', value: where },
+          { name: 'Node', value: storage.node },
+        ],
+      });
+      continue;
+    }
+    if (storage.totalBytes <= 0) continue;
     if (storage.shared) {
       if (sharedSeen.has(storage.storage)) continue;
       sharedSeen.add(storage.storage);
     }
     const percent = (storage.usedBytes / storage.totalBytes) * 100;
-    const where = storage.shared ? storage.storage : `${storage.node}/${storage.storage}`;
     const usage = `${percent.toFixed(1)}% used (${formatBytes(storage.usedBytes)} of ${formatBytes(storage.totalBytes)})`;
     observations.push({
       key: `storage:${where}`,
       ok: percent < thresholdPercent,
       severity: percent >= 95 ? 'critical' : 'warning',
-      title: `Storage ${where} is ${Math.floor(percent)}% full`,
+      title: `Storage ${where} is ${percent.toFixed(1)}% full`,
       body: `Storage ${where} is ${usage}; the alert threshold is ${thresholdPercent}%.`,
       fields: [
         { name: 'Storage', value: where },
@@ -27,5 +51,5 @@ export function checkStorage(resources: ClusterResources, thresholdPercent: numb
       ],
     });
   }
-  return { check: 'storage', observations };
+  return { check: 'storage', observations, unknown };
 }

@@ -52,6 +52,11 @@ export interface ProxmoxFake extends AsyncDisposable {
   startGuest(vmid: number): void;
   /** Sets how many bytes a storage uses, on every node that has a storage of that name. */
   setStorageUsage(storage: string, usedBytes: number): void;
+  /**
+   * Sets a storage's `status` in `/cluster/resources` (`available`, or `unknown` for an NFS or iSCSI
+   * target that is gone), on one node or on every node that has it.
+   */
+  setStorageStatus(storage: string, status: string, node?: string): void;
   /** Sets the Ceph health and its checks (a map from check code, such as `OSD_DOWN`). */
   setCephHealth(
     status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR',
@@ -430,6 +435,16 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
         for (const key of Object.keys(entry)) delete entry[key];
         Object.assign(entry, before);
       }
+    },
+    setStorageStatus(storage, status, node) {
+      let found = false;
+      for (const entry of state.clusterResources) {
+        if (entry.type !== 'storage' || entry.storage !== storage) continue;
+        if (node !== undefined && entry.node !== node) continue;
+        entry.status = status;
+        found = true;
+      }
+      if (!found) throw new Error(`The fake cluster has no storage ${storage}${node ? ` on ${node}` : ''}`);
     },
     setStorageUsage(storage, usedBytes) {
       let found = false;
