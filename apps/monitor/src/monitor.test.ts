@@ -284,6 +284,26 @@ describe('monitor against the fake cluster and the fake channels', () => {
     expect(delivered().ntfy.slice(2)).toEqual(['VM 102 failed to start', 'Task vzdump failed on pve1']);
   });
 
+  it("a node whose task list fails does not hide the other nodes' failed tasks", async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'tasks');
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'vzdump',
+      status: 'job errors',
+      startTime: Math.floor(clock.getTime() / 1000),
+    });
+    proxmox.server.enqueue(
+      (response) => {
+        response.writeHead(500, 'Internal Server Error', { 'content-type': 'application/json' });
+        response.end('{"data":null}');
+      },
+      { path: /\/nodes\/pve2\/tasks/ },
+    );
+    await run(monitor, 'tasks');
+    expect(delivered().ntfy).toEqual(['Task vzdump failed on pve1']);
+  });
+
   it('a full storage that goes unavailable is not "resolved": it is reported unavailable', async () => {
     const monitor = monitorOn(testStore.store);
     proxmox.setStorageUsage('local-lvm', 320_000_000_000);

@@ -111,8 +111,13 @@ export function createMonitor(options: MonitorOptions): Monitor {
           signal,
           since: new Date(endedSince.getTime() - TASK_LOOKBACK_MS),
         });
-        // A small overlap: tasks that ended during this run are seen again next time and deduplicated by key.
-        await store.setState('tasks.since', new Date(startedAt.getTime() - 60_000).toISOString());
+        if (failed.failedNodes.length > 0) {
+          // Their tasks are read next time, from the same point (the others' are deduplicated by key).
+          logger.warn({ nodes: failed.failedNodes }, 'the tasks of some nodes could not be read');
+        } else {
+          // A small overlap: tasks that ended during this run are seen again next time and deduplicated by key.
+          await store.setState('tasks.since', new Date(startedAt.getTime() - 60_000).toISOString());
+        }
         const tasks = failed.tasks.filter((task) => (task.endedAt ?? task.startedAt) >= endedSince);
         return checkTasks({ ...failed, tasks });
       }

@@ -1,4 +1,4 @@
-import type { ProxmoxFake } from '@haia/testkit';
+import type { ProxmoxFake, Reply } from '@haia/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxmoxClient } from './proxmox-client.js';
 import { startCluster } from './test-support.js';
@@ -332,6 +332,36 @@ describe('createProxmoxClient: state changes of the fake show through', () => {
     }
   });
 
+  it("keeps the other nodes' failed tasks when one node's task list fails, and throws when all do", async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.addTask({
+        node: 'pve1',
+        type: 'vzdump',
+        id: 101,
+        status: 'job errors',
+        startTime: 1778579000,
+      });
+      const broken: Reply = (response) => {
+        response.writeHead(500, 'Internal Server Error', {
+          'content-type': 'application/json;charset=UTF-8',
+        });
+        response.end('{"data":null,"message":"pvestatd is not running\\n"}');
+      };
+      cluster.fake.server.enqueue(broken, { path: /\/nodes\/pve2\/tasks/ });
+      const failed = await cluster.client.failedTasks({ since: new Date(1778570000 * 1000) });
+      expect(failed.tasks.map((task) => [task.node, task.type])).toContainEqual(['pve1', 'vzdump']);
+      expect(failed.tasks.every((task) => task.node === 'pve1')).toBe(true);
+      expect(failed.failedNodes).toEqual([{ node: 'pve2', message: expect.stringContaining('500') }]);
+      expect(failed.unreachableNodes).toEqual([]);
+      cluster.fake.server.enqueue(broken, { path: /\/nodes\/pve1\/tasks/ });
+      cluster.fake.server.enqueue(broken, { path: /\/nodes\/pve2\/tasks/ });
+      await expect(cluster.client.failedTasks()).rejects.toMatchObject({ name: 'ProxmoxError' });
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('sees an offline node: offline in the resources, no quorum, failedTasks skips it', async () => {
     const cluster = await startCluster();
     try {
@@ -350,6 +380,7 @@ describe('createProxmoxClient: state changes of the fake show through', () => {
       expect(status.nodes.find((node) => node.name === 'pve2')?.online).toBe(false);
       const failed = await cluster.client.failedTasks();
       expect(failed.unreachableNodes).toEqual(['pve2']);
+      expect(failed.failedNodes).toEqual([]);
       expect(failed.tasks.map((task) => task.node)).toEqual(['pve1']);
     } finally {
       await cluster.stop();

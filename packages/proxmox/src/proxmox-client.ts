@@ -95,7 +95,10 @@ export interface NodeTasksOptions extends CallOptions {
 /** Failed tasks across the online nodes, and the nodes that could not be asked. */
 export interface FailedTasks {
   tasks: Task[];
+  /** Offline nodes (and those Proxmox could not reach, 595/596). */
   unreachableNodes: string[];
+  /** Online nodes whose task list failed (a timeout, a 500): the others' tasks are still here. */
+  failedNodes: Array<{ node: string; message: string }>;
 }
 
 /**
@@ -323,6 +326,8 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     async failedTasks({ since, limitPerNode, ...call } = {}) {
       const { nodes } = await client.clusterResources({ ...call, type: 'node' });
       const unreachableNodes = nodes.filter((node) => !node.online).map((node) => node.node);
+      const failedNodes: FailedTasks['failedNodes'] = [];
+      let firstFailure: unknown;
       const pages = await Promise.all(
         nodes
           .filter((node) => node.online)
@@ -339,15 +344,22 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
                 unreachableNodes.push(node.node);
                 return { tasks: [], total: 0 };
               }
-              throw error;
+              // One node's trouble does not hide the others' tasks.
+              if (!ProxmoxError.isInstance(error)) throw error;
+              firstFailure ??= error;
+              failedNodes.push({ node: node.node, message: error.message });
+              return undefined;
             }
           }),
       );
+      // Every node failed: the API itself is in trouble, not one node.
+      if (firstFailure !== undefined && pages.every((page) => page === undefined)) throw firstFailure;
       const tasks = pages
-        .flatMap((page) => page.tasks)
+        .flatMap((page) => page?.tasks ?? [])
         .filter((task) => task.failed)
         .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
-      return { tasks, unreachableNodes: unreachableNodes.sort() };
+      failedNodes.sort((a, b) => a.node.localeCompare(b.node));
+      return { tasks, unreachableNodes: unreachableNodes.sort(), failedNodes };
     },
     status() {
       const state =

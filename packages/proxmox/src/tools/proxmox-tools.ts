@@ -1,6 +1,6 @@
 import { defineTool, type Tool, type ToolOutput } from '@haia/agent';
 import { z } from 'zod';
-import type { ProxmoxClient } from '../proxmox-client.js';
+import type { FailedTasks, ProxmoxClient } from '../proxmox-client.js';
 import { ProxmoxError } from '../proxmox-error.js';
 import type { CephStatus, Guest, GuestStatus, NodeResource, NodeStatus, Task } from '../types.js';
 import { formatBytes, formatDuration, formatPercent, formatTime, formatUsage } from './format.js';
@@ -369,6 +369,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         const limit = input.limit ?? 15;
         let tasks: Task[];
         let unreachable: string[] = [];
+        let unread: FailedTasks['failedNodes'] = [];
         if (input.node) {
           const page = await client.nodeTasks(input.node, {
             signal,
@@ -382,6 +383,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           const failed = await client.failedTasks({ signal, logger });
           tasks = failed.tasks;
           unreachable = failed.unreachableNodes;
+          unread = failed.failedNodes;
         } else {
           tasks = await client.clusterTasks({ signal, logger });
         }
@@ -394,7 +396,11 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         ]
           .filter(Boolean)
           .join(' ');
-        const note = unreachable.length > 0 ? `\n(Not asked, offline: ${unreachable.join(', ')})` : '';
+        const note =
+          (unreachable.length > 0 ? `\n(Not asked, offline: ${unreachable.join(', ')})` : '') +
+          unread
+            .map((failure) => `\n(Could not read the tasks of ${failure.node}: ${failure.message})`)
+            .join('');
         if (shown.length === 0) {
           return `No ${input.failedOnly ? 'failed ' : ''}tasks ${scope}.${note}`;
         }
