@@ -3,6 +3,17 @@ import type { McpConfigProblem } from './mcp-error.js';
 
 const REFERENCE = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
+/** The values (set and not empty) of the variables `text` references with `${VAR}` or `${VAR:-default}`. */
+export function referencedValues(text: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const values: string[] = [];
+  for (const match of text.matchAll(REFERENCE)) {
+    if (match[1] === '$') continue;
+    const value = env[match[2] as string];
+    if (value) values.push(value);
+  }
+  return values;
+}
+
 /** The result of {@link expandEnv}: the expanded value and each reference that could not be filled. */
 export interface ExpandEnvResult {
   value: unknown;

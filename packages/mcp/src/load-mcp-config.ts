@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { rememberArgSecrets } from './arg-secrets.js';
 import { type McpConfig, mcpConfigSchema } from './config-schema.js';
-import { expandEnv } from './expand-env.js';
+import { expandEnv, referencedValues } from './expand-env.js';
 import { formatJsonPath } from './json-path.js';
 import { type McpConfigProblem, McpError } from './mcp-error.js';
 
@@ -93,7 +94,24 @@ export function parseMcpConfig(text: string, options: ParseMcpConfigOptions = {}
       problems,
     });
   }
-  return parsed.data as McpConfig;
+  const config = parsed.data as McpConfig;
+  rememberExpandedArgs(raw, config, options.env ?? {});
+  return config;
+}
+
+/** Marks the variable values the raw `args` of each entry referenced, for the logs to mask. */
+function rememberExpandedArgs(
+  raw: unknown,
+  config: McpConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  const servers = (raw as { mcpServers?: Record<string, { args?: unknown }> } | null)?.mcpServers ?? {};
+  for (const [name, entry] of Object.entries(config.mcpServers)) {
+    const args = servers[name]?.args;
+    if (!Array.isArray(args)) continue;
+    const values = args.flatMap((arg) => (typeof arg === 'string' ? referencedValues(arg, env) : []));
+    rememberArgSecrets(entry, values);
+  }
 }
 
 /** VS Code's `mcp.json` names the map `servers`: read it as `mcpServers` when that is absent. */

@@ -10,6 +10,7 @@ import {
   McpError as ProtocolError,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { argSecretsOf } from './arg-secrets.js';
 import type { McpServerConfig } from './config-schema.js';
 import type { Logger } from './logger.js';
 import { type McpCallResult, mapToolResult } from './map-tool-result.js';
@@ -111,7 +112,10 @@ export class ServerConnection {
     this.#allow = options.config.allowTools?.map(toPattern);
     this.#deny = (options.config.denyTools ?? []).map(toPattern);
     const config = options.config;
-    const values = config.type === 'stdio' ? Object.values(config.env) : Object.values(config.headers);
+    const values =
+      config.type === 'stdio'
+        ? [...Object.values(config.env), ...argSecretsOf(config)]
+        : Object.values(config.headers);
     if (config.type !== 'stdio') {
       const url = new URL(config.url);
       if (url.password) values.push(url.password);

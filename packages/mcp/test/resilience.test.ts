@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { requiresApproval } from '@haia/agent';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMcpToolsets, type McpConfig, type McpToolsets, parseMcpConfig } from '../src/index.js';
 import {
   FIXTURE_SERVER,
@@ -228,6 +228,27 @@ describe('servers that fail, die and change', () => {
     await mcp.close();
     expect(processAlive(ids.pid)).toBe(false);
     expect(processAlive(ids.grandchild)).toBe(false);
+  });
+
+  it('masks the variables an entry puts into its args in the logs, as its env values', async () => {
+    const logger = memoryLogger();
+    const parsed = parseMcpConfig(
+      JSON.stringify({
+        mcpServers: {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp_config.json text with a ${VAR} reference
+          gh: { command: NODE, args: [FIXTURE_SERVER, '--print-args', '--token', '${GH_TOKEN}'] },
+        },
+      }),
+      { env: { GH_TOKEN: 'ghp_argsecret123456' } },
+    );
+    mcp = await createMcpToolsets(parsed, { logger, env: PARENT_ENV, shutdownGraceMs: 200 });
+    const stderrLines = () =>
+      logger.entries
+        .filter((entry) => entry.message === 'mcp server stderr')
+        .map((entry) => entry.fields.line);
+    await vi.waitFor(() => expect(stderrLines()).toContain('args: --print-args --token ***'));
+    await mcp.close();
+    expect(JSON.stringify(logger.entries)).not.toContain('ghp_argsecret123456');
   });
 
   it('starts the child in its cwd and logs its stderr', async () => {
