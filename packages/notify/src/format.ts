@@ -13,10 +13,12 @@ export function headline(notification: Notification): string {
   return `${stateEmoji(notification)} ${prefix}${notification.title}`;
 }
 
-/** Cuts `text` to at most `limit` characters, ending with `…` when it was cut. */
+/** Cuts `text` to at most `limit` characters, ending with `…` when it was cut (never inside an emoji's surrogate pair). */
 export function truncate(text: string, limit: number): string {
   if (text.length <= limit) return text;
-  return `${text.slice(0, Math.max(0, limit - 1))}…`;
+  let end = Math.max(0, limit - 1);
+  if (end > 0 && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
+  return `${text.slice(0, end)}…`;
 }
 
 /**

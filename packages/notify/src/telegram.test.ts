@@ -72,6 +72,27 @@ describe('Telegram notifier', () => {
     expect(fake.messages[0]?.text).toContain('…');
   });
 
+  it('keeps a message with many long fields within 4096 characters, saying how many were left out', async () => {
+    const fields = Array.from({ length: 40 }, (_, index) => ({
+      name: `Field ${index}`,
+      value: 'v'.repeat(150),
+    }));
+    const crowded = { ...alert, fields };
+    const text = formatTelegramMessage(crowded);
+    expect(text.length).toBeLessThanOrEqual(TELEGRAM_TEXT_LIMIT);
+    expect(text).toMatch(/… \d+ more fields/);
+    expect(text).toContain('<b>Field 0:</b>');
+    await notifier().send(crowded);
+    expect(fake.messages).toHaveLength(1);
+  });
+
+  it('never cuts an emoji in half', async () => {
+    const emoji = { ...alert, body: '🙂'.repeat(3000), fields: [] };
+    const text = formatTelegramMessage(emoji);
+    expect(text.length).toBeLessThanOrEqual(TELEGRAM_TEXT_LIMIT);
+    expect(text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  });
+
   it('waits retry_after on 429 and delivers once', async () => {
     fake.rateLimitNext(3, 2);
     const receipt = await notifier().send(alert);

@@ -1,5 +1,5 @@
 import { type DeliveryOptions, deliver, readJson } from './deliver.js';
-import { fitBody, headline } from './format.js';
+import { fitBody, headline, truncate } from './format.js';
 import type { DeliveryReceipt, Notification, Notifier, SendOptions } from './notification.js';
 import { NotifyError } from './notify-error.js';
 
@@ -21,18 +21,30 @@ export function escapeTelegramHtml(text: string): string {
 
 /** The HTML text of a notification, at most 4096 characters. */
 export function formatTelegramMessage(notification: Notification): string {
-  const head = `<b>${escapeTelegramHtml(headline(notification))}</b>`;
-  const fields = (notification.fields ?? [])
-    .map((field) => `<b>${escapeTelegramHtml(field.name)}:</b> ${escapeTelegramHtml(field.value)}`)
-    .join('\n');
-  const links = (notification.links ?? [])
+  let head = `<b>${escapeTelegramHtml(headline(notification))}</b>`;
+  const fieldLines = (notification.fields ?? []).map(
+    (field) => `<b>${escapeTelegramHtml(field.name)}:</b> ${escapeTelegramHtml(field.value)}`,
+  );
+  let links = (notification.links ?? [])
     .map(
       (link) =>
         `<a href="${escapeTelegramHtml(link.url).replace(/"/g, '&quot;')}">${escapeTelegramHtml(link.label)}</a>`,
     )
     .join(' · ');
+  let fields = fieldLines.join('\n');
   const render = (body: string) =>
     [head, escapeTelegramHtml(body), fields, links].filter((part) => part.length > 0).join('\n\n');
+  // Even without a body, too many fields (or links, or a huge title) would make Telegram refuse the
+  // message: drop fields from the end (saying how many), then the links, then cut the title.
+  let kept = fieldLines.length;
+  while (render('').length > TELEGRAM_TEXT_LIMIT && kept > 0) {
+    kept--;
+    fields = [...fieldLines.slice(0, kept), `… ${fieldLines.length - kept} more fields`].join('\n');
+  }
+  if (render('').length > TELEGRAM_TEXT_LIMIT) links = '';
+  if (render('').length > TELEGRAM_TEXT_LIMIT) {
+    head = `<b>${escapeTelegramHtml(truncate(headline(notification), 500))}</b>`;
+  }
   return fitBody(notification.body, TELEGRAM_TEXT_LIMIT, render);
 }
 
