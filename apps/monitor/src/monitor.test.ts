@@ -6,6 +6,7 @@ import { createProxmoxClient, type ProxmoxClient } from '@haia/proxmox';
 import { createStore, type Store } from '@haia/store';
 import {
   type DiscordFake,
+  hang,
   type NtfyFake,
   PROXMOX_FIXTURE_NOW,
   type ProxmoxFake,
@@ -320,6 +321,45 @@ describe('monitor against the fake cluster and the fake channels', () => {
       'Resolved: Storage pve1/local-lvm is unavailable',
       'Resolved: Storage pve2/local-lvm is 91.9% full',
     ]);
+  });
+
+  it('the failure threshold counts guests runs for the API alert, not every check of one tick', async () => {
+    const monitor = monitorOn(testStore.store, {
+      rules: { ...monitorOptions().rules, failureThreshold: 2 },
+    });
+    await run(monitor, 'guests');
+    await proxmox.close();
+    await run(monitor, 'guests', 'nodes', 'tasks', 'storage');
+    expect(delivered().telegram).toEqual([]);
+    await run(monitor, 'guests');
+    expect(delivered().telegram).toEqual(['<b>🔴 Proxmox API unreachable</b>']);
+  });
+
+  it('Ceph that does not answer is a Ceph alert; a cluster without Ceph has nothing to watch', async () => {
+    const monitor = monitorOn(testStore.store);
+    proxmox.setCephHealth('HEALTH_OK', {});
+    await run(monitor, 'guests', 'ceph');
+    expect(delivered().telegram).toEqual([]);
+    proxmox.server.enqueue(hang(), { path: /\/cluster\/ceph\/status/ });
+    const slow = createMonitor({
+      ...monitorOptions(),
+      client: createProxmoxClient({
+        url: proxmox.url,
+        tokenId: proxmox.tokenId,
+        tokenSecret: proxmox.tokenSecret,
+        ca: testCertificates().ca,
+        timeoutMs: 300,
+      }),
+    });
+    await run(slow, 'ceph', 'guests');
+    expect(delivered().telegram).toEqual(['<b>🟠 Ceph does not answer</b>']);
+    await run(monitor, 'ceph');
+    expect(delivered().telegram.at(-1)).toBe('<b>✅ Resolved: Ceph does not answer</b>');
+    proxmox.setCephInstalled(false);
+    await run(monitor, 'ceph');
+    expect(await metrics.registry.getSingleMetricAsString('haia_monitor_checks_total')).not.toContain(
+      'check="ceph",outcome="error"',
+    );
   });
 
   it('an unreachable Proxmox API is one alert, not a crash', async () => {
