@@ -4,6 +4,7 @@ import {
   parseBoolean,
   parseDuration,
   parseInteger,
+  parseInterval,
   parseList,
   parseModelRef,
   parsePort,
@@ -145,9 +146,9 @@ export const NotifyConfigSchema = z.object({
 
 /** The monitoring daemon. */
 export const MonitorConfigSchema = z.object({
-  HAIA_MONITOR_VM_INTERVAL: variable('Guest, node and task check interval', parseDuration, '5m'),
-  HAIA_MONITOR_CEPH_INTERVAL: variable('Ceph health check interval', parseDuration, '1h'),
-  HAIA_MONITOR_STORAGE_INTERVAL: variable('Storage usage check interval', parseDuration, '15m'),
+  HAIA_MONITOR_VM_INTERVAL: variable('Guest, node and task check interval', parseInterval, '5m'),
+  HAIA_MONITOR_CEPH_INTERVAL: variable('Ceph health check interval', parseInterval, '1h'),
+  HAIA_MONITOR_STORAGE_INTERVAL: variable('Storage usage check interval', parseInterval, '15m'),
   HAIA_MONITOR_STORAGE_THRESHOLD: variable(
     'Storage usage in percent that raises an alert',
     positive(1, 100),

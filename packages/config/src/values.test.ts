@@ -4,6 +4,7 @@ import {
   parseBoolean,
   parseDuration,
   parseInteger,
+  parseInterval,
   parseList,
   parseModelRef,
   parsePort,
@@ -45,6 +46,15 @@ describe('parseDuration', () => {
     for (const bad of ['300', '5 minutes', '5x', '', '0s', 'm5', '5m junk']) {
       expect(() => parseDuration(bad), bad).toThrow(/duration with a unit/);
     }
+  });
+});
+
+describe('parseInterval', () => {
+  it('takes durations up to 24 days, what a timer can wait, and says so beyond', () => {
+    expect(parseInterval('5m')).toBe(300_000);
+    expect(parseInterval('24d')).toBe(24 * 86_400_000);
+    expect(() => parseInterval('30d')).toThrow(/at most 24 days/);
+    expect(() => parseInterval('5 minutes')).toThrow(/duration with a unit/);
   });
 });
 

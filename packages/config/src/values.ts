@@ -55,6 +55,18 @@ export function parseDuration(text: string): number {
   return Math.round(total);
 }
 
+/** The longest wait a Node.js timer takes (2^31 - 1 ms, about 24.8 days), rounded down to whole days. */
+const MAX_INTERVAL_MS = 24 * 86_400_000;
+
+/** Parses a check interval: a duration ({@link parseDuration}) of at most 24 days, what a timer can wait. */
+export function parseInterval(text: string): number {
+  const milliseconds = parseDuration(text);
+  if (milliseconds > MAX_INTERVAL_MS) {
+    throw new Error('an interval of at most 24 days (the longest a timer can wait), such as 1h, 1d or 7d');
+  }
+  return milliseconds;
+}
+
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
