@@ -16,13 +16,18 @@ afterAll(async () => {
 });
 
 /** A server whose turns run the agent on `model` with `tools` as its `proxmox` toolset. */
-function agentServer(model: MockLanguageModel, tools: Parameters<typeof createToolset>[1]) {
+function agentServer(
+  model: MockLanguageModel,
+  tools: Parameters<typeof createToolset>[1],
+  limits?: { maxSteps: number },
+) {
   const runnerFor = (answering: LanguageModel) =>
     createAgentRunner(
       createAgent({
         model: answering,
         instructions: 'You are HAIA.',
         toolsets: [createToolset('proxmox', tools)],
+        ...(limits ? { limits } : {}),
       }),
     );
   return buildServer({ model, store, runnerFor });
@@ -597,6 +602,29 @@ describe('POST /v1/chat/completions in-process', () => {
       'assistant',
       'user',
     ]);
+  });
+
+  it('says why there is no answer when the model used up the steps calling tools', async () => {
+    const ping = defineTool({
+      name: 'ping_node',
+      description: 'Pings a node',
+      input: z.object({}),
+      annotations: { readOnly: true },
+      execute: () => ({ up: true }),
+    });
+    const call = { toolCalls: [{ toolName: 'ping_node', input: {} }] };
+    // The last turn (tools off) calls a tool anyway: the agent drops it, and no text is left.
+    const model = new MockLanguageModel({ results: [call, call, call] });
+    const server = agentServer(model, [ping], { maxSteps: 2 });
+    const response = await server.app.handle(
+      chatRequest({ model: 'haia', messages: [{ role: 'user', content: 'ping everything' }] }),
+    );
+    const body = (await response.json()) as LooseJson;
+    expect(body.choices[0].message.content).toMatch(
+      /^\(HAIA stopped after 3 model turns without an answer: HAIA_MAX_STEPS/,
+    );
+    const stored = await store.getConversation(response.headers.get('x-haia-conversation-id') as string);
+    expect(JSON.stringify(stored?.messages.at(-1)?.content)).toContain('HAIA_MAX_STEPS');
   });
 
   it('stores the note about a tool that needs approval, so the next turn continues that answer', async () => {

@@ -312,6 +312,13 @@ export async function handleChatCompletion(
         state.answeredBy = event.response?.model;
         state.steps = event.steps;
         state.toolCalls = event.toolCalls;
+        if (event.maxStepsReached && state.text.trim() === '' && state.clientToolCalls.length === 0) {
+          // The model kept calling tools to the end: say why there is no answer, not an empty reply.
+          const note = `(HAIA stopped after ${event.steps ?? 'its'} model turns without an answer: HAIA_MAX_STEPS is the limit. Ask for less at once, or raise it.)`;
+          state.text += note;
+          state.note = note;
+          return frames.content(note);
+        }
         return undefined;
       case 'error':
         state.usage = event.usage;
@@ -474,22 +481,20 @@ export async function handleChatCompletion(
 }
 
 /**
- * `produced` with HAIA's `note` as a text part at the end of its last assistant message: stored as the
- * client saw it, so the client's next turn, which resends the note, continues this answer.
+ * `produced` with HAIA's `note` at its end, as the client saw it (a text part of the last message when
+ * that is the assistant's, else an assistant message of its own), so the client's next turn, which
+ * resends the note, continues this answer.
  */
 function withNote(produced: readonly Message[], note: string): Message[] {
   const messages = [...produced];
-  for (let index = messages.length - 1; index >= 0; index--) {
-    const message = messages[index] as Message;
-    if (message.role !== 'assistant') continue;
-    const content =
-      typeof message.content === 'string'
-        ? [{ type: 'text' as const, text: message.content }]
-        : message.content;
-    messages[index] = { role: 'assistant', content: [...content, { type: 'text', text: note }] };
+  const last = messages.at(-1);
+  if (last?.role !== 'assistant') {
+    messages.push({ role: 'assistant', content: note });
     return messages;
   }
-  messages.push({ role: 'assistant', content: note });
+  const content =
+    typeof last.content === 'string' ? [{ type: 'text' as const, text: last.content }] : last.content;
+  messages[messages.length - 1] = { role: 'assistant', content: [...content, { type: 'text', text: note }] };
   return messages;
 }
 

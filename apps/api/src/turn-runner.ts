@@ -36,6 +36,8 @@ export type TurnEvent =
       steps?: number;
       /** HAIA's own tool calls the agent ran (absent for the plain model). */
       toolCalls?: number;
+      /** The agent used up its steps (`HAIA_MAX_STEPS`) and made its last turn without tools. */
+      maxStepsReached?: boolean;
     }
   | { type: 'error'; error: unknown; usage: Usage; messages: Message[] };
 
