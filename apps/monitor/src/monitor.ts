@@ -191,17 +191,22 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Sends again what no channel took (non-critical ones during quiet hours go to the digest). */
   async function retryUndelivered(signal: AbortSignal) {
     for (const alert of undelivered.splice(0)) {
-      if (alert.notification.severity !== 'critical' && isQuietTime(now(), rules.quietHours)) {
-        await store.holdNotification({
-          key: alert.key,
-          kind: alert.kind,
-          notification: alert.notification,
-          heldAt: now(),
-        });
-        continue;
-      }
+      if (await heldForQuietHours(alert)) continue;
       await deliver(alert, signal);
     }
+  }
+
+  /** Holds a non-critical notification for the digest during quiet hours; true when it did. */
+  async function heldForQuietHours(alert: AlertNotification): Promise<boolean> {
+    if (alert.notification.severity === 'critical' || !isQuietTime(now(), rules.quietHours)) return false;
+    await store.holdNotification({
+      key: alert.key,
+      kind: alert.kind,
+      notification: alert.notification,
+      heldAt: now(),
+    });
+    metrics.notifications.inc({ channel: 'all', outcome: 'held' });
+    return true;
   }
 
   async function withSummary(alert: AlertNotification, signal: AbortSignal): Promise<Notification> {
@@ -237,16 +242,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         },
         'alert',
       );
-      if (alert.notification.severity !== 'critical' && isQuietTime(now(), rules.quietHours)) {
-        await store.holdNotification({
-          key: alert.key,
-          kind: alert.kind,
-          notification: alert.notification,
-          heldAt: now(),
-        });
-        metrics.notifications.inc({ channel: 'all', outcome: 'held' });
-        continue;
-      }
+      if (await heldForQuietHours(alert)) continue;
       await deliver({ ...alert, notification: await withSummary(alert, signal) }, signal);
     }
   }

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProxmoxClient } from './proxmox-client.js';
 import { startCluster } from './test-support.js';
 
+/** A backup that failed on pve1, inside the fixtures' task window. */
+const FAILED_BACKUP = { node: 'pve1', type: 'vzdump', id: 101, status: 'job errors', startTime: 1778579000 };
+
 let fake: ProxmoxFake;
 let client: ProxmoxClient;
 let stop: () => Promise<void>;
@@ -315,13 +318,7 @@ describe('createProxmoxClient: state changes of the fake show through', () => {
       expect(ceph.health).toBe('HEALTH_ERR');
       expect(ceph.checks.map((check) => check.code)).toEqual(['PG_AVAILABILITY', 'OSD_DOWN']);
 
-      cluster.fake.addTask({
-        node: 'pve1',
-        type: 'vzdump',
-        id: 101,
-        status: 'job errors',
-        startTime: 1778579000,
-      });
+      cluster.fake.addTask(FAILED_BACKUP);
       const failed = await cluster.client.failedTasks({ since: new Date(1778570000 * 1000) });
       expect(failed.tasks.map((task) => [task.type, task.id, task.status])).toEqual([
         ['vzdump', '101', 'job errors'],
@@ -335,13 +332,7 @@ describe('createProxmoxClient: state changes of the fake show through', () => {
   it("keeps the other nodes' failed tasks when one node's task list fails, and throws when all do", async () => {
     const cluster = await startCluster();
     try {
-      cluster.fake.addTask({
-        node: 'pve1',
-        type: 'vzdump',
-        id: 101,
-        status: 'job errors',
-        startTime: 1778579000,
-      });
+      cluster.fake.addTask(FAILED_BACKUP);
       const broken: Reply = (response) => {
         response.writeHead(500, 'Internal Server Error', {
           'content-type': 'application/json;charset=UTF-8',
