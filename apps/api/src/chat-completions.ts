@@ -115,7 +115,7 @@ interface TurnState {
   firstTokenAt: number | undefined;
   /** An agent step ended since the last text: the next text goes after a blank line. */
   stepEnded: boolean;
-  /** HAIA's own note in the answer (a tool that needs approval), stored with it. */
+  /** HAIA's own note in the answer (a tool that needs approval, the step limit), stored with it. */
   note: string | undefined;
 }
 
@@ -228,7 +228,7 @@ export async function handleChatCompletion(
             status: 503,
             message: `HAIA answered but could not store the answer, so the conversation will not remember it: ${failure.message}`,
             code: failure.code,
-            headers: { 'retry-after': '5' },
+            headers: failure.headers,
             cause: error,
           });
         }
@@ -299,11 +299,9 @@ export async function handleChatCompletion(
         return frames.toolCalls(state.clientToolCalls);
       case 'approval-required': {
         const names = event.pending.map((call) => call.toolName).join(', ');
-        const note = `(HAIA stopped before running ${names}: that tool needs a person's approval, which this API cannot ask for yet.)`;
-        const shown = state.text === '' ? note : `\n\n${note}`;
-        state.text += shown;
-        state.note = note;
-        return frames.content(shown);
+        return addNote(
+          `(HAIA stopped before running ${names}: that tool needs a person's approval, which this API cannot ask for yet.)`,
+        );
       }
       case 'finish':
         state.finishReason = event.finishReason;
@@ -314,10 +312,9 @@ export async function handleChatCompletion(
         state.toolCalls = event.toolCalls;
         if (event.maxStepsReached && state.text.trim() === '' && state.clientToolCalls.length === 0) {
           // The model kept calling tools to the end: say why there is no answer, not an empty reply.
-          const note = `(HAIA stopped after ${event.steps ?? 'its'} model turns without an answer: HAIA_MAX_STEPS is the limit. Ask for less at once, or raise it.)`;
-          state.text += note;
-          state.note = note;
-          return frames.content(note);
+          return addNote(
+            `(HAIA stopped after ${event.steps ?? 'its'} model turns without an answer: HAIA_MAX_STEPS is the limit. Ask for less at once, or raise it.)`,
+          );
         }
         return undefined;
       case 'error':
@@ -336,6 +333,13 @@ export async function handleChatCompletion(
       default:
         return undefined;
     }
+  };
+  /** Adds HAIA's `note` to the answer (after a blank line when there is text), to send and to store. */
+  const addNote = (note: string): string => {
+    const shown = state.text === '' ? note : `\n\n${note}`;
+    state.text += shown;
+    state.note = note;
+    return frames.content(shown);
   };
   const markFirstToken = () => {
     state.firstTokenAt = performance.now();

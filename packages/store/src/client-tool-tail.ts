@@ -69,23 +69,14 @@ export function alignClientToolTail(
     (message) => message.role !== 'system' && (message.role as string) !== 'developer',
   );
   const matchedLength = incoming.length - resolved.newMessages.length;
-  // Cheap test first: a tool message after the matched part's last user message.
-  let hasTool = false;
-  for (let index = matchedLength - 1; index >= 0; index--) {
-    const role = incoming[index]?.role;
-    if (role === 'user') break;
-    if (role === 'tool') {
-      hasTool = true;
-      break;
-    }
-  }
-  if (!hasTool) return resolved;
-
-  // The stretch sharing the matched hash, on both sides. After a user message every chain is
-  // closed, so hashing from there gives the same equalities as from the root.
+  // What the matched part has after its last user message: nothing to do without a tool result there.
   let segmentStart = matchedLength;
   while (segmentStart > 0 && incoming[segmentStart - 1]?.role !== 'user') segmentStart--;
   const segment = incoming.slice(segmentStart, matchedLength);
+  if (!segment.some((message) => message.role === 'tool')) return resolved;
+
+  // The stretch sharing the matched hash, on both sides. After a user message every chain is
+  // closed, so hashing from there gives the same equalities as from the root.
   const incomingStretch = segment.slice(stretchStart(hashChain(segment).hashes));
   const path = resolved.path;
   const storedStretchStart = stretchStart(path.map((message) => message.prefixHash));
