@@ -223,6 +223,37 @@ describe('POST /v1/chat/completions in-process', () => {
     });
   });
 
+  it("passes seed, penalties and reasoning effort (or LibreChat's reasoning object) to the model", async () => {
+    const model = new MockLanguageModel({ results: { text: 'ok' } });
+    const server = buildServer({ model, store });
+    const ask = (extra: Record<string, unknown>) =>
+      server.app.handle(
+        chatRequest({ model: 'haia', messages: [{ role: 'user', content: 'think' }], ...extra }),
+      );
+    expect(
+      (await ask({ seed: 7, frequency_penalty: 0.4, presence_penalty: -1, reasoning_effort: 'low' })).status,
+    ).toBe(200);
+    expect((await ask({ reasoning: { effort: 'high', summary: 'auto' } })).status).toBe(200);
+    // An object HAIA cannot read (OpenRouter's token budget) is ignored like any unknown field.
+    expect((await ask({ reasoning: { max_tokens: 2000 }, seed: null })).status).toBe(200);
+    expect(model.calls[0]).toMatchObject({
+      seed: 7,
+      frequencyPenalty: 0.4,
+      presencePenalty: -1,
+      reasoningEffort: 'low',
+    });
+    expect(model.calls[1]?.reasoningEffort).toBe('high');
+    expect(model.calls[2]).not.toHaveProperty('reasoningEffort');
+    expect(model.calls[2]).not.toHaveProperty('seed');
+    const refused = await ask({ reasoning_effort: 'extreme' });
+    expect(refused.status).toBe(400);
+    const envelope = (await refused.json()) as { error: { param: string; message: string } };
+    expect(envelope.error.param).toBe('reasoning_effort');
+    expect(envelope.error.message).toContain('"high"');
+    const penalty = await ask({ presence_penalty: 3 });
+    expect(((await penalty.json()) as { error: { param: string } }).error.param).toBe('presence_penalty');
+  });
+
   it("refuses bad input with 400 and OpenAI's envelope, never Elysia's 422", async () => {
     const model = new MockLanguageModel({ results: { text: 'never' } });
     const server = buildServer({ model, store });

@@ -3,13 +3,14 @@ import type {
   AssistantMessage,
   ImagePart,
   Message,
+  ReasoningEffort,
   TextPart,
   ToolCallPart,
   ToolChoice,
   ToolMessage,
   ToolSpec,
 } from '@haia/llm';
-import type { ChatCompletionRequest, OpenAiMessage } from './request-schema.js';
+import { type ChatCompletionRequest, type OpenAiMessage, REASONING_EFFORTS } from './request-schema.js';
 
 type OpenAiContent = OpenAiMessage['content'];
 
@@ -149,6 +150,11 @@ export function modelParameters(request: ChatCompletionRequest): ModelParameters
     parameters.temperature = request.temperature;
   if (request.top_p !== undefined && request.top_p !== null) parameters.topP = request.top_p;
   if (request.stop) parameters.stop = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (typeof request.seed === 'number') parameters.seed = request.seed;
+  if (typeof request.frequency_penalty === 'number') parameters.frequencyPenalty = request.frequency_penalty;
+  if (typeof request.presence_penalty === 'number') parameters.presencePenalty = request.presence_penalty;
+  const effort = request.reasoning_effort ?? effortOf(request.reasoning);
+  if (effort) parameters.reasoningEffort = effort;
   const format = request.response_format;
   if (format && format.type !== 'text') {
     parameters.responseFormat = {
@@ -160,6 +166,13 @@ export function modelParameters(request: ChatCompletionRequest): ModelParameters
     };
   }
   return parameters;
+}
+
+/** The effort of a `reasoning: { effort }` object, when it is one HAIA knows. */
+function effortOf(reasoning: unknown): ReasoningEffort | undefined {
+  if (typeof reasoning !== 'object' || reasoning === null) return undefined;
+  const effort = (reasoning as { effort?: unknown }).effort;
+  return (REASONING_EFFORTS as readonly unknown[]).includes(effort) ? (effort as ReasoningEffort) : undefined;
 }
 
 /** OpenAI `tool_calls` of a message for the client's own tools. */

@@ -54,6 +54,9 @@ const ResponseFormatSchema = z.object({
     .optional(),
 });
 
+/** OpenAI's `reasoning_effort` values. */
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+
 /**
  * The body of `POST /v1/chat/completions`, as lenient as OpenAI's: unknown fields are dropped,
  * `user` may be a string or an object (OpenWebUI pipelines), `tools: []` means no tools.
@@ -69,6 +72,12 @@ export const ChatCompletionRequestSchema = z.object({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
+  seed: z.number().int().nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  reasoning_effort: z.enum(REASONING_EFFORTS).nullish(),
+  /** LibreChat's and OpenRouter's form, `{ effort }`: read when it names a known effort, else ignored. */
+  reasoning: z.unknown().optional(),
   response_format: ResponseFormatSchema.nullish(),
   tools: z.array(ClientToolSchema).nullish(),
   tool_choice: ToolChoiceSchema.nullish(),

@@ -45,7 +45,16 @@ export type Instructions<Deps> = string | ((context: InstructionsContext<Deps>) 
 /** Model parameters passed through to every model call. */
 export type ModelSettings = Pick<
   ChatRequest,
-  'maxOutputTokens' | 'temperature' | 'topP' | 'stop' | 'responseFormat' | 'wholeAnswer'
+  | 'maxOutputTokens'
+  | 'temperature'
+  | 'topP'
+  | 'stop'
+  | 'responseFormat'
+  | 'wholeAnswer'
+  | 'seed'
+  | 'frequencyPenalty'
+  | 'presencePenalty'
+  | 'reasoningEffort'
 >;
 
 /** The agent's fixed parts, as the loop uses them. */

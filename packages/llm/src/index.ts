@@ -22,7 +22,13 @@ export { collectStream } from './collect-stream.js';
 export { type CoreModelOptions, createCoreModel, type Sleep } from './core-model.js';
 export { type CreateModelOptions, createModel } from './create-model.js';
 export { createFallbackModel, type FallbackModelOptions, isFallbackError } from './fallback-model.js';
-export type { ChatRequest, GenerateResult, LanguageModel, ResponseFormat } from './language-model.js';
+export type {
+  ChatRequest,
+  GenerateResult,
+  LanguageModel,
+  ReasoningEffort,
+  ResponseFormat,
+} from './language-model.js';
 export { LightAbortController } from './light-abort.js';
 export {
   codeForStatus,

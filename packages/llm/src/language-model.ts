@@ -11,6 +11,14 @@ export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json'; schema?: JsonSchema; name?: string; description?: string; strict?: boolean };
 
+/**
+ * How much a reasoning model should think, in OpenAI's words (`reasoning_effort`). OpenAI and
+ * `openai-compatible:` servers get it as it is; Ollama gets `think` (`none` turns thinking off,
+ * `minimal` is `low`, `xhigh` is `high`); Gemini a thinking budget (0, 1 024, 8 192 or 24 576
+ * tokens, as Google's own OpenAI endpoint maps it); Anthropic has no such setting and ignores it.
+ */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
+
 /** One model call. */
 export interface ChatRequest {
   messages: Message[];
@@ -21,6 +29,14 @@ export interface ChatRequest {
   topP?: number;
   stop?: string[];
   responseFormat?: ResponseFormat;
+  /** Asks for repeatable sampling (OpenAI, Ollama, Gemini; Anthropic has none and ignores it). */
+  seed?: number;
+  /** -2 to 2: less (positive) or more repetition of frequent tokens (OpenAI, Ollama, Gemini; not Anthropic). */
+  frequencyPenalty?: number;
+  /** -2 to 2: less (positive) or more repetition of any token already used (OpenAI, Ollama, Gemini; not Anthropic). */
+  presencePenalty?: number;
+  /** How much a reasoning model thinks (see {@link ReasoningEffort} for each provider). */
+  reasoningEffort?: ReasoningEffort;
   /** Aborts the call at once, including the HTTP request. */
   signal?: AbortSignal;
   /**

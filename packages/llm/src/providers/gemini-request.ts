@@ -1,5 +1,5 @@
 import type { Content, FunctionCallingConfigMode, GenerateContentConfig, Part } from '@google/genai';
-import type { ChatRequest } from '../language-model.js';
+import type { ChatRequest, ReasoningEffort } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
 import type { ImagePart, Message, ToolResultPart } from '../message.js';
 
@@ -38,6 +38,16 @@ const EXTENSION_TYPES: Record<string, string> = {
   heif: 'image/heif',
 };
 
+/** Thinking budgets for a request's reasoning effort, as Google's OpenAI-compatible endpoint maps them. */
+const THINKING_BUDGET_FOR_EFFORT: Record<ReasoningEffort, number> = {
+  none: 0,
+  minimal: 1024,
+  low: 1024,
+  medium: 8192,
+  high: 24_576,
+  xhigh: 24_576,
+};
+
 /**
  * Translates a chat request into Gemini's `contents` and `config`: system messages become
  * `systemInstruction`, assistant turns role `model`, tool results `functionResponse` parts in a
@@ -69,6 +79,9 @@ export function toGeminiRequest(
   if (request.topP !== undefined) config.topP = request.topP;
   if (request.maxOutputTokens !== undefined) config.maxOutputTokens = request.maxOutputTokens;
   if (request.stop && request.stop.length > 0) config.stopSequences = request.stop;
+  if (request.seed !== undefined) config.seed = request.seed;
+  if (request.frequencyPenalty !== undefined) config.frequencyPenalty = request.frequencyPenalty;
+  if (request.presencePenalty !== undefined) config.presencePenalty = request.presencePenalty;
   if (request.responseFormat?.type === 'json') {
     config.responseMimeType = 'application/json';
     if (request.responseFormat.schema) config.responseJsonSchema = request.responseFormat.schema;
@@ -92,10 +105,15 @@ export function toGeminiRequest(
       };
     }
   }
-  if (thinking?.includeThoughts || thinking?.thinkingBudget !== undefined) {
+  // The request's effort overrides the model's configured budget.
+  const budget =
+    request.reasoningEffort !== undefined
+      ? THINKING_BUDGET_FOR_EFFORT[request.reasoningEffort]
+      : thinking?.thinkingBudget;
+  if (thinking?.includeThoughts || budget !== undefined) {
     config.thinkingConfig = {
-      ...(thinking.includeThoughts ? { includeThoughts: true } : {}),
-      ...(thinking.thinkingBudget !== undefined ? { thinkingBudget: thinking.thinkingBudget } : {}),
+      ...(thinking?.includeThoughts ? { includeThoughts: true } : {}),
+      ...(budget !== undefined ? { thinkingBudget: budget } : {}),
     };
   }
   return { contents, config };

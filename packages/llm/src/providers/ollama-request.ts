@@ -1,4 +1,4 @@
-import type { ChatRequest } from '../language-model.js';
+import type { ChatRequest, ReasoningEffort } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
 import type { ImagePart, Message } from '../message.js';
 
@@ -34,8 +34,26 @@ export interface OllamaChatBody {
   format?: 'json' | Record<string, unknown>;
   think?: OllamaThink;
   keep_alive?: string | number;
-  options?: { temperature?: number; top_p?: number; stop?: string[]; num_predict?: number };
+  options?: {
+    temperature?: number;
+    top_p?: number;
+    stop?: string[];
+    num_predict?: number;
+    seed?: number;
+    frequency_penalty?: number;
+    presence_penalty?: number;
+  };
 }
+
+/** Ollama's `think` for a request's reasoning effort: levels where Ollama has them, off for `none`. */
+const THINK_FOR_EFFORT: Record<ReasoningEffort, OllamaThink> = {
+  none: false,
+  minimal: 'low',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  xhigh: 'high',
+};
 
 const DATA_URL = /^data:([^;,]+)?(;base64)?,(.*)$/s;
 
@@ -63,13 +81,19 @@ export function toOllamaBody(
     }));
   }
   if (request.responseFormat?.type === 'json') body.format = request.responseFormat.schema ?? 'json';
-  if (options.think !== undefined) body.think = options.think;
+  // The request's effort overrides the model's configured `think`.
+  const think =
+    request.reasoningEffort !== undefined ? THINK_FOR_EFFORT[request.reasoningEffort] : options.think;
+  if (think !== undefined) body.think = think;
   if (options.keepAlive !== undefined) body.keep_alive = options.keepAlive;
   const modelOptions: NonNullable<OllamaChatBody['options']> = {};
   if (request.temperature !== undefined) modelOptions.temperature = request.temperature;
   if (request.topP !== undefined) modelOptions.top_p = request.topP;
   if (request.stop && request.stop.length > 0) modelOptions.stop = request.stop;
   if (request.maxOutputTokens !== undefined) modelOptions.num_predict = request.maxOutputTokens;
+  if (request.seed !== undefined) modelOptions.seed = request.seed;
+  if (request.frequencyPenalty !== undefined) modelOptions.frequency_penalty = request.frequencyPenalty;
+  if (request.presencePenalty !== undefined) modelOptions.presence_penalty = request.presencePenalty;
   if (Object.keys(modelOptions).length > 0) body.options = modelOptions;
   return body;
 }

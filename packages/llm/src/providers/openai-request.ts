@@ -38,6 +38,10 @@ export function toOpenAIRequest(
   if (request.temperature !== undefined) body.temperature = request.temperature;
   if (request.topP !== undefined) body.top_p = request.topP;
   if (request.stop?.length) body.stop = request.stop;
+  if (request.seed !== undefined) body.seed = request.seed;
+  if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty;
+  if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty;
+  if (request.reasoningEffort !== undefined) body.reasoning_effort = request.reasoningEffort;
   const format = request.responseFormat;
   if (format?.type === 'json') {
     body.response_format = format.schema
