@@ -65,7 +65,24 @@ export async function createMcpToolsets(
   options: CreateMcpToolsetsOptions = {},
 ): Promise<McpToolsets> {
   const logger = (options.logger ?? noopLogger).child({ component: 'mcp' });
-  const registry = new ToolNameRegistry();
+  const connections: ServerConnection[] = [];
+  const registry = new ToolNameRegistry({
+    // The entry earlier in the file keeps a contested name, whichever server connected first.
+    serverOrder: Object.keys(config.mcpServers),
+    onCollision: ({ name, kept, renamed }) =>
+      logger.warn(
+        {
+          server: renamed.server,
+          tool: renamed.tool,
+          toolName: renamed.name,
+          wantedName: name,
+          keptByServer: kept.server,
+          keptByTool: kept.tool,
+        },
+        'mcp tool name collision',
+      ),
+    onRenamed: (server) => connections.find((connection) => connection.name === server)?.renameTools(),
+  });
   const listeners = new Set<(status: McpServerStatus[]) => void>();
   let closed = false;
   const reconnect =
@@ -76,7 +93,6 @@ export async function createMcpToolsets(
           maxDelayMs: options.reconnect?.maxDelayMs ?? 60_000,
           factor: options.reconnect?.factor ?? 2,
         };
-  const connections: ServerConnection[] = [];
   const status = () => connections.map((connection) => connection.status());
   const notify = () => {
     if (listeners.size === 0) return;

@@ -28,4 +28,10 @@ export {
   type McpServerStatus,
   type ReconnectOptions,
 } from './server-connection.js';
-export { MAX_TOOL_NAME_LENGTH, sanitiseToolName, ToolNameRegistry } from './tool-names.js';
+export {
+  MAX_TOOL_NAME_LENGTH,
+  sanitiseToolName,
+  type ToolNameCollision,
+  ToolNameRegistry,
+  type ToolNameRegistryOptions,
+} from './tool-names.js';

@@ -12,9 +12,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { argSecretsOf } from './arg-secrets.js';
 import type { McpServerConfig } from './config-schema.js';
+import { httpAuthFailureText } from './http-failure-text.js';
 import type { Logger } from './logger.js';
 import { type McpCallResult, mapToolResult } from './map-tool-result.js';
 import { McpError } from './mcp-error.js';
+import { formatBytes, isMessageTooLarge, MESSAGE_TOO_LARGE_CODE } from './message-too-large.js';
+import { isSecretName, secretsToMask } from './secret-values.js';
 import type { ToolNameRegistry } from './tool-names.js';
 
 /** Where a server stands, as `/ready` reports it. */
@@ -66,6 +69,9 @@ type McpArguments = Record<string, unknown>;
 /** The environment variables a stdio child inherits from the app, besides its own `env`. */
 export const INHERITED_ENV_VARIABLES = ['PATH', 'HOME'] as const;
 
+/** How much of a server's own error text follows the explanation of an HTTP 401 or 403. */
+const MAX_DETAIL_LENGTH = 300;
+
 /** A connection that stayed up this long resets the reconnect backoff when it drops. */
 const STABLE_CONNECTION_MS = 30_000;
 
@@ -90,6 +96,8 @@ export class ServerConnection {
   #state: McpServerState = 'connecting';
   #lastError: string | undefined;
   #tools: Tool<unknown, McpArguments>[] = [];
+  /** The server's tools this connection offers (after the filters), as last listed. */
+  #offered: McpTool[] = [];
   #client: Client | undefined;
   #transport: Transport | undefined;
   #generation = 0;
@@ -112,23 +120,25 @@ export class ServerConnection {
     this.#allow = options.config.allowTools?.map(toPattern);
     this.#deny = (options.config.denyTools ?? []).map(toPattern);
     const config = options.config;
-    const values =
-      config.type === 'stdio'
-        ? [...Object.values(config.env), ...argSecretsOf(config)]
-        : Object.values(config.headers);
-    if (config.type !== 'stdio') {
+    const values: string[] = [];
+    // Values whose place says they are secrets: masked from a shorter length (a short password too).
+    const named: string[] = [];
+    if (config.type === 'stdio') {
+      for (const [key, value] of Object.entries(config.env)) (isSecretName(key) ? named : values).push(value);
+      values.push(...argSecretsOf(config));
+    } else {
+      // A server that echoes a refused token echoes it without its scheme: mask "abc" of "Bearer abc" too.
+      for (const value of Object.values(config.headers))
+        named.push(value, value.replace(/^[A-Za-z-]+ +/, ''));
       const url = new URL(config.url);
-      if (url.password) values.push(url.password);
+      if (url.password) named.push(url.password);
       for (const value of url.searchParams.values()) values.push(value);
     }
-    // Longest first, so a secret that contains another is masked whole.
-    this.#secrets = values
-      .filter((value) => value.length >= 4)
-      .sort((left, right) => right.length - left.length);
+    this.#secrets = secretsToMask(values, named);
     if (config.disabled) this.#state = 'disabled';
   }
 
-  /** Masks every header and environment value of this entry in `text`. */
+  /** Masks every header, environment and `${VAR}`-in-args value of this entry that can be a secret in `text`. */
   redact = (text: string): string => {
     let result = text;
     for (const secret of this.#secrets) result = result.split(secret).join('***');
@@ -189,8 +199,10 @@ export class ServerConnection {
           this.#logger.debug({ error: this.redact(errorText(error)) }, 'mcp transport error');
       };
       client.onclose = () => {
-        if (generation === this.#generation && !this.#closing)
-          this.#lost(new Error('the connection closed (the server exited or hung up)'));
+        if (generation !== this.#generation || this.#closing) return;
+        // The stdio transport says why when it closed the connection itself.
+        const reason = (transport as { closeReason?: string | undefined } | undefined)?.closeReason;
+        this.#lost(new Error(reason ?? 'the connection closed (the server exited or hung up)'));
       };
       this.#client = client;
       this.#transport = transport;
@@ -241,7 +253,7 @@ export class ServerConnection {
         : new McpError({
             code: 'connect-failed',
             server: this.name,
-            message: `MCP server "${this.name}" could not be connected: ${this.redact(connectFailureText(error))}`,
+            message: `MCP server "${this.name}" could not be connected: ${this.#failureText(error)}`,
             cause: error,
           });
       this.#lastError = this.redact(failure.message);
@@ -307,10 +319,29 @@ export class ServerConnection {
     let cursor: string | undefined;
     // A server with only resources or prompts has no tools to list (tools/list is "method not found").
     if (client.getServerCapabilities()?.tools) {
-      do {
-        const page = await client.listTools(cursor === undefined ? {} : { cursor }, {
-          timeout: this.#options.connectTimeoutMs,
+      // One limit for the whole listing, every page included: a server that hands out cursors without
+      // end (or stalls between pages) cannot hold up the connect or a list_changed refresh for ever.
+      const timeoutMs = this.#options.connectTimeoutMs;
+      const deadline = performance.now() + timeoutMs;
+      let pages = 0;
+      const tooSlow = (cause?: unknown) =>
+        new McpError({
+          code: 'connect-timeout',
+          server: this.name,
+          message: `MCP server "${this.name}" did not finish listing its tools within ${timeoutMs} ms (${pages} pages, ${listed.length} tools so far); check that the server ends its tools/list pages, or raise connectTimeoutMs`,
+          cause,
         });
+      do {
+        const remaining = Math.ceil(deadline - performance.now());
+        if (remaining <= 0) throw tooSlow();
+        let page: Awaited<ReturnType<Client['listTools']>>;
+        try {
+          page = await client.listTools(cursor === undefined ? {} : { cursor }, { timeout: remaining });
+        } catch (error) {
+          if (error instanceof ProtocolError && error.code === ErrorCode.RequestTimeout) throw tooSlow(error);
+          throw error;
+        }
+        pages += 1;
         listed.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
@@ -324,11 +355,18 @@ export class ServerConnection {
         tool.execution?.taskSupport !== 'required',
     );
     this.#options.registry.release(this.name, new Set(offered.map((tool) => tool.name)));
+    this.#offered = offered;
     this.#tools = offered.map((tool) => this.#toAgentTool(tool));
     this.#logger.debug(
       { tools: this.#tools.map((tool) => tool.name), hidden: listed.length - offered.length },
       'mcp tools listed',
     );
+    this.#options.onChange();
+  }
+
+  /** Rebuilds the tools with their current public names, after a server earlier in the config took one. */
+  renameTools(): void {
+    this.#tools = this.#offered.map((tool) => this.#toAgentTool(tool));
     this.#options.onChange();
   }
 
@@ -410,6 +448,22 @@ export class ServerConnection {
           content: `The tool ${publicName} timed out after ${timeoutMs} ms without an answer from the MCP server "${this.name}".`,
         };
       }
+      if (
+        error instanceof ProtocolError &&
+        error.code === MESSAGE_TOO_LARGE_CODE &&
+        isMessageTooLarge(error.data)
+      ) {
+        const { bytes, limitBytes } = error.data;
+        log('too-large', { bytes, limitBytes });
+        return {
+          isError: true,
+          content:
+            `The result of ${publicName} was ${formatBytes(bytes)}, over the limit of ${formatBytes(limitBytes)} ` +
+            `for one message from the MCP server "${this.name}", so it was dropped (the server stays connected). ` +
+            'Call the tool again asking for less: narrower arguments (a filter, a smaller range, a page or a limit), ' +
+            'or use a tool that returns a summary.',
+        };
+      }
       if (error instanceof ProtocolError && error.code !== ErrorCode.ConnectionClosed) {
         const message = this.redact(error.message);
         log('protocol-error', { error: message });
@@ -418,7 +472,7 @@ export class ServerConnection {
           content: `The MCP server "${this.name}" rejected the call to ${tool}: ${message}`,
         };
       }
-      const message = this.redact(errorText(error));
+      const message = this.#failureText(error);
       log('connection-error', { error: message });
       this.#lost(error);
       return {
@@ -426,6 +480,19 @@ export class ServerConnection {
         content: `The MCP server "${this.name}" could not be reached (${message}); it is reconnecting. Try again later or do without ${publicName}.`,
       };
     }
+  }
+
+  /** A connection failure in words, secrets masked; for a remote's 401 or 403, what to check in the entry. */
+  #failureText(error: unknown): string {
+    const config = this.#options.config;
+    // Masked before it is cut, so that no part of a secret survives the cut.
+    const text = this.redact(connectFailureText(error));
+    const auth =
+      config.type === 'stdio'
+        ? undefined
+        : httpAuthFailureText(error, Object.keys(config.headers).length > 0);
+    if (auth === undefined) return text;
+    return `${auth} (${text.length > MAX_DETAIL_LENGTH ? `${text.slice(0, MAX_DETAIL_LENGTH)}…` : text})`;
   }
 
   #startPing(client: Client, generation: number): void {
@@ -446,7 +513,7 @@ export class ServerConnection {
     this.#generation += 1;
     this.#client = undefined;
     clearInterval(this.#pingTimer);
-    this.#lastError = this.redact(errorText(error));
+    this.#lastError = this.#failureText(error);
     this.#setState('down');
     this.#logger.warn({ error: this.#lastError }, 'mcp server connection lost');
     if (this.#options.now() - this.#readySince >= STABLE_CONNECTION_MS) this.#backoffLevel = 0;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TOOL_NAME_LENGTH, sanitiseToolName, ToolNameRegistry } from './tool-names.js';
+import {
+  MAX_TOOL_NAME_LENGTH,
+  sanitiseToolName,
+  type ToolNameCollision,
+  ToolNameRegistry,
+} from './tool-names.js';
 
 describe('ToolNameRegistry', () => {
   it('names tools <server>__<tool> with only [A-Za-z0-9_-]', () => {
@@ -38,5 +43,42 @@ describe('ToolNameRegistry', () => {
     expect(registry.assign('s', 'kept')).toBe('s__kept');
     expect(registry.assign('s_', '_old')).toBe('s____old');
     expect(registry.assign('s', 'old')).toBe('s__old');
+  });
+
+  it('gives a contested name to the server earlier in the config, whichever asks first, and says so', () => {
+    const settle = (order: Array<[string, string]>) => {
+      const collisions: ToolNameCollision[] = [];
+      const renamed: string[] = [];
+      const registry = new ToolNameRegistry({
+        serverOrder: ['a.b', 'a_b'],
+        onCollision: (collision) => collisions.push(collision),
+        onRenamed: (server) => renamed.push(server),
+      });
+      for (const [server, tool] of order) registry.assign(server, tool);
+      const names = { first: registry.assign('a.b', 'tool'), second: registry.assign('a_b', 'tool') };
+      return { names, collisions, renamed };
+    };
+    const inOrder = settle([
+      ['a.b', 'tool'],
+      ['a_b', 'tool'],
+    ]);
+    const reversed = settle([
+      ['a_b', 'tool'],
+      ['a.b', 'tool'],
+    ]);
+    expect(inOrder.names.first).toBe('a_b__tool');
+    expect(inOrder.names.second).toMatch(/^a_b__tool_[0-9a-f]{6}$/);
+    expect(reversed.names).toEqual(inOrder.names);
+    expect(inOrder.renamed).toEqual([]);
+    expect(reversed.renamed).toEqual(['a_b']);
+    for (const { collisions } of [inOrder, reversed]) {
+      expect(collisions).toEqual([
+        {
+          name: 'a_b__tool',
+          kept: { server: 'a.b', tool: 'tool' },
+          renamed: { server: 'a_b', tool: 'tool', name: inOrder.names.second },
+        },
+      ]);
+    }
   });
 });

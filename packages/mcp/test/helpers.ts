@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger, McpServerStatus, McpToolsets } from '../src/index.js';
@@ -10,6 +11,8 @@ export const EVERYTHING_BIN = here('../node_modules/@modelcontextprotocol/server
 export const FILESYSTEM_BIN = here('../node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 export const FIXTURE_SERVER = here('./fixtures/fixture-server.mjs');
 export const SILENT_SERVER = here('./fixtures/silent-server.mjs');
+/** A server whose tools/list hands out cursors without end. */
+export const ENDLESS_PAGES_SERVER = here('./fixtures/endless-pages-server.mjs');
 /** A server with resources only: no tools capability. */
 export const RESOURCES_ONLY_SERVER = here('./fixtures/resources-only-server.mjs');
 export const NODE = process.execPath;
@@ -24,12 +27,14 @@ export interface LogEntry {
   fields: Record<string, unknown>;
 }
 
-/** A pino-shaped logger that keeps every line in memory. */
-export function memoryLogger(): Logger & { entries: LogEntry[] } {
+/** A pino-shaped logger that keeps every line in memory (and hands each to `onEntry`, when given). */
+export function memoryLogger(onEntry?: (entry: LogEntry) => void): Logger & { entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   const make = (bindings: Record<string, unknown>): Logger => {
     const write = (level: LogEntry['level']) => (object: object, message?: string) => {
-      entries.push({ level, message, fields: { ...bindings, ...object } });
+      const entry: LogEntry = { level, message, fields: { ...bindings, ...object } };
+      entries.push(entry);
+      onEntry?.(entry);
     };
     return {
       debug: write('debug'),
@@ -115,6 +120,67 @@ export async function startEverythingHttp(
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+/** An HTTP front door on 127.0.0.1 that checks the bearer token before passing requests on. */
+export interface AuthGate {
+  /** `http://127.0.0.1:<port>`. */
+  origin: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A reverse proxy in front of `upstream` (an MCP server's origin) that wants `Authorization: Bearer
+ * <token>`, as the one in front of a real remote server does: no or another token gets 401 with
+ * `WWW-Authenticate`, `forbiddenToken` gets 403 (both echo the token they got, as careless servers do),
+ * `token` is passed through.
+ */
+export async function startAuthGate(
+  upstream: string,
+  tokens: { token: string; forbiddenToken: string },
+): Promise<AuthGate> {
+  const target = new URL(upstream);
+  const server = createHttpServer((request, response) => {
+    const authorization = request.headers.authorization;
+    if (authorization !== `Bearer ${tokens.token}`) {
+      const status = authorization === `Bearer ${tokens.forbiddenToken}` ? 403 : 401;
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        ...(status === 401 ? { 'www-authenticate': 'Bearer realm="mcp", error="invalid_token"' } : {}),
+      });
+      // Careless servers echo what they were sent; the client must mask it.
+      const presented = authorization?.replace(/^Bearer /, '');
+      response.end(
+        JSON.stringify({ error: status === 401 ? 'invalid_token' : 'insufficient_scope', presented }),
+      );
+      return;
+    }
+    const forward = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: request.url,
+        method: request.method,
+        headers: { ...request.headers, host: target.host },
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    forward.on('error', () => response.destroy());
+    request.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }

@@ -2,16 +2,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMcpToolsets, type McpToolsets, parseMcpConfig } from '../src/index.js';
 import {
+  type AuthGate,
   freePort,
   type HttpServer,
   memoryLogger,
+  startAuthGate,
   startEverythingHttp,
   toolContext,
   waitForServer,
 } from './helpers.js';
 
 let mcp: McpToolsets | undefined;
-const servers: HttpServer[] = [];
+const servers: Array<HttpServer | AuthGate> = [];
 afterEach(async () => {
   await mcp?.close();
   mcp = undefined;
@@ -127,5 +129,54 @@ describe('remote servers', () => {
     expect(dead?.lastError).toBeTruthy();
     expect(dead?.lastError).not.toContain('query-secret-value');
     expect(dead?.lastError).not.toContain('header-secret-value');
+  });
+
+  it('says a refused token is HTTP 401 or 403 and what to check in the entry, never the token', async () => {
+    const upstream = await start(await freePort());
+    const gate = await startAuthGate(new URL(upstream.url).origin, {
+      token: 'good-token-0123456789',
+      forbiddenToken: 'read-only-token-0123456789',
+    });
+    servers.push(gate);
+    const logger = memoryLogger();
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+    mcp = await createMcpToolsets(
+      parseMcpConfig(
+        JSON.stringify({
+          mcpServers: {
+            good: { url: `${gate.origin}/mcp`, headers: bearer('good-token-0123456789') },
+            wrong: { url: `${gate.origin}/mcp`, headers: bearer('wrong-token-0123456789') },
+            none: { url: `${gate.origin}/mcp` },
+            forbidden: { url: `${gate.origin}/mcp`, headers: bearer('read-only-token-0123456789') },
+            legacy: { type: 'sse', url: `${gate.origin}/sse`, headers: bearer('wrong-token-0123456789') },
+          },
+        }),
+      ),
+      { logger, reconnect: false, connectTimeoutMs: 5000 },
+    );
+    const byName = Object.fromEntries(mcp.status().map((status) => [status.name, status]));
+    expect(byName.good?.state).toBe('ready');
+    for (const name of ['wrong', 'legacy']) {
+      expect(byName[name]).toMatchObject({ state: 'down' });
+      expect(byName[name]?.lastError).toMatch(
+        /HTTP 401 Unauthorized: it rejected the credentials this entry sends\. Check that the token in the entry's "headers"/,
+      );
+    }
+    expect(byName.none?.lastError).toMatch(
+      /HTTP 401 Unauthorized: .*this entry sends none\. Add them to the entry's "headers"/,
+    );
+    expect(byName.forbidden?.lastError).toMatch(
+      /HTTP 403 Forbidden: .*has the permissions \(scopes\) it needs/,
+    );
+    const everything = JSON.stringify([mcp.status(), logger.entries]);
+    for (const token of ['good-token-0123456789', 'wrong-token-0123456789', 'read-only-token-0123456789']) {
+      expect(everything).not.toContain(token);
+    }
+    expect(
+      logger.entries.some(
+        (entry) =>
+          entry.message === 'mcp server connect failed' && /HTTP 403/.test(String(entry.fields.error)),
+      ),
+    ).toBe(true);
   });
 });

@@ -1,9 +1,11 @@
-import { realpathSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requiresApproval } from '@haia/agent';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMcpToolsets, type McpConfig, type McpToolsets, parseMcpConfig } from '../src/index.js';
 import {
+  ENDLESS_PAGES_SERVER,
   FIXTURE_SERVER,
   memoryLogger,
   NODE,
@@ -267,5 +269,104 @@ describe('servers that fail, die and change', () => {
         fields: expect.objectContaining({ server: 'chatty', line: 'fixture server starting' }),
       }),
     );
+  });
+
+  it('gives a contested tool name to the entry earlier in the config even when it connects last, and warns', async () => {
+    // "my.server" and "my_server" both offer pid as my_server__pid. The earlier entry only speaks MCP
+    // once the later one has connected, so the later one holds the name first.
+    const gateFolder = mkdtempSync(join(tmpdir(), 'haia-mcp-gate-'));
+    const gate = join(gateFolder, 'open');
+    try {
+      const logger = memoryLogger((entry) => {
+        if (entry.message === 'mcp server connected' && entry.fields.server === 'my_server')
+          writeFileSync(gate, '');
+      });
+      mcp = await createMcpToolsets(
+        config({ 'my.server': fixture(`--wait-for=${gate}`), my_server: fixture() }),
+        {
+          logger,
+          env: PARENT_ENV,
+          shutdownGraceMs: 200,
+        },
+      );
+      const connected = logger.entries
+        .filter((entry) => entry.message === 'mcp server connected')
+        .map((entry) => entry.fields.server);
+      expect(connected).toEqual(['my_server', 'my.server']);
+      const [earlier, later] = mcp.status();
+      const pidOf = async (server: string, name: string) => {
+        const tool = (await toolsOf(mcp as McpToolsets, server)).find((item) => item.name === name);
+        if (!tool) throw new Error(`no ${name} on ${server}`);
+        return (JSON.parse(String(await tool.execute({}, toolContext()))) as { pid: number }).pid;
+      };
+      expect(await pidOf('my.server', 'my_server__pid')).toBe(earlier?.pid);
+      const laterNames = (await toolsOf(mcp, 'my_server')).map((tool) => tool.name);
+      expect(laterNames).not.toContain('my_server__pid');
+      const renamed = laterNames.find((name) => /^my_server__pid_[0-9a-f]{6}$/.test(name)) as string;
+      expect(await pidOf('my_server', renamed)).toBe(later?.pid);
+      expect(logger.entries).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: 'mcp tool name collision',
+          fields: expect.objectContaining({
+            server: 'my_server',
+            tool: 'pid',
+            toolName: renamed,
+            wantedName: 'my_server__pid',
+            keptByServer: 'my.server',
+            keptByTool: 'pid',
+          }),
+        }),
+      );
+    } finally {
+      rmSync(gateFolder, { recursive: true, force: true });
+    }
+  });
+
+  it('masks env values that can be secrets in stderr lines, not short common words', async () => {
+    const logger = memoryLogger();
+    const parsed = parseMcpConfig(
+      JSON.stringify({
+        mcpServers: {
+          chatty: {
+            command: NODE,
+            args: [
+              FIXTURE_SERVER,
+              '--print-args',
+              '--print-env=LOG_LEVEL,DEBUG,WORKERS,API_TOKEN',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp_config.json text with a ${VAR} reference
+              '--verbose=${VERBOSE}',
+            ],
+            env: { LOG_LEVEL: 'info', DEBUG: 'true', WORKERS: '1', API_TOKEN: 'tok_env_secret_987' },
+          },
+        },
+      }),
+      { env: { VERBOSE: 'true' } },
+    );
+    mcp = await createMcpToolsets(parsed, { logger, env: PARENT_ENV, shutdownGraceMs: 200 });
+    const lines = () =>
+      logger.entries
+        .filter((entry) => entry.message === 'mcp server stderr')
+        .map((entry) => entry.fields.line);
+    await vi.waitFor(() =>
+      expect(lines()).toContain('env: LOG_LEVEL=info DEBUG=true WORKERS=1 API_TOKEN=***'),
+    );
+    await mcp.close();
+    expect(lines()).toContain('fixture server starting');
+    expect(lines().find((line) => String(line).startsWith('args:'))).toMatch(/--verbose=true$/);
+    expect(JSON.stringify(logger.entries)).not.toContain('tok_env_secret_987');
+  });
+
+  it('bounds a whole tool listing: a server that pages without end is down, not hanging', async () => {
+    mcp = await createMcpToolsets(config({ endless: { command: NODE, args: [ENDLESS_PAGES_SERVER] } }), {
+      env: PARENT_ENV,
+      connectTimeoutMs: 1000,
+      shutdownGraceMs: 200,
+      reconnect: { initialDelayMs: 60_000 },
+    });
+    const [status] = mcp.status();
+    expect(status?.state).toBe('down');
+    expect(status?.lastError).toMatch(/did not finish listing its tools within 1000 ms \(\d+ pages/);
+    expect(await toolsOf(mcp, 'endless')).toEqual([]);
   });
 });
