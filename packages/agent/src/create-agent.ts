@@ -12,6 +12,7 @@ import { AgentError } from './agent-error.js';
 import type { AgentEvent, AgentFinishReason, AgentRunTotals, PendingApproval } from './agent-event.js';
 import { estimateMessageTokens, type TokenEstimator } from './context-trimming.js';
 import { type Instructions, type LoopSettings, type ModelSettings, runLoop } from './run-loop.js';
+import { type StartTimer, startRealTimer } from './start-timer.js';
 import type { ApprovalDecision } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
 
@@ -24,6 +25,11 @@ export interface AgentLimits {
   maxSteps?: number;
   /** Time limit of each tool call in ms (default 30 000); the tool's signal fires when it passes. */
   toolTimeoutMs?: number;
+  /**
+   * How long a toolset's `listTools` promise may take each step, in ms (default 10 000). A toolset
+   * that has not answered by then is left out of that step with a warning naming it.
+   */
+  listToolsTimeoutMs?: number;
   /**
    * The context budget in estimated tokens (system prompt, messages and tool specs). Unset: nothing
    * is trimmed. Leave room for the answer: set it below the model's window.
@@ -53,6 +59,8 @@ export interface CreateAgentOptions<Deps> {
   logger?: Logger;
   /** The clock the instructions see (default `() => new Date()`). */
   now?: () => Date;
+  /** The timer that bounds each toolset's `listTools` (default `setTimeout`); injectable for tests. */
+  startTimer?: StartTimer;
 }
 
 type DepsOption<Deps> = undefined extends Deps ? { deps?: Deps } : { deps: Deps };
@@ -112,6 +120,7 @@ export interface Agent<Deps> {
 const limitsSchema = z.object({
   maxSteps: z.number().int().min(1).default(8),
   toolTimeoutMs: z.number().int().min(1).default(30_000),
+  listToolsTimeoutMs: z.number().int().min(1).default(10_000),
   contextTokens: z.number().int().min(1).optional(),
   maxToolResultChars: z.number().int().min(100).optional(),
 });
@@ -140,6 +149,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
   const parsedLimits = limitsSchema.safeParse({
     maxSteps: options.limits?.maxSteps,
     toolTimeoutMs: options.limits?.toolTimeoutMs,
+    listToolsTimeoutMs: options.limits?.listToolsTimeoutMs,
     contextTokens: options.limits?.contextTokens,
     maxToolResultChars: options.limits?.maxToolResultChars,
   });
@@ -155,6 +165,7 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
     model: options.model,
     instructions: options.instructions,
     toolsets: options.toolsets ?? [],
+    listing: { timeoutMs: limits.listToolsTimeoutMs, startTimer: options.startTimer ?? startRealTimer },
     maxSteps: limits.maxSteps,
     toolTimeoutMs: limits.toolTimeoutMs,
     contextTokens: limits.contextTokens,

@@ -1,7 +1,9 @@
-import type { Message } from '@haia/llm';
+import { createModel, LlmError, type Message } from '@haia/llm';
+import { startOpenAIFake } from '@haia/testkit';
 import { describe, expect, it } from 'vitest';
+import { createAgent } from './create-agent.js';
 import { repairToolPairs, unresolvedToolCalls } from './history.js';
-import { user } from './test-helpers.js';
+import { collectEvents, lastEvent, user } from './test-helpers.js';
 
 const call = (id: string): Message => ({
   role: 'assistant',
@@ -28,5 +30,31 @@ describe('history', () => {
     expect(repaired.slice(3)).toEqual(messages.slice(2));
     const fine = [user('a'), call('x'), result('x')];
     expect(repairToolPairs(fine)).toBe(fine);
+  });
+});
+
+describe('history the provider would refuse', () => {
+  it('ends the run with invalid-request before any request for an orphan result', async () => {
+    const fake = await startOpenAIFake({ apiKeys: ['sk-agent-ids-key-1234567890'] });
+    try {
+      const model = createModel('openai:gpt-4o-mini', {
+        apiKey: 'sk-agent-ids-key-1234567890',
+        baseURL: fake.baseURL,
+        env: {},
+      });
+      const agent = createAgent({ model, instructions: 'You are HAIA.' });
+      const events = await collectEvents(
+        agent.run({ messages: [user('a'), call('x'), result('x'), user('b'), result('ghost')] }),
+      );
+      const error = lastEvent(events, 'error').error;
+      expect(LlmError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ code: 'invalid-request' });
+      // Index 5: the instructions' system message comes first in the request.
+      expect(error.message).toContain('messages[5] (tool)');
+      expect(error.message).toContain('"ghost"');
+      expect(fake.server.requests).toHaveLength(0);
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -39,6 +39,7 @@ export {
 } from './create-agent.js';
 export { type HomelabInstructionsOptions, homelabInstructions } from './homelab-instructions.js';
 export type { Instructions, InstructionsContext, ModelSettings } from './run-loop.js';
+export type { StartTimer } from './start-timer.js';
 export {
   type DefineToolOptions,
   defineTool,

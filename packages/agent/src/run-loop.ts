@@ -21,7 +21,7 @@ import type { AgentErrorEvent, AgentEvent, AgentFinishEvent, AgentFinishReason }
 import { type TokenEstimator, trimMessages } from './context-trimming.js';
 import { repairToolPairs, unresolvedToolCalls } from './history.js';
 import { RunAbort } from './run-abort.js';
-import { readStepTools, type StepTools } from './step-tools.js';
+import { type ListingBound, readStepTools, type StepTools } from './step-tools.js';
 import { type ApprovalDecision, runToolCalls, type ToolCallsOutcome } from './tool-calls.js';
 import type { Toolset } from './toolset.js';
 import { isPending } from './until-aborted.js';
@@ -62,6 +62,8 @@ export interface LoopSettings<Deps> {
   model: LanguageModel;
   instructions: Instructions<Deps> | undefined;
   toolsets: readonly Toolset<Deps>[];
+  /** The bound on each toolset's `listTools`. */
+  listing: ListingBound;
   maxSteps: number;
   toolTimeoutMs: number;
   contextTokens: number | undefined;
@@ -227,7 +229,14 @@ export async function* runLoop<Deps>(
       }
     }
     if (waiting.length > 0) {
-      const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
+      const listed = readStepTools(
+        agent.toolsets,
+        input.clientTools,
+        logger,
+        agent.warned,
+        agent.listing,
+        abort.signal,
+      );
       const tools = isPending(listed) ? await abort.until(listed) : listed;
       const outcome = yield* afterCalls(waiting, tools, decisions, 0);
       if (yield* stopAfter(outcome)) return;
@@ -242,7 +251,14 @@ export async function* runLoop<Deps>(
       const step = steps;
       const final = step > agent.maxSteps;
       // A fixed tool list and instructions that return a string: no await (no promise, no listener).
-      const listed = readStepTools(agent.toolsets, input.clientTools, logger, agent.warned);
+      const listed = readStepTools(
+        agent.toolsets,
+        input.clientTools,
+        logger,
+        agent.warned,
+        agent.listing,
+        abort.signal,
+      );
       const tools = isPending(listed) ? await abort.until(listed) : listed;
 
       let system: string | undefined;

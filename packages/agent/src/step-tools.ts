@@ -1,4 +1,5 @@
 import type { Logger, ToolSpec } from '@haia/llm';
+import type { StartTimer } from './start-timer.js';
 import type { Tool } from './tool.js';
 import type { Toolset } from './toolset.js';
 import { isPending } from './until-aborted.js';
@@ -36,19 +37,30 @@ function specOf(tool: Tool<unknown, unknown>): ToolSpec {
 
 type ToolList<Deps> = readonly Tool<Deps, unknown>[] | undefined;
 
+const NO_TIMER = () => {};
+
+/** How long a toolset's `listTools` may take, and the timer that measures it. */
+export interface ListingBound {
+  timeoutMs: number;
+  startTimer: StartTimer;
+}
+
 /**
  * Reads every toolset once (in parallel) and merges the lists. The first toolset (in the agent's
  * order) to offer a name wins; a later tool with the same name is left out with a warning, and so
- * is a client tool named like an agent tool. A toolset whose `listTools` throws is left out of this
- * step with a warning. `warned` keeps each collision warning to once per agent. When every toolset
- * answers at once (fixed tool lists, or none), so does this, without a promise: the step goes on
- * in the same tick.
+ * is a client tool named like an agent tool. A toolset whose `listTools` throws, or whose promise
+ * has not settled within `bound.timeoutMs`, is left out of this step with a warning naming it.
+ * `warned` keeps each collision warning to once per agent. When every toolset answers at once
+ * (fixed tool lists, or none), so does this, without a promise or a timer: the step goes on in the
+ * same tick. `signal` (the run's) cancels the timers when the run is aborted while waiting.
  */
 export function readStepTools<Deps>(
   toolsets: readonly Toolset<Deps>[],
   clientTools: readonly ToolSpec[],
   logger: Logger,
   warned: Set<string>,
+  bound: ListingBound,
+  signal?: AbortSignal,
 ): StepTools<Deps> | Promise<StepTools<Deps>> {
   const leftOut = (toolset: Toolset<Deps>, error: unknown): undefined => {
     logger.warn(
@@ -57,20 +69,51 @@ export function readStepTools<Deps>(
     );
     return undefined;
   };
+  let cancels: Array<() => void> | undefined;
+  const bounded = (toolset: Toolset<Deps>, list: PromiseLike<ToolList<Deps>>): Promise<ToolList<Deps>> =>
+    new Promise((resolve) => {
+      let settled = false;
+      let cancel = NO_TIMER;
+      const settle = (tools: ToolList<Deps>) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        resolve(tools);
+      };
+      cancel = bound.startTimer(bound.timeoutMs, () => {
+        if (settled || signal?.aborted) return;
+        logger.warn(
+          { toolset: toolset.name, timeoutMs: bound.timeoutMs },
+          `toolset did not list its tools within ${bound.timeoutMs} ms (limits.listToolsTimeoutMs); left out of this step`,
+        );
+        settle(undefined);
+      });
+      cancels ??= [];
+      cancels.push(cancel);
+      Promise.resolve(list).then(settle, (error: unknown) => {
+        if (!settled) settle(leftOut(toolset, error));
+      });
+    });
   const lists = toolsets.map((toolset): ToolList<Deps> | Promise<ToolList<Deps>> => {
     try {
       const list = toolset.listTools();
-      return isPending(list)
-        ? Promise.resolve(list).catch((error: unknown) => leftOut(toolset, error))
-        : list;
+      return isPending(list) ? bounded(toolset, list) : list;
     } catch (error) {
       return leftOut(toolset, error);
     }
   });
-  if (lists.some(isPending)) {
-    return Promise.all(lists).then((settled) => mergeTools(toolsets, settled, clientTools, logger, warned));
-  }
-  return mergeTools(toolsets, lists as ToolList<Deps>[], clientTools, logger, warned);
+  if (cancels === undefined)
+    return mergeTools(toolsets, lists as ToolList<Deps>[], clientTools, logger, warned);
+  const timers = cancels;
+  // Aborted while waiting: the run ends at once (the loop stops waiting), so the timers go too.
+  const onAbort = () => {
+    for (const cancel of timers) cancel();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return Promise.all(lists).then((settledLists) => {
+    signal?.removeEventListener('abort', onAbort);
+    return mergeTools(toolsets, settledLists, clientTools, logger, warned);
+  });
 }
 
 /** {@link readStepTools}'s merge of the lists the toolsets gave. */

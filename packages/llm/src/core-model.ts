@@ -16,6 +16,7 @@ import { type Logger, noopLogger } from './logger.js';
 import type { ProviderAdapter } from './providers/provider-adapter.js';
 import { redactSecrets } from './redact.js';
 import { defaultRetryPolicy, type RetryPolicy, retryDelay } from './retry-policy.js';
+import { toolCallIdError } from './tool-call-ids.js';
 
 /** What every line of a call carries, on the model's logger or the request's. */
 const LLM_BINDINGS = { component: 'llm' };
@@ -55,10 +56,11 @@ export interface CoreModelOptions {
 
 /**
  * Wraps a {@link ProviderAdapter} (one attempt, no policy) into a {@link LanguageModel} with the
- * policy every provider shares: retries with back-off before the first event, time-to-first-token
- * and total timeouts, the caller's abort, exactly one `finish` last, one log line and `onCall`
- * record per call, and API keys scrubbed from errors. `createModel` uses it; use it directly to
- * plug in a provider of your own.
+ * policy every provider shares: the history's tool-call ids checked before any request (an orphan
+ * result or a repeated id fails with `invalid-request`), retries with back-off before the first
+ * event, time-to-first-token and total timeouts, the caller's abort, exactly one `finish` last, one
+ * log line and `onCall` record per call, and API keys scrubbed from errors. `createModel` uses
+ * it; use it directly to plug in a provider of your own.
  *
  * @example
  * const model = createCoreModel({ provider: 'acme', modelId: 'm1', adapter: async () => myAdapter, logger });
@@ -332,6 +334,9 @@ class CoreCall implements AsyncIterableIterator<ChatEvent> {
     const callerSignal = this.callerSignal;
     this.startedAt = shared.now();
     if (callerSignal?.aborted) throw this.fail(shared.abortError(callerSignal, []) as LlmError);
+    // A history the provider would refuse with an obscure 400 fails here, before any request.
+    const malformed = toolCallIdError(this.call.messages, shared.provider, shared.modelId);
+    if (malformed) throw this.fail(malformed);
     this.totalTimer = startTimer('total', shared.timeoutMs, (reason) => {
       this.outOfTime = reason;
       this.attempt?.abort(reason);

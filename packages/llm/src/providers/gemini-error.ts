@@ -8,6 +8,8 @@ export interface GeminiErrorContext {
   baseURL: string;
   apiKey: string | undefined;
   signal: AbortSignal;
+  /** Output was already yielded: a lost connection then cut an answer short. */
+  started?: boolean;
 }
 
 const googleErrorSchema = z.object({
@@ -120,6 +122,17 @@ export function toGeminiError(error: unknown, context: GeminiErrorContext): LlmE
     });
   }
   const network = describeNetworkError(error);
+  if (network && context.started) {
+    return new LlmError({
+      ...base,
+      code: 'network',
+      // The core never retries once output was yielded; say so to every other reader too.
+      retryable: false,
+      message: clean(
+        `The connection to Gemini at ${context.baseURL} was lost mid-answer (${network}): the answer is incomplete; ask again.`,
+      ),
+    });
+  }
   if (network) {
     return new LlmError({
       ...base,

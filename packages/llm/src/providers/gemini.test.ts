@@ -441,10 +441,20 @@ describe('gemini adapter: errors', () => {
     expect(error).toMatchObject({ code: 'overloaded', status: 503 });
   });
 
-  it('fails when the connection drops mid-stream', async () => {
+  it('fails when the connection drops mid-stream, saying the answer was cut off', async () => {
     gemini.truncate({ text: ['one', ' two', ' three'] });
-    const error = await failure(run(await adapter(), { messages: hello }));
-    expect(error.code).toBe('network');
+    const events: ChatEvent[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
+          events.push(event);
+      })(),
+    );
+    expect(events.some((event) => event.type === 'text-delta')).toBe(true);
+    // Output was sent: not "could not reach", and not worth retrying the same call.
+    expect(error).toMatchObject({ code: 'network', retryable: false });
+    expect(error.message).toContain(`The connection to Gemini at ${gemini.url} was lost mid-answer`);
+    expect(error.message).not.toContain('Could not reach');
     // The SDK's automatic continuation is off: no second request behind the core's back.
     expect(gemini.requests).toHaveLength(1);
   });

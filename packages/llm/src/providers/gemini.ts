@@ -1,7 +1,7 @@
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
-import { toGeminiError } from './gemini-error.js';
+import { type GeminiErrorContext, toGeminiError } from './gemini-error.js';
 import { type GeminiThinkingOptions, toGeminiRequest } from './gemini-request.js';
 import { GeminiStreamState } from './gemini-stream.js';
 import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
@@ -75,7 +75,7 @@ export async function createGeminiAdapter(
           retryable: false,
         });
       }
-      const context = { modelId, baseURL: origin, apiKey, signal };
+      const context: GeminiErrorContext = { modelId, baseURL: origin, apiKey, signal, started: false };
       const { contents, config } = toGeminiRequest(modelId, request, thinking);
       const state = new GeminiStreamState(modelId);
       logger.debug(
@@ -94,7 +94,10 @@ export async function createGeminiAdapter(
           },
         });
         for await (const chunk of chunks) {
-          for (const event of state.push(chunk)) yield event;
+          for (const event of state.push(chunk)) {
+            context.started = true;
+            yield event;
+          }
         }
       } catch (error) {
         throw toGeminiError(error, context);

@@ -8,6 +8,8 @@ export interface OllamaErrorContext {
   host: string;
   apiKey: string | undefined;
   signal: AbortSignal;
+  /** Output was already yielded: a lost connection then cut an answer short. */
+  started?: boolean;
 }
 
 const ollamaErrorSchema = z.object({ error: z.string() });
@@ -60,6 +62,19 @@ export function toOllamaError(error: unknown, context: OllamaErrorContext): LlmE
     return new LlmError({ ...base, code: 'aborted', message: 'The Ollama request was aborted.' });
   }
   const systemCode = systemErrorCode(error);
+  const detail = systemCode ?? (error instanceof Error ? error.message : String(error));
+  if (context.started && (systemCode || error instanceof TypeError)) {
+    return new LlmError({
+      ...base,
+      code: 'network',
+      // The core never retries once output was yielded; say so to every other reader too.
+      retryable: false,
+      message: redact(
+        `The connection to Ollama at ${context.host} was lost mid-answer (${detail}): the answer is incomplete; ask again.`,
+        context.apiKey,
+      ),
+    });
+  }
   if (systemCode === 'ECONNREFUSED') {
     return new LlmError({
       ...base,
@@ -67,7 +82,6 @@ export function toOllamaError(error: unknown, context: OllamaErrorContext): LlmE
       message: `Ollama is not running at ${context.host}: start it with \`ollama serve\` or set OLLAMA_HOST.`,
     });
   }
-  const detail = systemCode ?? (error instanceof Error ? error.message : String(error));
   if (systemCode || error instanceof TypeError) {
     return new LlmError({
       ...base,

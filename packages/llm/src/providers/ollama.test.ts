@@ -376,10 +376,20 @@ describe('ollama adapter: errors', () => {
     expect(error.message).toContain('ended before "done"');
   });
 
-  it('fails when the connection drops mid-stream', async () => {
+  it('fails when the connection drops mid-stream, saying the answer was cut off', async () => {
     ollama.truncate({ text: ['one', ' two'] });
-    const error = await failure(run(await adapter(), { messages: hello }));
-    expect(error.code).toBe('network');
+    const events: ChatEvent[] = [];
+    const error = await failure(
+      (async () => {
+        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
+          events.push(event);
+      })(),
+    );
+    expect(events.some((event) => event.type === 'text-delta')).toBe(true);
+    // Output was sent: not "could not reach", and not worth retrying the same call.
+    expect(error).toMatchObject({ code: 'network', retryable: false });
+    expect(error.message).toContain(`The connection to Ollama at ${ollama.url} was lost mid-answer`);
+    expect(error.message).not.toContain('Could not reach');
   });
 
   it('rejects a line that is not JSON', async () => {

@@ -1,6 +1,6 @@
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
-import { ollamaHttpError, toOllamaError } from './ollama-error.js';
+import { type OllamaErrorContext, ollamaHttpError, toOllamaError } from './ollama-error.js';
 import { type OllamaThink, toOllamaBody } from './ollama-request.js';
 import { OllamaStreamState, readOllamaLines } from './ollama-stream.js';
 import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
@@ -48,7 +48,7 @@ export async function createOllamaAdapter(
     provider: 'ollama',
     modelId,
     async *stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
-      const context = { modelId, host, apiKey: settings.apiKey, signal };
+      const context: OllamaErrorContext = { modelId, host, apiKey: settings.apiKey, signal, started: false };
       const body = toOllamaBody(modelId, request, { think: options.think, keepAlive: options.keepAlive });
       if (request.toolChoice === 'required') {
         logger.debug({}, 'ollama has no tool_choice: "required" is sent as "auto"');
@@ -59,7 +59,10 @@ export async function createOllamaAdapter(
         if (!response.ok) throw ollamaHttpError(response.status, await response.text(), context);
         if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
         for await (const chunk of readOllamaLines(response.body, modelId)) {
-          for (const event of state.push(chunk)) yield event;
+          for (const event of state.push(chunk)) {
+            context.started = true;
+            yield event;
+          }
           if (state.finished) break;
         }
       } catch (error) {
