@@ -103,7 +103,8 @@ export function fromLlmError(error: LlmError, hints: { ollamaHost?: string } = {
   // The SDKs retry 5xx and 429 on their own; retrying a broken key or a missing model never helps.
   if (!error.retryable) headers['x-should-retry'] = 'false';
   let message = error.message;
-  if (error.provider === 'ollama' && error.code === 'network') {
+  // Retryable: nothing came yet, so Ollama is not there. A connection lost mid-answer says so itself.
+  if (error.provider === 'ollama' && error.code === 'network' && error.retryable) {
     message = `The model ${error.provider}:${error.model} is not reachable: Ollama is not running at ${redactSecrets(hints.ollamaHost ?? 'http://127.0.0.1:11434')}. Start it with \`ollama serve\` (then \`ollama pull ${error.model}\`), set OLLAMA_HOST to where it runs, or set HAIA_MODEL to another provider:model (for example HAIA_MODEL=openai:gpt-4o-mini with OPENAI_API_KEY).${detail(error.message)}`;
   } else if (error.provider === 'ollama' && error.code === 'not-found') {
     message = `Ollama does not have the model ${error.model}: run \`ollama pull ${error.model}\` or set HAIA_MODEL to a model you have.${detail(error.message)}`;

@@ -1,7 +1,8 @@
 import { createAgent, createToolset, defineTool } from '@haia/agent';
-import { type LanguageModel, LlmError } from '@haia/llm';
+import { createModel, type LanguageModel, LlmError } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
 import type { Store } from '@haia/store';
+import { startOllamaFake } from '@haia/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildServer, chatRequest, type LooseJson, sseData, testStore } from '../test/helpers.js';
@@ -355,6 +356,25 @@ describe('POST /v1/chat/completions in-process', () => {
     expect(error.message).toContain('ollama serve');
     expect(error.message).toContain('HAIA_MODEL');
     expect(error.message).toContain('http://127.0.0.1:11434');
+  });
+
+  it('says an Ollama connection lost mid-answer was cut off, not that Ollama is not running', async () => {
+    const ollama = await startOllamaFake();
+    try {
+      ollama.truncate({ text: ['Half', ' an answer'] });
+      const model = createModel('ollama:llama3.2', { baseURL: ollama.url, env: {}, maxRetries: 0 });
+      const server = buildServer({ model, store, env: { HAIA_MODEL: 'ollama:llama3.2' } });
+      const response = await server.app.handle(
+        chatRequest({ model: 'haia', stream: true, messages: [{ role: 'user', content: 'cut me off' }] }),
+      );
+      expect(response.status).toBe(200);
+      const frames = sseData(await response.text()) as LooseJson[];
+      const failure = frames.at(-1) as { error?: { message: string } };
+      expect(failure.error?.message).toContain('lost mid-answer');
+      expect(failure.error?.message).not.toContain('ollama serve');
+    } finally {
+      await ollama.close();
+    }
   });
 
   it('reports a failure after streaming began as a data: {"error"} frame, without [DONE], and stores the partial answer', async () => {
