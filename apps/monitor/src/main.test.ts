@@ -55,6 +55,19 @@ function run(args: string[], env: Record<string, string>) {
   return { child, exited, output: () => output };
 }
 
+/**
+ * Polls until `condition` holds. The bin starts a PGlite and a cluster watch, which on a busy machine
+ * (other test files starting their own PGlite beside it) takes well over 10 s: wait up to a minute.
+ */
+async function waitFor(condition: () => boolean) {
+  for (let attempt = 0; attempt < 2400 && !condition(); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The bin tests' time limit: above {@link waitFor}'s minute. */
+const BIN_TIMEOUT_MS = 90_000;
+
 const channels = () => ({
   TELEGRAM_BOT_TOKEN: TOKEN,
   TELEGRAM_CHAT_ID: '5',
@@ -89,7 +102,9 @@ describe('haia-monitor bin', () => {
     expect(bad.output()).toContain('HAIA_MONITOR_QUIET_HOURS="night"');
   });
 
-  it('runs against the cluster, serves /health and /metrics, and stops on SIGTERM', async () => {
+  it('runs against the cluster, serves /health and /metrics, and stops on SIGTERM', {
+    timeout: BIN_TIMEOUT_MS,
+  }, async () => {
     const app = run([], {
       ...channels(),
       PROXMOX_URL: proxmox.url,
@@ -99,22 +114,14 @@ describe('haia-monitor bin', () => {
       HAIA_MONITOR_PORT: '0',
       HAIA_DATA_DIR: join(cwd, 'data'),
     });
-    for (let attempt = 0; attempt < 400 && !app.output().includes('haia-monitor running'); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor(() => app.output().includes('haia-monitor running'));
     const line = app
       .output()
       .split('\n')
       .find((entry) => entry.includes('haia-monitor running'));
     const { url } = JSON.parse(line ?? '{}') as { url: string };
     expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: 'ok' });
-    for (
-      let attempt = 0;
-      attempt < 400 && !app.output().includes('"check":"guests","outcome":"ok"');
-      attempt++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor(() => app.output().includes('"check":"guests","outcome":"ok"'));
     expect(await (await fetch(`${url}/metrics`)).text()).toContain(
       'haia_monitor_checks_total{check="guests",outcome="ok"} 1',
     );
@@ -124,7 +131,9 @@ describe('haia-monitor bin', () => {
     expect(app.output()).not.toContain(proxmox.tokenSecret);
   });
 
-  it('adds the AI note from HAIA_MODEL to a firing alert (second-scale intervals)', async () => {
+  it('adds the AI note from HAIA_MODEL to a firing alert (second-scale intervals)', {
+    timeout: BIN_TIMEOUT_MS,
+  }, async () => {
     const model = await startOpenAIFake({ apiKeys: ['sk-SECRET-model'] });
     model.setReply(() => ({
       text: 'VM 101 was shut down from inside the guest. Start it with qm start 101.',
@@ -146,17 +155,9 @@ describe('haia-monitor bin', () => {
         OPENAI_BASE_URL: model.baseURL,
         OPENAI_API_KEY: 'sk-SECRET-model',
       });
-      for (
-        let attempt = 0;
-        attempt < 400 && !app.output().includes('"check":"guests","outcome":"ok"');
-        attempt++
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await waitFor(() => app.output().includes('"check":"guests","outcome":"ok"'));
       proxmox.stopGuest(101);
-      for (let attempt = 0; attempt < 400 && telegram.messages.length === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await waitFor(() => telegram.messages.length > 0);
       expect(telegram.messages[0]?.text).toContain('VM 101 (docker-host) stopped');
       expect(telegram.messages[0]?.text).toContain('Start it with qm start 101.');
       expect(model.requests[0]?.body.messages.at(-1)?.content).toContain('VM 101 (docker-host) stopped');

@@ -11,7 +11,9 @@ import { checkTasks } from './checks/task-check.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorStore } from './monitor-store.js';
 import type { CheckOutcome } from './observation.js';
+import { oneAtATime } from './one-at-a-time.js';
 import { buildDigest, isQuietTime } from './quiet-hours.js';
+import { createUndeliveredQueue, MAX_UNDELIVERED } from './undelivered-queue.js';
 
 /** The checks the monitor runs, each on its own schedule. */
 export const CHECK_NAMES = ['guests', 'nodes', 'tasks', 'ceph', 'storage'] as const;
@@ -58,9 +60,6 @@ export interface Monitor {
 /** How long before the last run a failed task may have started and still be found (a long backup). */
 const TASK_LOOKBACK_MS = 24 * 3_600_000;
 
-/** Notifications no channel took, kept for the next digest tick; the oldest go first past this. */
-const MAX_UNDELIVERED = 100;
-
 /** Errors meaning the API itself cannot be reached or used: one `proxmox:api` alert, not a crash. */
 const UNREACHABLE = new Set(['network', 'timeout', 'tls', 'auth', 'permission']);
 
@@ -68,20 +67,16 @@ const UNREACHABLE = new Set(['network', 'timeout', 'tls', 'auth', 'permission'])
 export function createMonitor(options: MonitorOptions): Monitor {
   const { client, store, logger, metrics, rules } = options;
   const now = options.now ?? (() => new Date());
-  let serial: Promise<unknown> = Promise.resolve();
   /**
    * Notifications that every channel refused (Telegram down, a network outage): the alert's record
    * says it was notified, so without this it would stay unsent until its reminder, and a resolved
-   * notice for good. Retried on each digest tick, in order.
+   * notice for good. Retried on each digest tick, in order; kept in the store, so a restart (or the
+   * instance that takes over as leader) still sends them.
    */
-  const undelivered: AlertNotification[] = [];
+  const undelivered = createUndeliveredQueue({ store, logger, max: MAX_UNDELIVERED, now });
 
   /** Evaluations and their writes run one at a time, so concurrent checks never race on a row. */
-  function serialized<T>(task: () => Promise<T>): Promise<T> {
-    const run = serial.then(task, task);
-    serial = run.catch(() => undefined);
-    return run;
-  }
+  const serialized = oneAtATime();
 
   async function gather(name: CheckName, signal: AbortSignal): Promise<CheckOutcome> {
     switch (name) {
@@ -170,29 +165,45 @@ export function createMonitor(options: MonitorOptions): Monitor {
     });
   }
 
+  /** Sends to every channel; true when one took it (or there is no channel to take it). */
+  async function sendToAny(notification: Notification, signal: AbortSignal): Promise<boolean> {
+    const results = await sendToAll(notification, signal);
+    return results.length === 0 || results.some((result) => result.ok);
+  }
+
   /** Sends to every channel; when none took it, queues it for {@link retryUndelivered}. */
   async function deliver(alert: AlertNotification, signal: AbortSignal) {
-    const results = await sendToAll(alert.notification, signal);
-    if (results.length === 0 || results.some((result) => result.ok)) return;
-    if (undelivered.length >= MAX_UNDELIVERED) {
-      const dropped = undelivered.shift();
+    if (await sendToAny(alert.notification, signal)) return;
+    try {
+      await undelivered.add(alert);
+    } catch (error) {
       logger.error(
-        { key: dropped?.key, title: dropped?.notification.title },
-        'notification dropped: too many undelivered',
+        { key: alert.key, title: alert.notification.title, error: (error as Error).message },
+        'no channel took the notification, and it could not be kept for a retry: the database failed',
       );
+      return;
     }
-    undelivered.push(alert);
     logger.warn(
       { key: alert.key, title: alert.notification.title },
       'no channel took the notification; retrying it in a minute',
     );
   }
 
-  /** Sends again what no channel took (non-critical ones during quiet hours go to the digest). */
+  /**
+   * Sends again what no channel took (non-critical ones during quiet hours go to the digest). Each
+   * leaves the queue only once it was sent or held: a crash in between sends it again, never loses it.
+   */
   async function retryUndelivered(signal: AbortSignal) {
-    for (const alert of undelivered.splice(0)) {
-      if (await heldForQuietHours(alert)) continue;
-      await deliver(alert, signal);
+    for (const alert of await undelivered.list()) {
+      if (signal.aborted) return;
+      if (!(await heldForQuietHours(alert)) && !(await sendToAny(alert.notification, signal))) {
+        logger.warn(
+          { key: alert.key, title: alert.notification.title, queuedAt: alert.queuedAt },
+          'no channel took the notification again; retrying it in a minute',
+        );
+        continue;
+      }
+      await undelivered.remove(alert.id);
     }
   }
 

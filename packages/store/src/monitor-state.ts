@@ -46,8 +46,11 @@ export interface MonitorState {
   activeAlerts(): Promise<AlertRow[]>;
   /** Inserts or replaces alerts by key, in one transaction. */
   saveAlerts(rows: readonly AlertRow[]): Promise<void>;
+  /** The JSON value stored under `key` in `monitor_state` (`guests.running`, `notifications.undelivered`), or undefined. */
   getState<T>(key: string): Promise<T | undefined>;
+  /** Stores `value` (JSON) under `key` in `monitor_state`, replacing what was there, in one statement. */
   setState(key: string, value: unknown): Promise<void>;
+  /** Adds a notification to the quiet-hours digest queue. */
   holdNotification(held: HeldNotificationRow): Promise<void>;
   /** Returns and removes every held notification, oldest first. */
   takeHeldNotifications(): Promise<HeldNotificationRow[]>;
