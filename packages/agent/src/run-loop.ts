@@ -228,15 +228,11 @@ export async function* runLoop<Deps>(
         return;
       }
     }
+    /** This step's tools, read from every toolset (bounded) plus the client's. */
+    const listStepTools = () =>
+      readStepTools(agent.toolsets, input.clientTools, logger, agent.warned, agent.listing, abort.signal);
     if (waiting.length > 0) {
-      const listed = readStepTools(
-        agent.toolsets,
-        input.clientTools,
-        logger,
-        agent.warned,
-        agent.listing,
-        abort.signal,
-      );
+      const listed = listStepTools();
       const tools = isPending(listed) ? await abort.until(listed) : listed;
       const outcome = yield* afterCalls(waiting, tools, decisions, 0);
       if (yield* stopAfter(outcome)) return;
@@ -251,14 +247,7 @@ export async function* runLoop<Deps>(
       const step = steps;
       const final = step > agent.maxSteps;
       // A fixed tool list and instructions that return a string: no await (no promise, no listener).
-      const listed = readStepTools(
-        agent.toolsets,
-        input.clientTools,
-        logger,
-        agent.warned,
-        agent.listing,
-        abort.signal,
-      );
+      const listed = listStepTools();
       const tools = isPending(listed) ? await abort.until(listed) : listed;
 
       let system: string | undefined;

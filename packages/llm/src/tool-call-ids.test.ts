@@ -2,8 +2,8 @@ import { type AnthropicFake, type OpenAIFake, startAnthropicFake, startOpenAIFak
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallRecord } from './call-record.js';
 import { createModel } from './create-model.js';
-import { LlmError } from './llm-error.js';
 import type { Message, ToolCallPart } from './message.js';
+import { failure } from './providers/adapter-test-helpers.js';
 import { toolCallIdError } from './tool-call-ids.js';
 
 const OPENAI_KEY = 'sk-ids-test-key-abcdef123456';
@@ -56,16 +56,6 @@ const reusedAcrossTurns: Message[] = [
   { role: 'assistant', content: [call('call_0')] },
   result('call_0'),
 ];
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(LlmError.isInstance(error)).toBe(true);
-    return error as LlmError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('tool-call ids are checked before any provider call', () => {
   it('refuses a tool result that answers no earlier call, naming its index and id, and sends nothing', async () => {

@@ -15,6 +15,20 @@ export async function run(
   return events;
 }
 
+/** The events an adapter yielded for one request before it failed, and the `LlmError` it failed with. */
+export async function runUntilFailure(
+  model: ProviderAdapter,
+  request: Omit<ChatRequest, 'signal'>,
+): Promise<{ events: ChatEvent[]; error: LlmError }> {
+  const events: ChatEvent[] = [];
+  const error = await failure(
+    (async () => {
+      for await (const event of model.stream(request, new AbortController().signal)) events.push(event);
+    })(),
+  );
+  return { events, error };
+}
+
 /** The `LlmError` a promise rejects with; fails the test when it resolves or rejects with anything else. */
 export async function failure(promise: Promise<unknown>): Promise<LlmError> {
   try {

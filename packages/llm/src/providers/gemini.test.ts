@@ -4,7 +4,7 @@ import type { ChatEvent } from '../chat-event.js';
 import { collectStream } from '../collect-stream.js';
 import { noopLogger } from '../logger.js';
 import type { Message } from '../message.js';
-import { failure, run } from './adapter-test-helpers.js';
+import { failure, run, runUntilFailure } from './adapter-test-helpers.js';
 import { createGeminiAdapter, type GeminiAdapterOptions } from './gemini.js';
 import type { ProviderAdapter } from './provider-adapter.js';
 
@@ -430,26 +430,14 @@ describe('gemini adapter: errors', () => {
       { text: ['one', ' two'] },
       { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' },
     );
-    const events: ChatEvent[] = [];
-    const error = await failure(
-      (async () => {
-        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
-          events.push(event);
-      })(),
-    );
+    const { events, error } = await runUntilFailure(await adapter(), { messages: hello });
     expect(events.map((event) => event.type)).toEqual(['text-delta', 'text-delta']);
     expect(error).toMatchObject({ code: 'overloaded', status: 503 });
   });
 
   it('fails when the connection drops mid-stream, saying the answer was cut off', async () => {
     gemini.truncate({ text: ['one', ' two', ' three'] });
-    const events: ChatEvent[] = [];
-    const error = await failure(
-      (async () => {
-        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
-          events.push(event);
-      })(),
-    );
+    const { events, error } = await runUntilFailure(await adapter(), { messages: hello });
     expect(events.some((event) => event.type === 'text-delta')).toBe(true);
     // Output was sent: not "could not reach", and not worth retrying the same call.
     expect(error).toMatchObject({ code: 'network', retryable: false });

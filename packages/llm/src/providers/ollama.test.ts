@@ -4,7 +4,7 @@ import type { ChatEvent } from '../chat-event.js';
 import { collectStream } from '../collect-stream.js';
 import { noopLogger } from '../logger.js';
 import type { Message } from '../message.js';
-import { failure, run } from './adapter-test-helpers.js';
+import { failure, run, runUntilFailure } from './adapter-test-helpers.js';
 import { createOllamaAdapter, normalizeOllamaHost, type OllamaAdapterOptions } from './ollama.js';
 import type { ProviderAdapter } from './provider-adapter.js';
 
@@ -357,13 +357,7 @@ describe('ollama adapter: errors', () => {
 
   it('fails on an in-stream error line after the text before it', async () => {
     ollama.midStreamError({ text: ['one', ' two'] }, 'an error was encountered while running the model');
-    const events: ChatEvent[] = [];
-    const error = await failure(
-      (async () => {
-        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
-          events.push(event);
-      })(),
-    );
+    const { events, error } = await runUntilFailure(await adapter(), { messages: hello });
     expect(events.map((event) => event.type)).toEqual(['text-delta', 'text-delta']);
     expect(error.code).toBe('server');
     expect(error.message).toContain('an error was encountered while running the model');
@@ -378,13 +372,7 @@ describe('ollama adapter: errors', () => {
 
   it('fails when the connection drops mid-stream, saying the answer was cut off', async () => {
     ollama.truncate({ text: ['one', ' two'] });
-    const events: ChatEvent[] = [];
-    const error = await failure(
-      (async () => {
-        for await (const event of (await adapter()).stream({ messages: hello }, new AbortController().signal))
-          events.push(event);
-      })(),
-    );
+    const { events, error } = await runUntilFailure(await adapter(), { messages: hello });
     expect(events.some((event) => event.type === 'text-delta')).toBe(true);
     // Output was sent: not "could not reach", and not worth retrying the same call.
     expect(error).toMatchObject({ code: 'network', retryable: false });
