@@ -3,7 +3,7 @@ import { ProxmoxError, type ProxmoxErrorCode } from './proxmox-error.js';
 
 /** What `/ready` can show about the cluster; never a thrown error. */
 export interface ProxmoxHealth {
-  /** The cluster's origin. */
+  /** The cluster's API base URL, as `client.url`. */
   url: string;
   /** Proxmox answered `GET /version` with this token. */
   reachable: boolean;

@@ -16,6 +16,9 @@ const TLS_CODES = new Set([
   'HOSTNAME_MISMATCH',
 ]);
 
+/** Codes of a trusted certificate that names other hosts than the URL's. */
+const NAME_MISMATCH_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
 
 const AUDITOR_HINT = 'the token needs the PVEAuditor role on / (read-only)';
@@ -119,6 +122,16 @@ function errorCode(error: unknown): { code: string | undefined; message: string 
   return found;
 }
 
+/** The {@link ProxmoxError} of a call that did not get its whole answer within `timeoutMs`. */
+export function errorForTimeout(options: { origin: string; path: string; timeoutMs: number }): ProxmoxError {
+  const { origin, path, timeoutMs } = options;
+  return new ProxmoxError({
+    code: 'timeout',
+    path,
+    message: `Proxmox at ${origin} did not answer ${path} within ${timeoutMs} ms: the node may be overloaded, or a storage or Ceph it asks may hang; try again later.`,
+  });
+}
+
 /** Turns a failure to get any answer (DNS, refused, TLS, timeout) into a {@link ProxmoxError}. */
 export function errorForFailure(error: unknown, options: { origin: string; path: string }): ProxmoxError {
   const { origin, path } = options;
@@ -131,6 +144,14 @@ export function errorForFailure(error: unknown, options: { origin: string; path:
   }
   const { code, message } = errorCode(error);
   const cause = error instanceof Error ? (error.cause ?? error) : error;
+  if (code && NAME_MISMATCH_CODES.has(code)) {
+    return new ProxmoxError({
+      code: 'tls',
+      path,
+      cause,
+      message: `The TLS certificate of ${origin} is trusted but made out for other names (${message}). Put a name or IP the certificate lists in PROXMOX_URL (a Proxmox node certificate lists the node name and its IP), or give the node a certificate for this name.`,
+    });
+  }
   if (code && (TLS_CODES.has(code) || /CERT|SSL|TLS/.test(code))) {
     return new ProxmoxError({
       code: 'tls',

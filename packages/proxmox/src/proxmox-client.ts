@@ -2,7 +2,8 @@ import { rootCertificates } from 'node:tls';
 import ky, { type KyInstance } from 'ky';
 import { Agent } from 'undici';
 import type { z } from 'zod';
-import { errorForFailure, errorForStatus } from './http-errors.js';
+import { proxmoxBaseUrl } from './base-url.js';
+import { errorForFailure, errorForStatus, errorForTimeout } from './http-errors.js';
 import { noopProxmoxLogger, type ProxmoxLogger } from './logger.js';
 import { ProxmoxError, type ProxmoxErrorCode } from './proxmox-error.js';
 import {
@@ -35,7 +36,10 @@ import type {
 
 /** Options of {@link createProxmoxClient}. */
 export interface ProxmoxClientOptions {
-  /** `https://host:8006` (a trailing `/api2/json` is accepted too). */
+  /**
+   * `https://host:8006` (a trailing `/api2/json` is accepted too), or the URL of a reverse proxy with its
+   * path prefix, such as `https://proxy.lan/pve`.
+   */
   url: string;
   /** `user@realm!tokenname`, such as `haia@pve!monitor`. */
   tokenId: string;
@@ -45,7 +49,10 @@ export interface ProxmoxClientOptions {
   verifyTls?: boolean;
   /** PEM text of the CA to trust beside the public ones: the cluster's `/etc/pve/pve-root-ca.pem`. */
   ca?: string;
-  /** Time limit per request in ms (default 10 000; Proxmox delays every 401 by about 3 s). */
+  /**
+   * Time limit per request in ms, the whole answer included (default 10 000; Proxmox delays every 401
+   * by about 3 s).
+   */
   timeoutMs?: number;
   /** A fetch to use instead of the global one (it receives an undici `dispatcher` for TLS settings). */
   fetch?: typeof globalThis.fetch;
@@ -106,7 +113,7 @@ export interface FailedTasks {
  * Methods throw {@link ProxmoxError}, or the caller's abort reason when `signal` aborts.
  */
 export interface ProxmoxClient {
-  /** The cluster's origin, such as `https://pve1:8006`. */
+  /** The cluster's API base without `/api2/json`: `https://pve1:8006`, or with a proxy's path prefix. */
   readonly url: string;
   /** `GET /version`: also a cheap reachability and token check. */
   version(options?: CallOptions): Promise<ProxmoxVersion>;
@@ -165,17 +172,17 @@ function segment(value: string | number): string {
  * const { guests } = await proxmox.clusterResources({ type: 'vm' });
  */
 export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClient {
-  const origin = new URL(options.url.replace(/\/+$/, '').replace(/\/api2\/json$/, '')).origin;
+  const baseUrl = proxmoxBaseUrl(options.url);
   const logger = (options.logger ?? noopProxmoxLogger).child({ component: 'proxmox' });
   const verifyTls = options.verifyTls ?? true;
   if (!verifyTls) {
     logger.warn(
-      { url: origin },
+      { url: baseUrl },
       'PROXMOX_VERIFY_TLS=false: the Proxmox certificate is not checked; set PROXMOX_CA_FILE to the cluster CA instead',
     );
   }
   const dispatcher =
-    origin.startsWith('https:') && (options.ca || !verifyTls)
+    baseUrl.startsWith('https:') && (options.ca || !verifyTls)
       ? new Agent({
           connect: {
             rejectUnauthorized: verifyTls,
@@ -184,6 +191,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
         })
       : undefined;
   const now = options.now ?? (() => new Date());
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let lastReachedAt: Date | undefined;
   let lastError: ProxmoxClientStatus['lastError'];
   const noteFailure = (error: ProxmoxError) => {
@@ -194,12 +202,12 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     ? (input, init) => baseFetch(input, { ...init, dispatcher } as RequestInit)
     : baseFetch;
   const http: KyInstance = ky.create({
-    prefixUrl: `${origin}/api2/json/`,
+    prefixUrl: `${baseUrl}/api2/json/`,
     headers: {
       authorization: `PVEAPIToken=${options.tokenId}=${options.tokenSecret}`,
       accept: 'application/json',
     },
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeout: false,
     retry: 0,
     throwHttpErrors: false,
     fetch: fetchWithDispatcher,
@@ -216,27 +224,33 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     call: CallOptions & { query?: Record<string, string | number>; whole?: boolean } = {},
   ): Promise<z.output<Schema>> {
     const started = Date.now();
+    // One deadline for the whole answer, body included: a node that sends its headers and then stalls
+    // must not hold the call (and the tool) until undici's own 300 s body timeout.
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+    const fail = (error: unknown): ProxmoxError => {
+      if (call.signal?.aborted) throw call.signal.reason;
+      const failure = deadline.aborted
+        ? errorForTimeout({ origin: baseUrl, path, timeoutMs })
+        : errorForFailure(error, { origin: baseUrl, path });
+      noteFailure(failure);
+      lineLogger(call).warn({ path, code: failure.code, durationMs: Date.now() - started }, failure.message);
+      return failure;
+    };
     let response: Response;
     try {
       response = await http.get(path.slice(1), {
         ...(call.query ? { searchParams: call.query } : {}),
-        ...(call.signal ? { signal: call.signal } : {}),
+        signal,
       });
     } catch (error) {
-      if (call.signal?.aborted) throw call.signal.reason;
-      const failure = errorForFailure(error, { origin, path });
-      noteFailure(failure);
-      lineLogger(call).warn({ path, code: failure.code, durationMs: Date.now() - started }, failure.message);
-      throw failure;
+      throw fail(error);
     }
     let body: string;
     try {
       body = await response.text();
     } catch (error) {
-      if (call.signal?.aborted) throw call.signal.reason;
-      const failure = errorForFailure(error, { origin, path });
-      noteFailure(failure);
-      throw failure;
+      throw fail(error);
     }
     lineLogger(call).debug(
       { path, status: response.status, durationMs: Date.now() - started },
@@ -282,7 +296,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
   }
 
   const client: ProxmoxClient = {
-    url: origin,
+    url: baseUrl,
     version: (call = {}) => get('/version', versionSchema, call),
     clusterStatus: (call = {}) => get('/cluster/status', clusterStatusSchema, call),
     clusterResources: ({ type, ...call } = {}) =>
@@ -368,7 +382,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
           : lastReachedAt !== undefined && (lastError === undefined || lastReachedAt >= lastError.at)
             ? 'ok'
             : 'failing';
-      return { url: origin, state, lastReachedAt, lastError };
+      return { url: baseUrl, state, lastReachedAt, lastError };
     },
     async close() {
       await dispatcher?.close();

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import type { ProxmoxFake } from '@haia/testkit';
@@ -189,6 +192,30 @@ describe('ProxmoxError when no answer comes', () => {
     }
   });
 
+  it('timeout: a node that sends its headers and then stalls the body, within timeoutMs', async () => {
+    const slow = createProxmoxClient({
+      url: fake.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: (await import('@haia/testkit')).testCertificates().ca,
+      timeoutMs: 100,
+      logger,
+    });
+    try {
+      fake.server.enqueue((response) => {
+        response.writeHead(200, 'OK', { 'content-type': 'application/json;charset=UTF-8' });
+        response.write('{"data":');
+      });
+      const error = await failure(slow.version());
+      expect(error).toMatchObject({ code: 'timeout', path: '/version' });
+      expect(error.message).toContain('within 100 ms');
+      expect(slow.status().lastError?.code).toBe('timeout');
+      await vi.waitFor(() => expect(fake.server.activeRequests()).toBe(0));
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('network: a closed port, and a dropped connection', async () => {
     const gone = await startProxmoxFake();
     const url = gone.url;
@@ -253,6 +280,35 @@ describe('TLS', () => {
       expect(error.message).toContain('PROXMOX_CA_FILE');
     } finally {
       await wrongCa.close();
+    }
+  });
+
+  it('tls: a trusted certificate made out for other names says to use a name it lists, not to add the CA', async () => {
+    // A node certificate for pve1.example / 192.0.2.11, trusted through `ca`, reached as 127.0.0.1.
+    const cert = readFileSync(new URL('../test-fixtures/other-host.crt', import.meta.url), 'utf8');
+    const key = readFileSync(new URL('../test-fixtures/other-host.key', import.meta.url), 'utf8');
+    const server = createHttpsServer({ cert, key }, (_request, response) => {
+      response.writeHead(200, 'OK', { 'content-type': 'application/json;charset=UTF-8' });
+      response.end('{"data":{"version":"9.1.4","release":"9.1","repoid":"5ac30304"}}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const misnamed = createProxmoxClient({
+      url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: cert,
+    });
+    try {
+      const error = await failure(misnamed.version());
+      expect(error.code).toBe('tls');
+      expect(error.message).toContain("is not in the cert's list: 192.0.2.11");
+      expect(error.message).toContain('Put a name or IP the certificate lists in PROXMOX_URL');
+      expect(error.message).not.toContain('set PROXMOX_CA_FILE');
+      expect(everything(error)).not.toContain(fake.tokenSecret);
+    } finally {
+      await misnamed.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -1,6 +1,6 @@
 import { type AgentEvent, createAgent, requiresApproval } from '@haia/agent';
 import { MockLanguageModel } from '@haia/llm/test';
-import { hangUp, type ProxmoxFake } from '@haia/testkit';
+import { hangUp, json, type ProxmoxFake } from '@haia/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProxmoxClient, type ProxmoxClient } from '../proxmox-client.js';
 import { memoryLogger, startCluster } from '../test-support.js';
@@ -181,6 +181,47 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     const node = await callTool('get_storage', { node: 'pve2' });
     expect(node.output).toContain('Storage on pve2:');
     expect(node.output).toContain('- ceph-pool (rbd, shared): 91 GiB of 1.77 TiB (5%)');
+  });
+
+  it('get_storage shows a shared storage from a node that sees it when another node is offline', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setNodeOffline('pve1');
+      const { output, isError } = await callTool('get_storage', {}, cluster.client);
+      expect(isError).toBe(false);
+      expect(output.split('\n')).toEqual([
+        'Storage:',
+        '- ceph-pool (rbd, shared): 91 GiB of 1.77 TiB (5%); content images,rootdir',
+        '- local (dir, on pve1): unknown; content backup,iso,vztmpl',
+        '- local (dir, on pve2): 10.5 GiB of 93.9 GiB (11%); content backup,iso,vztmpl',
+        '- local-lvm (lvmthin, on pve1): unknown; content images,rootdir',
+        '- local-lvm (lvmthin, on pve2): 24 GiB of 324 GiB (7.4%); content images,rootdir',
+      ]);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('get_cluster_resources does not report 0% CPU and 0s uptime for nodes the token may not audit', async () => {
+    // What /cluster/resources gives a token without Sys.Audit on /nodes/{node}: the nodes are listed
+    // online, with their usage (and sizes) left out (pve-manager API2Tools extract_node_stats).
+    fake.server.enqueue(
+      json({
+        data: [
+          { id: 'node/pve1', node: 'pve1', type: 'node', status: 'online', level: '' },
+          { id: 'node/pve2', node: 'pve2', type: 'node', status: 'online', level: '' },
+        ],
+      }),
+      { path: /\/cluster\/resources/ },
+    );
+    const { output, isError } = await callTool('get_cluster_resources', {});
+    expect(isError).toBe(false);
+    expect(output).toContain(
+      '- pve1: online, no usage figures (the API token lacks Sys.Audit on /nodes/pve1; give it the PVEAuditor role on /)',
+    );
+    expect(output).toContain('Totals (online nodes, 2 without figures left out): CPU and memory unknown;');
+    expect(output).not.toContain('up 0s');
+    expect(output).not.toContain('CPU 0%');
   });
 
   it('get_ceph_status gives health with its checks and details', async () => {

@@ -55,8 +55,16 @@ function taskLine(task: Task, withNode = true): string {
   return `- ${formatTime(task.startedAt)}${where} ${task.type}${subject} by ${task.user}${task.tokenId ? `!${task.tokenId}` : ''}: ${outcome}${took}`;
 }
 
+/** Proxmox leaves a node's usage out when the token may not audit it (Sys.Audit on /nodes/{node}). */
+function hasFigures(node: NodeResource): boolean {
+  return node.cpuFraction !== undefined || node.uptimeSeconds !== undefined;
+}
+
 function nodeResourceLine(node: NodeResource): string {
   if (!node.online) return `- ${node.node}: ${node.status}`;
+  if (!hasFigures(node)) {
+    return `- ${node.node}: online, no usage figures (the API token lacks Sys.Audit on /nodes/${node.node}; give it the PVEAuditor role on /)`;
+  }
   const parts = [
     `CPU ${formatPercent(node.cpuFraction ?? 0)} of ${node.cpuCount ?? '?'} threads`,
     `memory ${formatUsage(node.memoryBytes ?? 0, node.maxMemoryBytes ?? 0)}`,
@@ -241,10 +249,11 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           );
         }
         lines.push('Nodes:', ...resources.nodes.map(nodeResourceLine));
-        const cores = online.reduce((sum, node) => sum + (node.cpuCount ?? 0), 0);
-        const busy = online.reduce((sum, node) => sum + (node.cpuFraction ?? 0) * (node.cpuCount ?? 0), 0);
-        const memoryUsed = online.reduce((sum, node) => sum + (node.memoryBytes ?? 0), 0);
-        const memoryTotal = online.reduce((sum, node) => sum + (node.maxMemoryBytes ?? 0), 0);
+        const measured = online.filter(hasFigures);
+        const cores = measured.reduce((sum, node) => sum + (node.cpuCount ?? 0), 0);
+        const busy = measured.reduce((sum, node) => sum + (node.cpuFraction ?? 0) * (node.cpuCount ?? 0), 0);
+        const memoryUsed = measured.reduce((sum, node) => sum + (node.memoryBytes ?? 0), 0);
+        const memoryTotal = measured.reduce((sum, node) => sum + (node.maxMemoryBytes ?? 0), 0);
         const counted = new Set<string>();
         let storageUsed = 0;
         let storageTotal = 0;
@@ -257,7 +266,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           storageTotal += storage.totalBytes;
         }
         lines.push(
-          `Totals (online nodes): CPU ${cores} threads, ${formatPercent(cores > 0 ? busy / cores : 0)} used; memory ${formatUsage(memoryUsed, memoryTotal)}; storage ${formatUsage(storageUsed, storageTotal)} across ${counted.size} storages (shared ones counted once)`,
+          `Totals (online nodes${measured.length < online.length ? `, ${online.length - measured.length} without figures left out` : ''}): ${measured.length === 0 ? 'CPU and memory unknown' : `CPU ${cores} threads, ${formatPercent(cores > 0 ? busy / cores : 0)} used; memory ${formatUsage(memoryUsed, memoryTotal)}`}; storage ${formatUsage(storageUsed, storageTotal)} across ${counted.size} storages (shared ones counted once)`,
         );
         const running = resources.guests.filter((guest) => guest.status === 'running').length;
         const vms = resources.guests.filter((guest) => guest.type === 'qemu').length;
@@ -318,11 +327,21 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         if (storage.length === 0) return 'No storage visible (the token may lack Datastore.Audit).';
         const lines: string[] = [];
         const seenShared = new Set<string>();
-        for (const entry of storage) {
-          if (entry.shared) {
-            if (seenShared.has(entry.storage)) continue;
-            seenShared.add(entry.storage);
+        for (const listed of storage) {
+          if (listed.shared) {
+            if (seenShared.has(listed.storage)) continue;
+            seenShared.add(listed.storage);
           }
+          // A shared storage is listed once per node; an offline node's entry says `unknown`, so take
+          // the entry of a node that sees it.
+          const entry = listed.shared
+            ? (storage.find(
+                (candidate) =>
+                  candidate.shared &&
+                  candidate.storage === listed.storage &&
+                  candidate.status === 'available',
+              ) ?? listed)
+            : listed;
           const where = entry.shared ? 'shared' : `on ${entry.node}`;
           const usage =
             entry.status === 'available' ? formatUsage(entry.usedBytes, entry.totalBytes) : entry.status;
