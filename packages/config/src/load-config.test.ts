@@ -251,6 +251,25 @@ describe('errors', () => {
     expect(problemsOf({ PROXMOX_TOKEN_ID: 'root' }).message).toContain('haia@pve!monitor');
   });
 
+  it('refuses a key or token with a character no HTTP header can carry, without printing it', () => {
+    const error = problemsOf({
+      PROXMOX_URL: 'https://pve:8006',
+      PROXMOX_TOKEN_ID: 'haia@pve!ro',
+      PROXMOX_TOKEN_SECRET: 'c0ffee00-1234\u201d',
+      OPENAI_API_KEY: 'sk-abc\u00a0def',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'OPENAI_API_KEY',
+      'PROXMOX_TOKEN_SECRET',
+    ]);
+    expect(error.message).toContain('character 7 is U+00A0');
+    expect(error.message).toContain('character 14 is U+201D');
+    expect(error.message).not.toContain('c0ffee00');
+    expect(error.message).not.toContain('sk-abc');
+    // Spaces around a pasted value are still trimmed, not refused.
+    expect(load({ OPENAI_API_KEY: ' sk-ok \n' }).model.providers.openai.apiKey).toBe('sk-ok');
+  });
+
   it('requires an explicit MCP_CONFIG to exist', () => {
     expect(problemsOf({ MCP_CONFIG: 'missing.json' }).message).toContain('does not exist');
   });

@@ -44,6 +44,22 @@ function variable<T>(description: string, parse: Parse<T>, fallback?: string) {
 }
 
 const text = (value: string) => value.trim();
+/**
+ * A credential sent in an HTTP header (or a URL path): visible ASCII only. A secret pasted with a
+ * curly quote, a non-breaking space or a line break inside would otherwise fail every request with
+ * an obscure `ByteString` error from the HTTP client.
+ */
+const credential = (value: string) => {
+  const trimmed = value.trim();
+  const bad = /[^\x21-\x7e]/.exec(trimmed);
+  if (bad) {
+    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    throw new Error(
+      `a key or token of visible ASCII characters only; character ${bad.index + 1} is U+${code} (copied with a typographic quote, a space or a line break?)`,
+    );
+  }
+  return trimmed;
+};
 const oneOf =
   <const T extends string>(choices: readonly T[]) =>
   (value: string): T => {
@@ -93,10 +109,10 @@ export const ModelConfigSchema = z.object({
   HAIA_MODEL: variable('provider:model that answers', parseModelRef, 'ollama:llama3.2'),
   HAIA_FALLBACK_MODELS: variable('provider:model list tried when the main model fails', modelList, ''),
   HAIA_MODELS: variable('Extra provider:model entries shown on /v1/models', modelList, ''),
-  ANTHROPIC_API_KEY: variable('Anthropic API key', text),
-  OPENAI_API_KEY: variable('OpenAI (or OpenAI-compatible server) API key', text),
-  GEMINI_API_KEY: variable('Gemini API key', text),
-  GOOGLE_API_KEY: variable('Gemini API key (alternative name)', text),
+  ANTHROPIC_API_KEY: variable('Anthropic API key', credential),
+  OPENAI_API_KEY: variable('OpenAI (or OpenAI-compatible server) API key', credential),
+  GEMINI_API_KEY: variable('Gemini API key', credential),
+  GOOGLE_API_KEY: variable('Gemini API key (alternative name)', credential),
   ANTHROPIC_BASE_URL: variable('Anthropic endpoint', (value) => parseUrl(value)),
   OPENAI_BASE_URL: variable('OpenAI or OpenAI-compatible endpoint', (value) => parseUrl(value)),
   GEMINI_BASE_URL: variable('Gemini endpoint', (value) => parseUrl(value)),
@@ -120,7 +136,7 @@ export const ProxmoxConfigSchema = z.object({
     if (!/^[^@\s]+@[^!\s]+![^\s]+$/.test(trimmed)) throw new Error('a token id such as haia@pve!monitor');
     return trimmed;
   }),
-  PROXMOX_TOKEN_SECRET: variable('API token secret', text),
+  PROXMOX_TOKEN_SECRET: variable('API token secret', credential),
   PROXMOX_VERIFY_TLS: variable('Check the cluster TLS certificate', parseBoolean, 'true'),
   PROXMOX_CA_FILE: variable('CA certificate file for a self-signed cluster', text),
 });
@@ -132,7 +148,7 @@ export const McpConfigSchema = z.object({
 
 /** Alert channels. */
 export const NotifyConfigSchema = z.object({
-  TELEGRAM_BOT_TOKEN: variable('Telegram bot token', text),
+  TELEGRAM_BOT_TOKEN: variable('Telegram bot token', credential),
   TELEGRAM_CHAT_ID: variable('Telegram chat id', text),
   TELEGRAM_API_URL: variable(
     'Telegram Bot API endpoint',
@@ -141,7 +157,7 @@ export const NotifyConfigSchema = z.object({
   ),
   DISCORD_WEBHOOK_URL: variable('Discord webhook URL', (value) => parseUrl(value, ['https:', 'http:'])),
   NTFY_URL: variable('ntfy topic URL, https://ntfy.sh/topic', (value) => parseUrl(value)),
-  NTFY_TOKEN: variable('ntfy access token', text),
+  NTFY_TOKEN: variable('ntfy access token', credential),
 });
 
 /** The monitoring daemon. */
