@@ -49,7 +49,7 @@ export interface Guest {
   type: GuestType;
   name: string;
   node: string;
-  /** `running`, `stopped`, `paused`, or `unknown` (no data yet, or its node is offline). */
+  /** `running` (a paused VM too: see `qmpStatus` of its status), `stopped`, or `unknown` (no data yet, or its node is offline). */
   status: string;
   template: boolean;
   /** 0 when stopped. */

@@ -85,6 +85,10 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     ]);
     const none = await callTool('list_vms', { node: 'pve9' });
     expect(none.output).toContain('No guests match node=pve9');
+    // Proxmox lists a paused VM as running: the model is told where paused shows instead of "none".
+    const paused = await callTool('list_vms', { status: 'paused' });
+    expect(paused.output).toContain('get_vm_status');
+    expect(paused.output).not.toContain('No guests match');
   });
 
   it('list_vms rejects a bad filter through the agent as an error result', async () => {

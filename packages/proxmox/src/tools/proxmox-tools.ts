@@ -158,7 +158,13 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       'List the VMs and containers of the Proxmox cluster: id, name, type, node, status, CPU, memory, uptime, tags. Optional filters by node, status and type.',
     input: z.object({
       node: z.string().min(1).optional().describe('Only guests on this node, such as pve1'),
-      status: z.string().min(1).optional().describe('Only guests with this status: running, stopped, paused'),
+      status: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'Only guests with this status: running or stopped (a paused VM is listed as running; get_vm_status tells paused)',
+        ),
       type: z.enum(['qemu', 'lxc']).optional().describe('qemu for virtual machines, lxc for containers'),
     }),
     annotations: { ...readOnly, title: 'List VMs and containers' },
@@ -178,6 +184,9 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           .filter(([, value]) => value !== undefined)
           .map(([key, value]) => `${key}=${value}`)
           .join(', ');
+        if (matching.length === 0 && input.status?.toLowerCase() === 'paused') {
+          return "The cluster list shows a paused VM as running (only get_vm_status reads QEMU's own state, paused): list the running guests, then check one with get_vm_status.";
+        }
         if (matching.length === 0) {
           return `No guests match ${filters}. The cluster has ${guests.length} guests on nodes ${[...new Set(guests.map((guest) => guest.node))].join(', ')}.`;
         }
