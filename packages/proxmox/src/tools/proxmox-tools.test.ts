@@ -172,6 +172,19 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     }
   });
 
+  it('get_vm_status of a guest whose node is offline says so and shows what the cluster list knows', async () => {
+    const cluster = await startCluster();
+    try {
+      cluster.fake.setNodeOffline('pve2');
+      const { output, isError } = await callTool('get_vm_status', { vmid: 102 }, cluster.client);
+      expect(isError).toBe(true);
+      expect(output).toContain('No live status for 102: Node pve2 is unreachable (595 No route to host)');
+      expect(output).toContain('- 102 win11-test [VM] on pve2');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('get_storage shows shared storage once, local storage per node, or one node', async () => {
     const { output } = await callTool('get_storage', {});
     expect(output.split('\n')).toEqual([

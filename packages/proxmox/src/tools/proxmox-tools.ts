@@ -214,10 +214,17 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
             content: `No VM or container ${vmid} on this cluster (ids: ${guests.map((candidate) => candidate.vmid).join(', ') || 'none visible'}). If it exists, the token may lack VM.Audit on it.`,
           };
         }
-        const status = await client.guestStatus(
-          { node: guest.node, vmid, type: guest.type },
-          { signal, logger },
-        );
+        let status: Awaited<ReturnType<typeof client.guestStatus>>;
+        try {
+          status = await client.guestStatus({ node: guest.node, vmid, type: guest.type }, { signal, logger });
+        } catch (error) {
+          if (!ProxmoxError.isInstance(error) || error.code !== 'node-offline') throw error;
+          // What the cluster still knows of the guest, and why there is no live status.
+          return {
+            isError: true,
+            content: `No live status for ${vmid}: ${error.message} What the cluster list last knew:\n${guestLine(guest)}`,
+          };
+        }
         const lines = [guestStatusText(status)];
         try {
           const { tasks } = await client.nodeTasks(guest.node, { vmid, limit: 5, signal, logger });
