@@ -21,6 +21,8 @@ import { readBody } from './read-body.js';
 import { type ChatCompletionRequest, parseChatRequest } from './request-schema.js';
 import { detectSideCall } from './side-call.js';
 import { ChunkFrames, DONE_FRAME, KEEPALIVE_FRAME } from './sse-writer.js';
+import { checkToolCallIds } from './tool-call-ids.js';
+import { continueWithToolResults } from './tool-result-continuation.js';
 import { createModelRunner, type TurnEvent, type TurnRunner } from './turn-runner.js';
 
 /** A model clients can pick by name: `haia` or a `HAIA_MODELS` entry. */
@@ -152,19 +154,27 @@ export async function handleChatCompletion(
   const logger = options.logger.child({ requestId: context.requestId });
 
   let conversation: OpenedConversation | undefined;
-  if (!sideCall) {
-    try {
+  try {
+    const identity = sideCall ? undefined : identify(request, chat);
+    // Only a request by id can continue with bare tool results (no promise for the others).
+    const continuation =
+      identity?.conversationId !== undefined
+        ? await continueWithToolResults(options.store, metrics, logger, identity, incoming)
+        : undefined;
+    // Before anything is stored: a history the model refuses would break every later turn.
+    checkToolCallIds(chat.messages, continuation?.storedCalls);
+    if (identity) {
       conversation = await openConversation(
         options.store,
         metrics,
         logger,
-        identify(request, chat),
-        incoming,
+        identity,
+        continuation?.messages ?? incoming,
       );
-    } catch (error) {
-      endTurn();
-      return failed(toApiError(error), context, options, { stream, model: responseModel });
     }
+  } catch (error) {
+    endTurn();
+    return failed(toApiError(error), context, options, { stream, model: responseModel });
   }
   const headers: Record<string, string> = { ...context.headers };
   if (conversation) headers['x-haia-conversation-id'] = conversation.conversationId;

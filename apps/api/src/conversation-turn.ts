@@ -32,7 +32,7 @@ export function storeFailure(error: unknown): ApiError {
   if (code === 'not-found') {
     return new ApiError({
       status: 404,
-      message: `${(error as Error).message} Leave X-HAIA-Conversation-Id out to start a new conversation.`,
+      message: `${(error as Error).message}.`,
       code: 'conversation_not_found',
       cause: error,
     });
@@ -52,6 +52,19 @@ export function storeFailure(error: unknown): ApiError {
     code: 'database_unavailable',
     headers: { 'retry-after': '5' },
     cause: error,
+  });
+}
+
+/**
+ * The 404 of a request whose `X-HAIA-Conversation-Id` names no stored conversation (deleted, or
+ * never there).
+ */
+export function conversationByIdNotFound(conversationId: string, cause?: unknown): ApiError {
+  return new ApiError({
+    status: 404,
+    message: `No conversation with id '${conversationId}' (X-HAIA-Conversation-Id): it was deleted, or never existed. Leave the header out to start a new conversation; GET /v1/conversations lists the stored ones.`,
+    code: 'conversation_not_found',
+    cause,
   });
 }
 
@@ -86,6 +99,9 @@ export async function openConversation(
       return await open();
     }
   } catch (error) {
+    if (identity.conversationId !== undefined && (error as { code?: unknown } | null)?.code === 'not-found') {
+      throw conversationByIdNotFound(identity.conversationId, error);
+    }
     throw storeFailure(error);
   }
 }

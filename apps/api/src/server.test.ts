@@ -114,6 +114,84 @@ describe('routes', () => {
     expect(again.status).toBe(404);
   });
 
+  it('pages conversations by cursor or after and by user; a cursor HAIA did not give is a 400, a fractional limit a page', async () => {
+    const model = new MockLanguageModel({ results: { text: 'ok' } });
+    const server = buildServer({ model, store });
+    const user = `pager-${Date.now()}`;
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const chat = await server.app.handle(
+        chatRequest({ model: 'haia', user, messages: [{ role: 'user', content: `page ${index}` }] }),
+      );
+      ids.unshift(chat.headers.get('x-haia-conversation-id') as string);
+    }
+    const list = async (query: string) => {
+      const response = await server.app.handle(get(`/v1/conversations?user=${user}&${query}`));
+      return { status: response.status, body: (await response.json()) as LooseJson };
+    };
+    const first = await list('limit=2');
+    const second = await list(`limit=2&after=${first.body.next_cursor}`);
+    const third = await list(`limit=2.5&cursor=${second.body.next_cursor}`);
+    const pages = [first, second, third].map((page) => page.body.data.map((entry: LooseJson) => entry.id));
+    expect(pages).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect([first.body.has_more, second.body.has_more, third.body.has_more]).toEqual([true, true, false]);
+    expect(third.body.next_cursor).toBeNull();
+    for (const param of ['cursor', 'after']) {
+      const refused = await list(`${param}=not-a-cursor`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'invalid_value',
+        param,
+      });
+      expect(refused.body.error.message).toContain('next_cursor of the previous page');
+    }
+  });
+
+  it('a deleted conversation continued by X-HAIA-Conversation-Id is a 404 saying so; by its history, a new one', async () => {
+    const model = new MockLanguageModel({ results: { text: 'noted' } });
+    const server = buildServer({ model, store });
+    const first = await server.app.handle(
+      chatRequest({ model: 'haia', messages: [{ role: 'user', content: 'remember, then forget' }] }),
+    );
+    const id = first.headers.get('x-haia-conversation-id') as string;
+    await server.app.handle(new Request(`http://localhost/v1/conversations/${id}`, { method: 'DELETE' }));
+    for (const stream of [false, true]) {
+      const byId = await server.app.handle(
+        chatRequest(
+          { model: 'haia', stream, messages: [{ role: 'user', content: 'and now?' }] },
+          { 'X-HAIA-Conversation-Id': id },
+        ),
+      );
+      expect(byId.status).toBe(404);
+      expect(((await byId.json()) as LooseJson).error).toMatchObject({
+        type: 'not_found_error',
+        code: 'conversation_not_found',
+        message: `No conversation with id '${id}' (X-HAIA-Conversation-Id): it was deleted, or never existed. Leave the header out to start a new conversation; GET /v1/conversations lists the stored ones.`,
+      });
+    }
+    const byHistory = await server.app.handle(
+      chatRequest({
+        model: 'haia',
+        messages: [
+          { role: 'user', content: 'remember, then forget' },
+          { role: 'assistant', content: 'noted' },
+          { role: 'user', content: 'and now?' },
+        ],
+      }),
+    );
+    expect(byHistory.status).toBe(200);
+    const fresh = byHistory.headers.get('x-haia-conversation-id') as string;
+    expect(fresh).not.toBe(id);
+    const stored = await store.getConversation(fresh);
+    expect(stored?.messages.map((message) => message.content)).toEqual([
+      'remember, then forget',
+      'noted',
+      'and now?',
+      'noted',
+    ]);
+  });
+
   it('continues a conversation by X-HAIA-Conversation-Id and by X-OpenWebUI-Chat-Id', async () => {
     const model = new MockLanguageModel({ results: { text: 'noted' } });
     const server = buildServer({ model, store });

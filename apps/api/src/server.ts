@@ -294,8 +294,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     .get('/v1/conversations', ({ request }) =>
       guarded(request, '/v1/conversations', true, async (context) => {
         const query = new URL(request.url).searchParams;
-        const limit = Math.min(Math.max(Number(query.get('limit') ?? 20) || 20, 1), 100);
-        const cursor = query.get('cursor') ?? query.get('after') ?? undefined;
+        // Lenient, like the body: a limit that is no number is the default, one out of range the nearest bound.
+        const limit = Math.min(Math.max(Math.trunc(Number(query.get('limit') ?? 20)) || 20, 1), 100);
+        const cursorParam = query.get('cursor') ? 'cursor' : 'after';
+        const cursor = query.get(cursorParam) || undefined;
         const userId = query.get('user') ?? undefined;
         const page = await metrics
           .timeStore('list', () =>
@@ -305,6 +307,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
             ),
           )
           .catch((error: unknown) => {
+            // The store's one `not-found` here: a cursor it did not hand out.
+            if ((error as { code?: unknown } | null)?.code === 'not-found') throw invalidCursor(cursorParam);
             throw storeFailure(error);
           });
         return {
@@ -387,5 +391,15 @@ function conversationNotFound(id: string): ApiError {
     status: 404,
     message: `No conversation with id '${id}'. GET /v1/conversations lists them.`,
     code: 'conversation_not_found',
+  });
+}
+
+/** The 400 of a listing whose `cursor` (or `after`) is not a `next_cursor` HAIA gave. */
+function invalidCursor(param: string): ApiError {
+  return new ApiError({
+    status: 400,
+    message: `The ${param} is not one HAIA gave: pass the next_cursor of the previous page unchanged, or leave ${param} out for the first page.`,
+    param,
+    code: 'invalid_value',
   });
 }
