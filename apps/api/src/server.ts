@@ -307,8 +307,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
             ),
           )
           .catch((error: unknown) => {
-            // The store's one `not-found` here: a cursor it did not hand out.
-            if ((error as { code?: unknown } | null)?.code === 'not-found') throw invalidCursor(cursorParam);
+            // The arguments are checked above, but the cursor: `invalid` means one the store did not hand out.
+            if (cursor !== undefined && (error as { code?: unknown } | null)?.code === 'invalid') {
+              throw invalidCursor(cursorParam);
+            }
             throw storeFailure(error);
           });
         return {

@@ -364,7 +364,7 @@ const cursorSchema = z.tuple([z.number().int(), z.string().regex(UUID)]);
 
 function invalid(what: string, error: z.ZodError): StoreError {
   return new StoreError({
-    code: 'conflict',
+    code: 'invalid',
     message: `${what} is not valid (${error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ')}): fix the call`,
   });
 }
@@ -603,7 +603,7 @@ function decodeCursor(cursor: string): [number, string] {
     return cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch (error) {
     throw new StoreError({
-      code: 'not-found',
+      code: 'invalid',
       message: 'The conversation cursor is not valid: pass the nextCursor of the previous page unchanged',
       cause: error,
     });

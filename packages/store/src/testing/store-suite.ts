@@ -1470,7 +1470,9 @@ export function runStoreSuite(
         const page3 = await store.listConversations({ userId, limit: 2, cursor: page2.nextCursor ?? '' });
         expect(page3.conversations.map((each) => each.id)).toEqual([ids[0]]);
         expect(page3.nextCursor).toBeUndefined();
-        await expectStoreError(store.listConversations({ userId, cursor: 'garbage' }), 'not-found', /cursor/);
+        await expectStoreError(store.listConversations({ userId, cursor: 'garbage' }), 'invalid', /cursor/);
+        // Arguments the store cannot take: retrying cannot help, so not a `conflict`.
+        await expectStoreError(store.listConversations({ userId, limit: 2.5 }), 'invalid', /limit/);
 
         const renamed = await store.updateConversation(ids[0] ?? '', {
           title: 'Cluster check',
