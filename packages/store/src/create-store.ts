@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { z } from 'zod';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import type { Driver } from './driver.js';
 import { type Logger, noopLogger } from './logger.js';
 import type { PoolOptions } from './postgres-driver.js';
@@ -105,15 +106,29 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
     const { dataDir } = parsed.data;
     schema = parsed.data.schema;
     const { createPgliteDriver } = await import('./pglite-driver.js');
+    const onDisk = !dataDir.includes('://');
+    let lock: DataDirLock | undefined;
     try {
-      if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true });
-      driver = await createPgliteDriver(dataDir, schema);
+      if (onDisk) await mkdir(dataDir, { recursive: true });
+      // One process per folder: a second one fails here instead of corrupting the first one's data.
+      if (onDisk) lock = await lockDataDir(dataDir);
     } catch (error) {
-      throw new StoreError({
-        code: 'unavailable',
-        message: `The embedded database (PGlite) could not open ${dataDir}: check that the directory is writable and that no other HAIA process uses it`,
-        cause: error,
-      });
+      throw StoreError.isInstance(error) ? error : couldNotOpen(dataDir, error);
+    }
+    try {
+      const opened = await createPgliteDriver(dataDir, schema);
+      driver = lock
+        ? {
+            ...opened,
+            async close() {
+              await opened.close();
+              await lock.release();
+            },
+          }
+        : opened;
+    } catch (error) {
+      await lock?.release();
+      throw couldNotOpen(dataDir, error);
     }
   }
   const store = createSqlStore({ driver, logger, now, schema });
@@ -127,6 +142,14 @@ export async function createStore(options: CreateStoreOptions): Promise<Store> {
   }
   logger.debug({ backend: driver.backend, target: driver.target }, 'store ready');
   return store;
+}
+
+function couldNotOpen(dataDir: string, cause: unknown): StoreError {
+  return new StoreError({
+    code: 'unavailable',
+    message: `The embedded database (PGlite) could not open ${dataDir}: check that the directory is writable and that no other HAIA process uses it`,
+    cause,
+  });
 }
 
 /** Applies the pending migrations of a store (the same as `store.migrate()`), for a `db:migrate` CLI. */
