@@ -1,20 +1,16 @@
-import { createAgent, createToolset, defineTool } from '@haia/agent';
-import { createModel, type LanguageModel } from '@haia/llm';
+import { defineTool } from '@haia/agent';
 import type { Store } from '@haia/store';
-import { type OpenAIFake, startOpenAIFake } from '@haia/testkit';
+import type { OpenAIFake } from '@haia/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createAgentRunner } from '../src/agent-runner.js';
-import type { ApiServer } from '../src/server.js';
-import { buildServer, type memoryLogger, testStore } from './helpers.js';
+import { type AgentServer, startAgentServer } from './agent-server.js';
 
 /** What the openai SDK throws for an error response. */
 type ClientError = InstanceType<typeof OpenAI.APIError>;
 
 let fake: OpenAIFake;
 let store: Store;
-let server: ApiServer & { logs: ReturnType<typeof memoryLogger> };
 let client: OpenAI;
 
 const listVms = defineTool({
@@ -37,35 +33,14 @@ const tools: OpenAI.ChatCompletionTool[] = [
   },
 ];
 
+let harness: AgentServer;
+
 beforeAll(async () => {
-  fake = await startOpenAIFake();
-  store = await testStore();
-  const model = createModel('openai-compatible:fake-model', {
-    baseURL: fake.baseURL,
-    apiKey: 'sk-upstream',
-    maxRetries: 0,
-  });
-  server = buildServer({
-    model,
-    store,
-    env: { OPENAI_BASE_URL: fake.baseURL },
-    runnerFor: (answering: LanguageModel) =>
-      createAgentRunner(
-        createAgent({
-          model: answering,
-          instructions: 'You are HAIA.',
-          toolsets: [createToolset('proxmox', [listVms])],
-        }),
-      ),
-  });
-  const url = await server.listen();
-  client = new OpenAI({ apiKey: 'none', baseURL: `${url}/v1`, maxRetries: 0 });
+  harness = await startAgentServer({ tools: [listVms] });
+  ({ fake, store } = harness);
+  client = new OpenAI({ apiKey: 'none', baseURL: `${harness.url}/v1`, maxRetries: 0 });
 });
-afterAll(async () => {
-  await server.stop();
-  await store.close();
-  await fake.close();
-});
+afterAll(() => harness?.close());
 beforeEach(() => {
   fake.reset();
 });

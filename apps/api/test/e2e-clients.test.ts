@@ -1,15 +1,15 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { createAgent, createToolset, defineTool } from '@haia/agent';
-import { createModel, type LanguageModel, type Message, messageText } from '@haia/llm';
+import { defineTool } from '@haia/agent';
+import { type Message, messageText } from '@haia/llm';
 import type { Store } from '@haia/store';
-import { type OpenAIFake, startOpenAIFake } from '@haia/testkit';
+import type { OpenAIFake } from '@haia/testkit';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createAgentRunner } from '../src/agent-runner.js';
 import type { ApiServer } from '../src/server.js';
-import { buildServer, type memoryLogger, testStore } from './helpers.js';
+import { type AgentServer, startAgentServer } from './agent-server.js';
+import type { memoryLogger } from './helpers.js';
 
 let fake: OpenAIFake;
 let store: Store;
@@ -38,35 +38,18 @@ async function until(condition: () => boolean | Promise<boolean>, what: string) 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+let harness: AgentServer;
+
 beforeAll(async () => {
-  fake = await startOpenAIFake();
-  store = await testStore();
-  const model = createModel('openai-compatible:fake-model', {
-    baseURL: fake.baseURL,
-    apiKey: 'sk-upstream-SECRET',
-    maxRetries: 0,
+  harness = await startAgentServer({
+    tools: [listVms],
+    upstreamKey: 'sk-upstream-SECRET',
+    env: { HAIA_API_KEYS: 'client-key' },
   });
-  server = buildServer({
-    model,
-    store,
-    env: { OPENAI_BASE_URL: fake.baseURL, HAIA_API_KEYS: 'client-key' },
-    runnerFor: (answering: LanguageModel) =>
-      createAgentRunner(
-        createAgent({
-          model: answering,
-          instructions: 'You are HAIA.',
-          toolsets: [createToolset('proxmox', [listVms])],
-        }),
-      ),
-  });
-  url = await server.listen();
+  ({ fake, store, server, url } = harness);
   client = new OpenAI({ apiKey: 'client-key', baseURL: `${url}/v1`, maxRetries: 0 });
 });
-afterAll(async () => {
-  await server.stop();
-  await store.close();
-  await fake.close();
-});
+afterAll(() => harness?.close());
 beforeEach(() => {
   fake.reset();
 });
