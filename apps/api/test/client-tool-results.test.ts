@@ -168,16 +168,13 @@ describe('a tool result that answers no tool call', () => {
   for (const stream of [false, true]) {
     it(`is a 400 naming the client's message, before anything is stored (stream: ${stream})`, async () => {
       const question = `orphan result, stream ${stream}`;
-      const refused = await client.chat.completions
-        .create({
-          model: 'haia',
-          stream,
-          messages: [
-            { role: 'user', content: question },
-            { role: 'tool', tool_call_id: 'call_nobody', content: 'result' },
-          ],
-        })
-        .catch((error: unknown) => error);
+      /** What the SDK throws for a request with `messages` (an error is expected). */
+      const refusal = (messages: OpenAI.ChatCompletionMessageParam[]) =>
+        client.chat.completions.create({ model: 'haia', stream, messages }).catch((error: unknown) => error);
+      const refused = await refusal([
+        { role: 'user', content: question },
+        { role: 'tool', tool_call_id: 'call_nobody', content: 'result' },
+      ]);
       expect(refused).toBeInstanceOf(OpenAI.APIError);
       expect((refused as ClientError).status).toBe(400);
       expect((refused as ClientError).error).toMatchObject({
@@ -186,42 +183,30 @@ describe('a tool result that answers no tool call', () => {
         param: 'messages[1].tool_call_id',
         message: expect.stringMatching(/^messages\[1\] \(tool\) answers tool call "call_nobody"/),
       });
-      const unknownId = await client.chat.completions
-        .create({
-          model: 'haia',
-          stream,
-          messages: [
-            { role: 'user', content: question },
-            {
-              role: 'assistant',
-              content: null,
-              tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'f', arguments: '{}' } }],
-            },
-            { role: 'tool', tool_call_id: 'call_b', content: 'result' },
-          ],
-        })
-        .catch((error: unknown) => error);
+      const unknownId = await refusal([
+        { role: 'user', content: question },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call_b', content: 'result' },
+      ]);
       expect((unknownId as ClientError).status).toBe(400);
       expect((unknownId as ClientError).error).toMatchObject({ param: 'messages[2].tool_call_id' });
       const call = { type: 'function' as const, function: { name: 'f', arguments: '{}' } };
-      const repeatedId = await client.chat.completions
-        .create({
-          model: 'haia',
-          stream,
-          messages: [
-            { role: 'user', content: question },
-            {
-              role: 'assistant',
-              content: null,
-              tool_calls: [
-                { id: 'call_a', ...call },
-                { id: 'call_a', ...call },
-              ],
-            },
-            { role: 'tool', tool_call_id: 'call_a', content: 'result' },
+      const repeatedId = await refusal([
+        { role: 'user', content: question },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_a', ...call },
+            { id: 'call_a', ...call },
           ],
-        })
-        .catch((error: unknown) => error);
+        },
+        { role: 'tool', tool_call_id: 'call_a', content: 'result' },
+      ]);
       expect((repeatedId as ClientError).status).toBe(400);
       expect((repeatedId as ClientError).error).toMatchObject({ param: 'messages[1].tool_calls[1].id' });
       expect(fake.requests).toHaveLength(0);

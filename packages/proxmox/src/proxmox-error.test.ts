@@ -175,14 +175,19 @@ describe('ProxmoxError from HTTP answers', () => {
 });
 
 describe('ProxmoxError when no answer comes', () => {
-  it('timeout: a cluster that never answers within timeoutMs', async () => {
-    const slow = createProxmoxClient({
+  /** A client of the fake that gives up after 100 ms. */
+  const impatientClient = async () =>
+    createProxmoxClient({
       url: fake.url,
       tokenId: fake.tokenId,
       tokenSecret: fake.tokenSecret,
       ca: (await import('@haia/testkit')).testCertificates().ca,
       timeoutMs: 100,
+      logger,
     });
+
+  it('timeout: a cluster that never answers within timeoutMs', async () => {
+    const slow = await impatientClient();
     try {
       fake.server.enqueue(hang());
       const error = await failure(slow.version());
@@ -193,14 +198,7 @@ describe('ProxmoxError when no answer comes', () => {
   });
 
   it('timeout: a node that sends its headers and then stalls the body, within timeoutMs', async () => {
-    const slow = createProxmoxClient({
-      url: fake.url,
-      tokenId: fake.tokenId,
-      tokenSecret: fake.tokenSecret,
-      ca: (await import('@haia/testkit')).testCertificates().ca,
-      timeoutMs: 100,
-      logger,
-    });
+    const slow = await impatientClient();
     try {
       fake.server.enqueue((response) => {
         response.writeHead(200, 'OK', { 'content-type': 'application/json;charset=UTF-8' });
