@@ -92,7 +92,9 @@ export class StdioTransport implements Transport {
       });
       this.#child = child;
       let spawned = false;
+      let exited = () => {};
       this.#exited = new Promise((exitResolve) => {
+        exited = exitResolve;
         child.once('exit', () => {
           this.#hasExited = true;
           exitResolve();
@@ -105,7 +107,9 @@ export class StdioTransport implements Transport {
       });
       child.on('error', (error) => {
         if (!spawned) {
+          // It never ran (a command that does not exist): no 'exit' follows, so close() has nothing to wait for.
           this.#hasExited = true;
+          exited();
           reject(error);
         } else this.onerror?.(error);
       });
