@@ -1037,8 +1037,11 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     // Deepest stored match of the incoming chain, within the conversation or the user's conversations.
     const { hashes } = hashChain(rest);
     const lastHash = hashes.at(-1);
+    // Only the newest message, under HAIA's own id: it goes after the active branch, whatever it
+    // hashes like (the first message's text again would match the root, as a regenerate of it).
+    const newestOnly = conversationId !== undefined && rest.length === 1 && rest[0]?.role === 'user';
     const held =
-      lastHash === undefined || (conversationId !== undefined && !UUID.test(conversationId))
+      lastHash === undefined || newestOnly || (conversationId !== undefined && !UUID.test(conversationId))
         ? undefined
         : heldPath(lastHash, { conversationId, externalId, userId });
     if (held?.conversation !== undefined) {
@@ -1094,7 +1097,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       const key = by === 'id' ? [conversationId] : [externalId, userId ?? ''];
       if (by === 'id' && !UUID.test(conversationId ?? '')) {
         // Not an id this store could have made.
-      } else if (hashes.length > 0) {
+      } else if (hashes.length > 0 && !newestOnly) {
         // The conversation and the match in one statement.
         let result = await queryResolve(RESOLVE_SQL[by], hashes.slice(probe), key);
         if (result.row && result.row.match_position === null && probe > 0) {
@@ -1156,12 +1159,12 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     }
 
     if (conversation && !created) {
-      // A known conversation whose stored paths the history does not continue.
-      // Only the newest message was sent, under HAIA's own id: the active branch is the history. (An
+      // A known conversation whose stored paths the history does not continue, or (not matched at
+      // all) only its newest message, sent under HAIA's own id: the active branch is the history. (An
       // external id is OpenWebUI's, which always resends the whole history: a lone message that
       // matches nothing there is its first message edited, a new root branch below.)
-      const newest = rest.length === 1 && rest[0]?.role === 'user' ? rest[0] : undefined;
-      if (newest !== undefined && conversationId !== undefined) {
+      const newest = newestOnly ? rest[0] : undefined;
+      if (newest !== undefined) {
         const path = parsePath(
           (await driver.query<{ path: unknown }>(ACTIVE_PATH_SQL, [conversation.id]))[0]?.path,
         );

@@ -407,6 +407,43 @@ export function runStoreSuite(
         expect(full.parentId).toBe(run.at(-1)?.id);
       });
 
+      test('an explicit conversation id with only the newest message continues the active branch when that text is the first message again', async () => {
+        const userId = freshUser();
+        const { resolved: first, run } = await storeFirstTurn(userId);
+        const conversationId = first.conversation.id;
+        // The same question again, as the next turn: its text hashes like the stored first message.
+        const again = await store.resolveConversation({
+          conversationId,
+          userId,
+          messages: [{ role: 'system', content: 'You are HAIA.' }, user('Is node pve1 up?')],
+        });
+        expect(again.path.map((message) => message.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+        expect(again.parentId).toBe(run.at(-1)?.id);
+        expect(again.newMessages).toEqual([user('Is node pve1 up?')]);
+        expect(again.branched).toBe(false);
+        const [question] = await store.appendMessages(conversationId, again.parentId, again.newMessages);
+        // Unanswered (the model failed): sent once more, it is a retry, not a third copy.
+        const retry = await store.resolveConversation({
+          conversationId,
+          userId,
+          messages: [user('Is node pve1 up?')],
+        });
+        expect(retry.newMessages).toEqual([]);
+        expect(retry.parentId).toBe(question?.id);
+        const [answer] = await store.appendMessages(conversationId, question?.id ?? null, [
+          assistant('Still up.'),
+        ]);
+        // Answered, and its path held by the store: the next repeat goes after that answer too.
+        const third = await store.resolveConversation({
+          conversationId,
+          userId,
+          messages: [user('Is node pve1 up?')],
+        });
+        expect(third.parentId).toBe(answer?.id);
+        expect(third.path).toHaveLength(6);
+        expect(third.newMessages).toEqual([user('Is node pve1 up?')]);
+      });
+
       test('an unknown or foreign conversation id is not found', async () => {
         const userId = freshUser();
         const { resolved: first } = await storeFirstTurn(userId);
@@ -1156,7 +1193,6 @@ export function runStoreSuite(
           const updatedAt = resolved.conversation.updatedAt.getTime();
           resolved.conversation.updatedAt.setTime(0);
           const again = await resolveCounting(counted, {
-            conversationId: opened.conversation.id,
             userId,
             messages: [{ role: 'system', content: 'Be brief.' }, ...history],
           });
@@ -1169,7 +1205,9 @@ export function runStoreSuite(
           const [answer] = await store.appendMessages(opened.conversation.id, resolved.parentId, [
             { role: 'assistant', content: 'Yes.' },
           ]);
+          // By the conversation's id too (a whole history: a lone message by id is its next turn).
           const continued = await resolveCounting(counted, {
+            conversationId: opened.conversation.id,
             userId,
             messages: [...history, assistant('Yes.')],
           });
