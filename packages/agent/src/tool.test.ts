@@ -43,6 +43,38 @@ describe('defineTool and requiresApproval', () => {
   });
 });
 
+/** A result typed by an interface, as a client library's are (not assignable to a `Record`). */
+interface GuestLike {
+  vmid: number;
+  name: string;
+  status: 'running' | 'stopped';
+}
+
+describe('what a tool returns', () => {
+  it('may be a value typed by an interface; the model gets it as JSON', async () => {
+    const guest: GuestLike = { vmid: 100, name: 'web', status: 'running' };
+    const tool = defineTool({
+      name: 'get_vm_status',
+      description: 'Status of one VM',
+      input: z.object({}),
+      execute: async (): Promise<GuestLike> => guest,
+    });
+    const model = new MockLanguageModel({
+      results: [
+        { toolCalls: [{ toolCallId: 'c1', toolName: 'get_vm_status', input: {} }] },
+        { text: 'web runs.' },
+      ],
+    });
+    const agent = createAgent({ model, toolsets: [createToolset('proxmox', [tool])] });
+    const result = await agent.generate({ messages: [user('is web up?')] });
+    expect(result.text).toBe('web runs.');
+    const toolMessage = model.calls[1]?.messages.find((message) => message.role === 'tool');
+    expect(toolMessage?.content).toEqual([
+      expect.objectContaining({ toolCallId: 'c1', output: { vmid: 100, name: 'web', status: 'running' } }),
+    ]);
+  });
+});
+
 describe('tool context and logs', () => {
   it('gives each tool its deps, call id and a logger bound to it; never logs inputs, outputs or deps', async () => {
     const { logger, lines } = memoryLogger();

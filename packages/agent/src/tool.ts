@@ -66,7 +66,15 @@ export interface DefineToolOptions<Deps, Schema extends z.ZodType> {
   input: Schema;
   annotations?: ToolAnnotations;
   needsApproval?: boolean | ((input: z.output<Schema>) => boolean);
-  execute(input: z.output<Schema>, context: ToolContext<Deps>): Promise<ToolOutput> | ToolOutput;
+  /**
+   * Runs the tool. Besides a {@link ToolOutput}, any object may be returned, such as a value typed by
+   * an interface (a client's `GuestStatus`, which TypeScript does not count as a `Record`): the
+   * model gets it as JSON.
+   */
+  execute(
+    input: z.output<Schema>,
+    context: ToolContext<Deps>,
+  ): Promise<ToolOutput | object> | ToolOutput | object;
 }
 
 /**
@@ -75,10 +83,11 @@ export interface DefineToolOptions<Deps, Schema extends z.ZodType> {
  * @example
  * const getVm = defineTool({
  *   name: 'get_vm_status',
- *   description: 'Status of one VM or container by id',
- *   input: z.object({ vmid: z.number().int() }),
+ *   description: 'Status of one VM by node and id',
+ *   input: z.object({ node: z.string(), vmid: z.number().int() }),
  *   annotations: { readOnly: true },
- *   execute: ({ vmid }, { deps, signal }) => deps.proxmox.guestStatus(vmid, { signal }),
+ *   execute: ({ node, vmid }, { deps, signal }) =>
+ *     deps.proxmox.guestStatus({ node, vmid, type: 'qemu' }, { signal }),
  * });
  */
 export function defineTool<Deps = unknown, Schema extends z.ZodType = z.ZodType>(
@@ -97,7 +106,8 @@ export function defineTool<Deps = unknown, Schema extends z.ZodType = z.ZodType>
       return { success: false, error: z.prettifyError(result.error) };
     },
     async execute(input, context) {
-      return options.execute(input, context);
+      // An interface-typed object is a JSON object at run time, as a `Record` is.
+      return (await options.execute(input, context)) as ToolOutput;
     },
   };
 }
