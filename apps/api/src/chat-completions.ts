@@ -16,7 +16,7 @@ import {
   modelParameters,
   toOpenAiToolCalls,
 } from './openai-messages.js';
-import { toOpenAiFinishReason, toOpenAiUsage } from './openai-usage.js';
+import { type OpenAiFinishReason, toOpenAiFinishReason, toOpenAiUsage } from './openai-usage.js';
 import { readBody } from './read-body.js';
 import { type ChatCompletionRequest, parseChatRequest } from './request-schema.js';
 import { detectSideCall } from './side-call.js';
@@ -104,6 +104,8 @@ function identify(request: Request, chat: ChatCompletionRequest) {
 /** The state of one turn while its events are written out. */
 interface TurnState {
   text: string;
+  /** Text in which the model declined to answer: sent as OpenAI's `refusal`, not as content. */
+  refusal: string;
   reasoning: string;
   clientToolCalls: ReturnType<typeof toOpenAiToolCalls>;
   finishReason: string | undefined;
@@ -199,6 +201,7 @@ export async function handleChatCompletion(
 
   const state: TurnState = {
     text: '',
+    refusal: '',
     reasoning: '',
     clientToolCalls: [],
     finishReason: undefined,
@@ -284,6 +287,10 @@ export async function handleChatCompletion(
       case 'text-delta': {
         if (event.text === '') return undefined;
         if (state.firstTokenAt === undefined) markFirstToken();
+        if ('refusal' in event && event.refusal === true) {
+          state.refusal += event.text;
+          return frames.refusal(event.text);
+        }
         // A later agent step's text starts a new paragraph, not the end of the last sentence.
         const text = state.stepEnded && state.text !== '' ? `\n\n${event.text}` : event.text;
         state.stepEnded = false;
@@ -413,9 +420,10 @@ export async function handleChatCompletion(
       // A model the client named is echoed; otherwise the reply names the model that answered (a fallback too).
       model: options.models.has(chat.model) ? chat.model : (state.answeredBy ?? responseModel),
       text: state.text,
+      refusal: state.refusal,
       reasoning: state.reasoning,
       toolCalls: state.clientToolCalls.map(({ index: _index, ...call }) => call),
-      finishReason: toOpenAiFinishReason(state.finishReason, state.clientToolCalls.length > 0),
+      finishReason: finishReasonOf(state),
       usage: toOpenAiUsage(state.usage),
     });
     await finishTurn(state.clientToolCalls.length > 0 ? 'tool-calls' : 'ok', 200);
@@ -475,7 +483,7 @@ export async function handleChatCompletion(
     } else {
       const clientTools = state.clientToolCalls.length > 0;
       if (clientTools) outcome = 'tool-calls';
-      write(frames.finish(toOpenAiFinishReason(state.finishReason, clientTools)));
+      write(frames.finish(finishReasonOf(state)));
       if (includeUsage) write(frames.usage(toOpenAiUsage(state.usage)));
       write(DONE_FRAME);
     }
@@ -492,6 +500,16 @@ export async function handleChatCompletion(
     'x-accel-buffering': 'no',
     ...headers,
   });
+}
+
+/**
+ * The turn's `finish_reason`: `stop` after a refusal, as OpenAI answers one (the refusal field says
+ * why; `content_filter` would make the openai SDK's `parse()` throw instead of returning it).
+ */
+function finishReasonOf(state: TurnState): OpenAiFinishReason {
+  const clientTools = state.clientToolCalls.length > 0;
+  if (state.refusal !== '' && !clientTools) return 'stop';
+  return toOpenAiFinishReason(state.finishReason, clientTools);
 }
 
 /**

@@ -75,7 +75,10 @@ export function fromOpenAiMessages(messages: readonly OpenAiMessage[]): Message[
         result.push({ role: 'user', content: userContent(message.content) });
         break;
       case 'assistant': {
-        const text = contentText(message.content);
+        // A refusal is stored as the answer's text (after any partial text): resent, it matches it.
+        const text = message.refusal
+          ? contentText(message.content) + message.refusal
+          : contentText(message.content);
         if (!message.tool_calls?.length) {
           result.push({ role: 'assistant', content: text });
           break;

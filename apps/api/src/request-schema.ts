@@ -24,6 +24,8 @@ const MessageSchema = z.discriminatedUnion('role', [
     name: z.string().optional(),
     tool_calls: z.array(ToolCallSchema).nullish(),
     reasoning_content: z.string().nullish(),
+    /** A refusal HAIA (or OpenAI) sent, resent by the client with `content: null`. */
+    refusal: z.string().nullish(),
   }),
   z.object({ role: z.literal('tool'), content: ContentSchema, tool_call_id: z.string() }),
 ]);

@@ -38,6 +38,11 @@ export class ChunkFrames {
     return `${this.deltaPrefix}{"content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`;
   }
 
+  /** A piece of a refusal (the model declined to answer), as `delta.refusal`, like OpenAI streams it. */
+  refusal(text: string): string {
+    return `${this.deltaPrefix}{"refusal":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`;
+  }
+
   /** A piece of reasoning, as `delta.reasoning_content` (OpenWebUI shows it as thinking). */
   reasoning(text: string): string {
     return `${this.deltaPrefix}{"reasoning_content":${JSON.stringify(text)}},"finish_reason":null}]}\n\n`;

@@ -18,11 +18,15 @@ export type ToolCallOutcome =
   | 'aborted'
   | 'declined';
 
-/** A piece of the answer's text. `step` is the model turn it belongs to (1 for the first). */
+/**
+ * A piece of the answer's text. `step` is the model turn it belongs to (1 for the first);
+ * `refusal: true` when the model declined to answer in it (the model event's flag, passed on).
+ */
 export interface AgentTextDeltaEvent {
   type: 'text-delta';
   step: number;
   text: string;
+  refusal?: true;
 }
 
 /** A piece of the model's reasoning (or a whole encrypted block, as `redactedData`). */

@@ -188,6 +188,31 @@ describe('createAgent: the loop', () => {
     ]);
   });
 
+  it("passes a model's refusal flag on with its text, and keeps the refusal as the answer's text", async () => {
+    const model = new MockLanguageModel({
+      results: [
+        [
+          { type: 'text-delta', text: 'I cannot help with that.', refusal: true },
+          {
+            type: 'finish',
+            finishReason: 'content-filter',
+            usage: { inputTokens: 1, outputTokens: 1 },
+            response: { model: 'mock:mock-model', id: 'r1' },
+          },
+        ],
+      ],
+    });
+    const agent = createAgent<Deps>({ model, instructions: 'You are HAIA.', toolsets: [proxmox] });
+    const events = await collectEvents(agent.run({ messages: [user('Hi')], deps }));
+    expect(eventsOf(events, 'text-delta')).toEqual([
+      { type: 'text-delta', step: 1, text: 'I cannot help with that.', refusal: true },
+    ]);
+    expect(lastEvent(events, 'finish')).toMatchObject({
+      finishReason: 'content-filter',
+      messages: [{ role: 'assistant', content: [{ type: 'text', text: 'I cannot help with that.' }] }],
+    });
+  });
+
   it('runs the calls of one turn in parallel: both tools start before either finishes', async () => {
     const started: string[] = [];
     const bothStarted = deferred();

@@ -319,7 +319,9 @@ export async function* runLoop<Deps>(
               const last = parts.at(-1);
               if (last?.type === 'text') last.text += event.text;
               else parts.push({ type: 'text', text: event.text });
-              yield { type: 'text-delta', step, text: event.text };
+              yield event.refusal
+                ? { type: 'text-delta', step, text: event.text, refusal: true }
+                : { type: 'text-delta', step, text: event.text };
               break;
             }
             case 'reasoning-delta': {

@@ -18,10 +18,16 @@ export interface ResponseInfo {
   id: string | undefined;
 }
 
-/** A piece of the answer's text. */
+/**
+ * A piece of the answer's text. `refusal: true` marks text in which the model declined to answer
+ * (OpenAI's `refusal`; a note for Anthropic's `stop_reason: "refusal"`), which a client may want to
+ * show apart (the OpenAI wire has `message.refusal` for it); a consumer that ignores the flag treats
+ * it as ordinary text of the answer. A stream with a refusal finishes with `content-filter`.
+ */
 export interface TextDeltaEvent {
   type: 'text-delta';
   text: string;
+  refusal?: true;
 }
 
 /**

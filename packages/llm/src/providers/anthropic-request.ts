@@ -27,7 +27,7 @@ export const ANTHROPIC_JSON_INSTRUCTION =
 /**
  * The body of `messages.create` with `stream: true`. `temperature` and `top_p` were removed from
  * the SDK 1.x types but the API still reads them (newer models accept only the defaults), so they
- * are sent only when the caller sets them.
+ * are sent only when the caller sets them (`temperature` clamped to Anthropic's 0 to 1).
  */
 export type AnthropicRequestBody = MessageCreateParamsStreaming & { temperature?: number; top_p?: number };
 
@@ -71,22 +71,30 @@ function toolResultContent(output: unknown): string {
   return JSON.stringify(output);
 }
 
+/**
+ * Text Anthropic refuses as a block: empty ("text content blocks must be non-empty") or only
+ * whitespace ("… must contain non-whitespace text"); such text says nothing, so it is left out.
+ */
+function isBlank(text: string): boolean {
+  return text.trim() === '';
+}
+
 function blocksOf(message: Exclude<Message, { role: 'system' }>): ContentBlockParam[] {
   switch (message.role) {
     case 'user':
       if (typeof message.content === 'string')
-        return message.content === '' ? [] : [{ type: 'text', text: message.content }];
+        return isBlank(message.content) ? [] : [{ type: 'text', text: message.content }];
       return message.content.flatMap((part): ContentBlockParam[] => {
-        if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text }];
+        if (part.type === 'text') return isBlank(part.text) ? [] : [{ type: 'text', text: part.text }];
         return [imageBlock(part)];
       });
     case 'assistant':
       if (typeof message.content === 'string')
-        return message.content === '' ? [] : [{ type: 'text', text: message.content }];
+        return isBlank(message.content) ? [] : [{ type: 'text', text: message.content }];
       return message.content.flatMap((part): ContentBlockParam[] => {
         switch (part.type) {
           case 'text':
-            return part.text === '' ? [] : [{ type: 'text', text: part.text }];
+            return isBlank(part.text) ? [] : [{ type: 'text', text: part.text }];
           case 'reasoning':
             // Anthropic only takes back thinking it signed or encrypted; unsigned reasoning (another
             // provider's) is dropped.
@@ -116,7 +124,7 @@ function blocksOf(message: Exclude<Message, { role: 'system' }>): ContentBlockPa
 /**
  * Anthropic's message list: system messages left out (they go to `system`), tool results as user
  * `tool_result` blocks, consecutive same-role messages merged into one turn (tool results first,
- * as the API requires), and empty messages dropped.
+ * as the API requires), and empty or whitespace-only text and messages dropped.
  */
 export function toAnthropicMessages(messages: readonly Message[]): MessageParam[] {
   const out: Array<{ role: 'user' | 'assistant'; content: ContentBlockParam[] }> = [];
@@ -184,7 +192,8 @@ export function buildAnthropicRequest(
     if (request.toolChoice) body.tool_choice = toAnthropicToolChoice(request.toolChoice);
   }
   if (request.stop && request.stop.length > 0) body.stop_sequences = [...request.stop];
-  if (request.temperature !== undefined) body.temperature = request.temperature;
+  // OpenAI's scale is 0 to 2, Anthropic's 0 to 1 (it refuses more with a 400): clamped.
+  if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
   if (request.topP !== undefined) body.top_p = request.topP;
   if (format?.type === 'json' && format.schema) {
     body.output_config = { format: { type: 'json_schema', schema: format.schema } };

@@ -21,6 +21,13 @@ export function anthropicFinishReason(stopReason: string | null | undefined): Fi
   }
 }
 
+/**
+ * The refusal text yielded (as a `refusal` text delta) for `stop_reason: "refusal"`, where Anthropic
+ * sends no text of its own saying so: Claude's safety classifiers stopped the answer.
+ */
+export const ANTHROPIC_REFUSAL_TEXT =
+  'Claude declined to answer this request (Anthropic stopped it with stop_reason "refusal").';
+
 interface UsageCounts {
   input_tokens?: number | null;
   output_tokens?: number | null;
@@ -51,7 +58,8 @@ export interface AnthropicStreamContext {
  * Maps Anthropic's raw stream events to {@link ChatEvent}s: text and thinking deltas as they come
  * (a thinking block's `signature_delta` as a `reasoning-delta` with empty text and the signature),
  * `tool_use` blocks assembled from their `input_json_delta` fragments and yielded whole at
- * `content_block_stop`, and one `finish` at `message_stop`. `inputTokens` counts every input token
+ * `content_block_stop`, and one `finish` at `message_stop` (after a `refusal` text delta saying so
+ * when the stop reason is `refusal`). `inputTokens` counts every input token
  * (uncached plus cache reads plus cache writes); `cachedInputTokens` is the cache reads.
  * A tool call whose arguments do not parse is dropped when `max_tokens` cut it off (the finish is
  * then `length`) and an error otherwise. `open` sends the request; one generator for the whole
@@ -201,6 +209,8 @@ export async function* mapAnthropicStream(
           const thinking = counts.output_tokens_details?.thinking_tokens;
           if (typeof thinking === 'number') usage.reasoningTokens = thinking;
           started = true;
+          if (stopReason === 'refusal')
+            yield { type: 'text-delta', text: ANTHROPIC_REFUSAL_TEXT, refusal: true };
           yield {
             type: 'finish',
             finishReason: anthropicFinishReason(stopReason),

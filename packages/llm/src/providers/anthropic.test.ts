@@ -8,6 +8,7 @@ import { noopLogger } from '../logger.js';
 import type { Message } from '../message.js';
 import { createAnthropicAdapter } from './anthropic.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_JSON_INSTRUCTION } from './anthropic-request.js';
+import { ANTHROPIC_REFUSAL_TEXT } from './anthropic-stream.js';
 import type { ProviderAdapter } from './provider-adapter.js';
 
 const API_KEY = 'sk-ant-api03-test-secret-key-0123456789';
@@ -250,6 +251,20 @@ describe('anthropic adapter: answers', () => {
     expect((await run({ messages: hi })).at(-1)).toMatchObject({ type: 'finish', finishReason });
   });
 
+  it('says a refusal in a refusal text delta after any partial text, then finishes with content-filter', async () => {
+    fake.enqueue({ content: [{ type: 'text', text: 'Here is how' }], stopReason: 'refusal' });
+    const events = await run({ messages: hi });
+    expect(events.filter((event) => event.type === 'text-delta')).toEqual([
+      { type: 'text-delta', text: 'Here is how' },
+      { type: 'text-delta', text: ANTHROPIC_REFUSAL_TEXT, refusal: true },
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
+    fake.enqueue({ content: [], stopReason: 'refusal' });
+    const collected = await collectStream(adapter.stream({ messages: hi }, new AbortController().signal));
+    expect(collected.text).toBe(ANTHROPIC_REFUSAL_TEXT);
+    expect(collected.message.content).toEqual([{ type: 'text', text: ANTHROPIC_REFUSAL_TEXT }]);
+  });
+
   it('buffers events split across TCP writes', async () => {
     fake.enqueue({
       content: [
@@ -308,6 +323,45 @@ describe('anthropic adapter: answers', () => {
 });
 
 describe('anthropic adapter: request shape', () => {
+  it('leaves out whitespace-only text, which the API refuses, so a history with such an answer still works', async () => {
+    const events = await run({
+      messages: [
+        { role: 'user', content: 'list the VMs' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: '\n\n' },
+            { type: 'tool-call', toolCallId: 'toolu_w', toolName: 'get_weather', input: { city: 'Oslo' } },
+          ],
+        },
+        {
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: 'toolu_w', toolName: 'get_weather', output: 'sunny' }],
+        },
+        { role: 'assistant', content: ' \n' },
+        { role: 'user', content: [{ type: 'text', text: ' ' }] },
+        { role: 'user', content: 'and now?' },
+      ],
+      tools: [weatherTool],
+    });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(lastBody().messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'list the VMs' }] },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool_use', id: 'toolu_w', name: 'get_weather', input: { city: 'Oslo' } }],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_w', content: 'sunny' },
+          { type: 'text', text: 'and now?' },
+        ],
+      },
+    ]);
+  });
+
   it('puts the system prompt on top, merges same-role turns, sets max_tokens and sends the headers', async () => {
     await run({
       messages: [
@@ -405,6 +459,15 @@ describe('anthropic adapter: request shape', () => {
     await run({ messages: hi, toolChoice: 'required' });
     expect(lastBody()).not.toHaveProperty('tool_choice');
     expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
+  });
+
+  it("clamps an OpenAI-scale temperature (0 to 2) to Anthropic's 0 to 1, which the API would refuse", async () => {
+    const events = await run({ messages: hi, temperature: 1.5 });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect(lastBody().temperature).toBe(1);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    await run({ messages: hi, temperature: 0.3 });
+    expect(lastBody().temperature).toBe(0.3);
   });
 
   it('asks for JSON with output_config.format, or with a system instruction when there is no schema', async () => {

@@ -129,10 +129,10 @@ class OpenAIEvents implements AsyncIterableIterator<ChatEvent> {
     if (typeof reasoning === 'string' && reasoning !== '') add({ type: 'reasoning-delta', text: reasoning });
     if (typeof delta.content === 'string' && delta.content !== '')
       add({ type: 'text-delta', text: delta.content });
-    // A refusal comes instead of content (finish_reason stays "stop"): show it, and say why.
+    // A refusal comes instead of content (finish_reason stays "stop"): marked, and the finish says why.
     if (typeof delta.refusal === 'string' && delta.refusal !== '') {
       this.refused = true;
-      add({ type: 'text-delta', text: delta.refusal });
+      add({ type: 'text-delta', text: delta.refusal, refusal: true });
     }
     if (delta.tool_calls) {
       addFragments(delta.tool_calls, this.calls, this.slotByIndex, this.options.generateId);

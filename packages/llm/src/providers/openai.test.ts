@@ -399,6 +399,25 @@ describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
       expect(list.at(-1)).toMatchObject({ type: 'finish', finishReason: 'content-filter' });
     });
 
+    it('marks refusal text with refusal: true, streamed and whole, and generate() keeps it as the text', async () => {
+      const refusal = "I'm sorry, I can't help with that.";
+      fake.enqueue({ refusal, chunkSize: 10 });
+      const list = await events(model().stream({ messages: hi }));
+      const deltas = list.filter((event) => event.type === 'text-delta');
+      expect(deltas.length).toBeGreaterThan(1);
+      expect(deltas.every((event) => event.refusal === true)).toBe(true);
+      fake.enqueue({ text: 'fine', refusal: undefined }, { refusal });
+      const plain = await events(model().stream({ messages: hi }));
+      expect(plain.find((event) => event.type === 'text-delta')).toEqual({
+        type: 'text-delta',
+        text: 'fine',
+      });
+      const whole = await model().generate({ messages: hi });
+      expect(whole.text).toBe(refusal);
+      expect(whole.finishReason).toBe('content-filter');
+      expect(whole.message.content).toEqual([{ type: 'text', text: refusal }]);
+    });
+
     it('keeps one tool name when a compatible server repeats id and name on every fragment', async () => {
       fake.enqueue({
         toolCalls: [

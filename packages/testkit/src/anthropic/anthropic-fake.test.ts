@@ -99,6 +99,18 @@ describe('startAnthropicFake: what the API rejects', () => {
       { ...minimal, messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] },
       /non-empty/,
     ],
+    [
+      'a message of whitespace-only text',
+      {
+        ...minimal,
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: [{ type: 'text', text: '\n\n' }] },
+          { role: 'user', content: ' ' },
+        ],
+      },
+      /^messages: text content blocks must contain non-whitespace text$/,
+    ],
     ['a bad role', { ...minimal, messages: [{ role: 'tool', content: 'x' }] }, /role/],
     [
       'an unanswered tool_use',

@@ -57,6 +57,9 @@ export function checkAnthropicHeaders(
   return undefined;
 }
 
+/** What the API says about a message whose text is only whitespace. */
+const WHITESPACE_ONLY = 'messages: text content blocks must contain non-whitespace text';
+
 function checkBlock(block: unknown, where: string, role: string): AnthropicRejection | undefined {
   if (!isObject(block) || typeof block.type !== 'string') return invalid(`${where}.type: Field required`);
   switch (block.type) {
@@ -226,6 +229,7 @@ export function checkAnthropicBody(
           `${where}: all messages must have non-empty content except for the optional final assistant message`,
         );
       }
+      if (content.trim() === '' && !isLastAssistant) return invalid(WHITESPACE_ONLY);
     } else if (Array.isArray(content)) {
       if (content.length === 0 && !isLastAssistant) {
         return invalid(
@@ -236,6 +240,12 @@ export function checkAnthropicBody(
         const problem = checkBlock(block, `${where}.content.${blockIndex}`, role);
         if (problem) return problem;
       }
+      // Text blocks that are all whitespace, with nothing else in the message, are refused (a
+      // whitespace block next to real text is accepted).
+      const whitespaceOnly = content.every(
+        (block) => isObject(block) && block.type === 'text' && String(block.text).trim() === '',
+      );
+      if (whitespaceOnly && content.length > 0 && !isLastAssistant) return invalid(WHITESPACE_ONLY);
     } else {
       return invalid(`${where}.content: Input should be a valid string or list`);
     }
