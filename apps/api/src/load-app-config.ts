@@ -6,7 +6,12 @@ import { ConfigError, type HaiaConfig, loadConfig } from '@haia/config';
  */
 export function loadAppConfig(): HaiaConfig {
   try {
-    return loadConfig({ env: process.env, cwd: process.cwd(), isTTY: process.stdout.isTTY });
+    return loadConfig({
+      env: process.env,
+      cwd: process.cwd(),
+      isTTY: process.stdout.isTTY,
+      checkDataDir: true,
+    });
   } catch (error) {
     if (ConfigError.isInstance(error)) {
       process.stderr.write(`${error.message}\n`);

@@ -1,4 +1,5 @@
-import { readEnvironment, redactConfig } from '@haia/config';
+import { constants } from 'node:os';
+import { describeStartError, readEnvironment, redactConfig } from '@haia/config';
 import { limitHeapGrowth } from './heap-growth.js';
 import { loadAppConfig } from './load-app-config.js';
 import { createLogger, flushLogger } from './logger.js';
@@ -31,7 +32,14 @@ async function main(): Promise<void> {
     readiness: runtime.readiness,
     metrics: createMetrics({ defaultMetrics: true }),
   });
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (error) {
+    // Port taken or not allowed: close what is open (MCP servers, the store) before exiting.
+    await runtime.close().catch(() => {});
+    throw error;
+  }
   logger.info(
     {
       url,
@@ -46,11 +54,22 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while running turns finish: the operator wants out now.
+      logger.warn({ signal }, 'second signal while stopping: exiting at once, running turns are cut off');
+      await flushLogger(logger);
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await server.stop();
-    await runtime.close();
+    try {
+      await server.stop();
+      await runtime.close();
+    } catch (error) {
+      logger.error({ err: error }, 'could not stop cleanly');
+      await flushLogger(logger);
+      process.exit(1);
+    }
     logger.info('stopped');
     await flushLogger(logger);
     process.exit(0);
@@ -66,6 +85,6 @@ main().catch((error: unknown) => {
     );
     process.exit(1);
   }
-  process.stderr.write(`haia-api failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`haia-api failed to start: ${describeStartError(error)}\n`);
   process.exit(1);
 });

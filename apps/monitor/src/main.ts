@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type HaiaConfig, loadConfig, redactConfig } from '@haia/config';
+import { constants } from 'node:os';
+import { ConfigError, describeStartError, type HaiaConfig, loadConfig, redactConfig } from '@haia/config';
 import { createModel } from '@haia/llm';
 import { createNotifiers } from '@haia/notify';
 import { createProxmoxClient, type ProxmoxClient } from '@haia/proxmox';
@@ -29,7 +30,12 @@ function fail(message: string): never {
 
 function readConfig(): HaiaConfig {
   try {
-    return loadConfig({ env: process.env, cwd: process.cwd(), isTTY: process.stdout.isTTY });
+    return loadConfig({
+      env: process.env,
+      cwd: process.cwd(),
+      isTTY: process.stdout.isTTY,
+      checkDataDir: true,
+    });
   } catch (error) {
     if (ConfigError.isInstance(error)) fail(error.message);
     throw error;
@@ -116,13 +122,23 @@ async function main(): Promise<void> {
     metrics,
     ...(summarize ? { summarize } : {}),
   });
-  const daemon = startDaemon({ monitor, store: monitorStore, intervals: config.monitor, logger, metrics });
+  // The port first: a monitor that cannot serve /health must not start checking and alerting.
+  let daemon: ReturnType<typeof startDaemon> | undefined;
   const http = await startMonitorHttpServer({
     host: config.app.host,
     port: config.monitor.port,
     metrics,
-    isLeader: daemon.isLeader,
+    isLeader: () => daemon?.isLeader() ?? false,
+  }).catch(async (error: NodeJS.ErrnoException) => {
+    await store.close().catch(() => {});
+    await client.close();
+    if (error.code !== 'EADDRINUSE') throw error;
+    return fail(
+      `haia-monitor cannot listen: ${error.message.replace(/^listen EADDRINUSE: /, '')}. Stop the other process or set HAIA_MONITOR_PORT to a free port.`,
+    );
   });
+  daemon = startDaemon({ monitor, store: monitorStore, intervals: config.monitor, logger, metrics });
+  const running = daemon;
   logger.info(
     { url: http.url, cluster: config.proxmox.url, channels: notifiers.map((notifier) => notifier.channel) },
     'haia-monitor running',
@@ -130,14 +146,25 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while checks finish: the operator wants out now.
+      logger.warn({ signal }, 'second signal while stopping: exiting at once, running checks are cut off');
+      logger.flush();
+      process.exit(128 + (constants.signals[signal] ?? 0));
+    }
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await daemon.stop();
-    await http.close();
-    await monitorStore.close();
-    await store.close();
-    await client.close();
+    try {
+      await running.stop();
+      await http.close();
+      await monitorStore.close();
+      await store.close();
+      await client.close();
+    } catch (error) {
+      logger.error({ err: error }, 'could not stop cleanly');
+      logger.flush();
+      process.exit(1);
+    }
     logger.info('stopped');
     logger.flush();
     process.exit(0);
@@ -147,6 +174,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`haia-monitor failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`haia-monitor failed: ${describeStartError(error)}\n`);
   process.exit(1);
 });

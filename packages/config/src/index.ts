@@ -33,6 +33,7 @@ export {
   SECRET_VARIABLES,
   StoreConfigSchema,
 } from './schema.js';
+export { describeStartError } from './start-error.js';
 export {
   isLoopbackHost,
   type ModelRef,
@@ -43,6 +44,7 @@ export {
   parseInteger,
   parseList,
   parseModelRef,
+  parseOllamaHost,
   parsePort,
   parseQuietHours,
   parseUrl,

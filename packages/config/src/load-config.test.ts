@@ -76,6 +76,7 @@ describe('loadConfig defaults', () => {
 
 describe('loadConfig parsing', () => {
   it('reads every kind of value', () => {
+    writeFileSync(join(cwd, 'ca.pem'), '');
     const config = load({
       HOST: '0.0.0.0',
       PORT: '9000',
@@ -320,5 +321,97 @@ describe('.env.example', () => {
     const example = readFileSync(fileURLToPath(new URL('../../../.env.example', import.meta.url)), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
     expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
+
+describe('loadConfig start-up audit', () => {
+  it('lists the cross-variable problems together with the bad values, in one error', () => {
+    const error = problemsOf({
+      PORT: 'abc',
+      HOST: '0.0.0.0',
+      PROXMOX_URL: 'https://pve:8006',
+      MCP_CONFIG: 'missing.json',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'PORT',
+      'HAIA_API_KEYS',
+      'PROXMOX_TOKEN_ID',
+      'PROXMOX_TOKEN_SECRET',
+      'MCP_CONFIG',
+    ]);
+  });
+
+  it('refuses an API key with whitespace or an invisible character inside, without printing it', () => {
+    const error = problemsOf({ HAIA_API_KEYS: 'key-one-SECRET, key two-SECRET' });
+    expect(error.problems).toEqual([expect.objectContaining({ variable: 'HAIA_API_KEYS', value: '****' })]);
+    expect(error.message).toContain('key 2');
+    expect(error.message).toContain('U+0020');
+    expect(error.message).not.toContain('SECRET');
+    expect(load({ HAIA_API_KEYS: ' k1 , k2 ' }).app.apiKeys).toEqual(['k1', 'k2']);
+  });
+
+  it('takes CORS origins as browsers send them and refuses what no Origin header can match', () => {
+    expect(
+      load({ HAIA_CORS_ORIGINS: 'https://Chat.Example.com:443/, http://localhost:3000' }).app.corsOrigins,
+    ).toEqual(['https://chat.example.com', 'http://localhost:3000']);
+    const error = problemsOf({ HAIA_CORS_ORIGINS: 'https://chat.example.com/c/1,chat.example.com' });
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toContain('"https://chat.example.com/c/1" has a path');
+    expect(error.message).toContain('"chat.example.com"');
+  });
+
+  it('refuses Proxmox or ntfy settings given without the URL they belong to', () => {
+    const error = problemsOf({
+      PROXMOX_TOKEN_ID: 'haia@pve!ro',
+      PROXMOX_TOKEN_SECRET: 'hunter2-x',
+      NTFY_TOKEN: 'tk_hunter2',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual(['PROXMOX_URL', 'NTFY_URL']);
+    expect(error.message).toContain('PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET are set');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('reads OLLAMA_HOST as Ollama does, a bare host:port included', () => {
+    expect(load({ OLLAMA_HOST: '0.0.0.0' }).model.providers.ollama.baseURL).toBe('http://0.0.0.0:11434');
+    expect(load({ OLLAMA_HOST: 'gpu-box:11500' }).model.providers.ollama.baseURL).toBe(
+      'http://gpu-box:11500',
+    );
+  });
+
+  it('requires the files it is pointed at to exist', () => {
+    const error = problemsOf({
+      HAIA_SYSTEM_PROMPT_FILE: 'prompt.txt',
+      PROXMOX_URL: 'https://pve:8006',
+      PROXMOX_TOKEN_ID: 'haia@pve!ro',
+      PROXMOX_TOKEN_SECRET: 'x',
+      PROXMOX_CA_FILE: 'ca.pem',
+    });
+    expect(error.problems.map((problem) => problem.variable)).toEqual([
+      'HAIA_SYSTEM_PROMPT_FILE',
+      'PROXMOX_CA_FILE',
+    ]);
+    expect(error.message).toContain(`${join(cwd, 'prompt.txt')} does not exist`);
+  });
+
+  it('refuses a HAIA_DATA_DIR that is not a usable folder for the embedded database', () => {
+    writeFileSync(join(cwd, 'taken'), '');
+    const check = (env: Record<string, string>) => {
+      try {
+        return loadConfig({ env, cwd, checkDataDir: true });
+      } catch (error) {
+        if (ConfigError.isInstance(error)) return error;
+        throw error;
+      }
+    };
+    expect((check({ HAIA_DATA_DIR: 'taken' }) as ConfigError).problems).toEqual([
+      expect.objectContaining({ variable: 'HAIA_DATA_DIR', value: 'taken' }),
+    ]);
+    expect((check({ HAIA_DATA_DIR: 'taken/below' }) as ConfigError).message).toContain('is not a folder');
+    // Not used with a PostgreSQL server, nor by a program that does not ask; a folder still to be made is fine.
+    expect(
+      ConfigError.isInstance(check({ HAIA_DATA_DIR: 'taken', DATABASE_URL: 'postgres://db/haia' })),
+    ).toBe(false);
+    expect(() => load({ HAIA_DATA_DIR: 'taken' })).not.toThrow();
+    expect(ConfigError.isInstance(check({ HAIA_DATA_DIR: 'new/deeper' }))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
@@ -111,6 +111,11 @@ export interface LoadConfigOptions {
   cwd: string;
   /** Whether stdout is a terminal: the default `LOG_FORMAT` is `pretty` there. */
   isTTY?: boolean;
+  /**
+   * Also check that `HAIA_DATA_DIR` can hold the embedded database when `DATABASE_URL` is unset (a
+   * folder, or a path that can be made one, this user can write). Set by the apps that open it.
+   */
+  checkDataDir?: boolean;
 }
 
 type Parsed = { [K in keyof typeof CONFIG_SCHEMAS]: z.output<(typeof CONFIG_SCHEMAS)[K]> };
@@ -133,28 +138,33 @@ const PROVIDER_KEY_VARIABLES: Record<Provider, string | undefined> = {
 export function loadConfig(options: LoadConfigOptions): HaiaConfig {
   const raw = readEnvironment(options);
   const problems: ConfigProblem[] = [];
-  const parsed = {} as Record<string, unknown>;
+  const failed = new Set<string>();
+  // Variable by variable, so that the rules spanning variables still run on every one that parsed
+  // and one message lists all the problems.
+  const parsed = {} as Record<string, Record<string, unknown>>;
   for (const [group, schema] of Object.entries(CONFIG_SCHEMAS)) {
-    const result = schema.safeParse(raw);
-    if (result.success) {
-      parsed[group] = result.data;
-      continue;
-    }
-    for (const issue of result.error.issues) {
-      const variable = String(issue.path[0] ?? group);
+    const values: Record<string, unknown> = {};
+    for (const [variable, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+      const result = field.safeParse(raw[variable]);
+      if (result.success) {
+        values[variable] = result.data;
+        continue;
+      }
+      failed.add(variable);
       const value = raw[variable];
-      problems.push({
-        variable,
-        value: value === undefined ? undefined : maskValue(variable, value),
-        expected: issue.message,
-      });
+      for (const issue of result.error.issues) {
+        problems.push({
+          variable,
+          value: value === undefined ? undefined : maskValue(variable, value),
+          expected: issue.message,
+        });
+      }
     }
+    parsed[group] = values;
   }
+  problems.push(...crossCheck(parsed as Parsed, failed, raw, options));
   if (problems.length > 0) throw new ConfigError(problems);
-  const config = buildConfig(parsed as Parsed, options);
-  problems.push(...crossCheck(config, raw));
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return buildConfig(parsed as Parsed, options);
 }
 
 /**
@@ -249,42 +259,45 @@ function buildConfig(parsed: Parsed, options: LoadConfigOptions): HaiaConfig {
   };
 }
 
-/** Rules that span variables: auth on public binding, keys of the providers in use, complete pairs. */
-function crossCheck(config: HaiaConfig, raw: Record<string, string>): ConfigProblem[] {
+/**
+ * Rules that span variables, on the variables that parsed (`failed` names the others, already
+ * reported): auth on public binding, keys of the providers in use, complete groups, files and
+ * folders that must be there.
+ */
+function crossCheck(
+  parsed: Parsed,
+  failed: ReadonlySet<string>,
+  raw: Record<string, string>,
+  options: LoadConfigOptions,
+): ConfigProblem[] {
+  const { cwd } = options;
   const problems: ConfigProblem[] = [];
-  if (!isLoopbackHost(config.app.host) && config.app.apiKeys.length === 0) {
+  const usable = (...variables: string[]) => variables.every((variable) => !failed.has(variable));
+  const { app, store, proxmox, mcp } = parsed;
+  if (usable('HOST', 'HAIA_API_KEYS') && !isLoopbackHost(app.HOST) && app.HAIA_API_KEYS.length === 0) {
     problems.push({
       variable: 'HAIA_API_KEYS',
       value: undefined,
-      expected: `at least one key because HOST=${config.app.host} is reachable from other machines: set HAIA_API_KEYS=<a long random key> (for example from \`openssl rand -hex 32\`), or HOST=127.0.0.1`,
+      expected: `at least one key because HOST=${app.HOST} is reachable from other machines: set HAIA_API_KEYS=<a long random key> (for example from \`openssl rand -hex 32\`), or HOST=127.0.0.1`,
     });
   }
-  const inUse = [config.model.model, ...config.model.fallbackModels];
-  const reported = new Set<string>();
-  for (const ref of inUse) {
-    const keyVariable = PROVIDER_KEY_VARIABLES[ref.provider];
-    if (!keyVariable || config.model.providers[ref.provider].apiKey || reported.has(keyVariable)) continue;
-    reported.add(keyVariable);
-    problems.push({
-      variable: keyVariable,
-      value: undefined,
-      expected: `the ${ref.provider} API key because ${ref.id} is in use (HAIA_MODEL or HAIA_FALLBACK_MODELS)${keyVariable === 'GEMINI_API_KEY' ? '; GOOGLE_API_KEY also works' : ''}`,
-    });
+  if (app.HAIA_SYSTEM_PROMPT_FILE) {
+    problems.push(...missingFile('HAIA_SYSTEM_PROMPT_FILE', raw, resolve(cwd, app.HAIA_SYSTEM_PROMPT_FILE)));
   }
-  if (inUse.some((ref) => ref.provider === 'openai-compatible') && !config.model.providers.openai.baseURL) {
-    problems.push({
-      variable: 'OPENAI_BASE_URL',
-      value: undefined,
-      expected:
-        'the URL of your OpenAI-compatible server (for example http://127.0.0.1:1234/v1) for openai-compatible models',
-    });
+  if (options.checkDataDir && usable('HAIA_DATA_DIR', 'DATABASE_URL') && !store.DATABASE_URL) {
+    const fault = folderFault(resolve(cwd, app.HAIA_DATA_DIR));
+    if (fault) {
+      problems.push({
+        variable: 'HAIA_DATA_DIR',
+        value: raw.HAIA_DATA_DIR,
+        expected: `a folder HAIA can create and write for its embedded database (${fault}): set HAIA_DATA_DIR to another folder, or DATABASE_URL to use a PostgreSQL server`,
+      });
+    }
   }
-  if (config.proxmox) {
-    for (const [variable, present] of [
-      ['PROXMOX_TOKEN_ID', config.proxmox.tokenId],
-      ['PROXMOX_TOKEN_SECRET', config.proxmox.tokenSecret],
-    ] as const) {
-      if (!present) {
+  problems.push(...modelProblems(parsed.model, raw));
+  if (proxmox.PROXMOX_URL) {
+    for (const variable of ['PROXMOX_TOKEN_ID', 'PROXMOX_TOKEN_SECRET'] as const) {
+      if (!raw[variable]) {
         problems.push({
           variable,
           value: undefined,
@@ -293,14 +306,20 @@ function crossCheck(config: HaiaConfig, raw: Record<string, string>): ConfigProb
         });
       }
     }
+    if (proxmox.PROXMOX_CA_FILE) {
+      problems.push(...missingFile('PROXMOX_CA_FILE', raw, resolve(cwd, proxmox.PROXMOX_CA_FILE)));
+    }
+  } else if (usable('PROXMOX_URL')) {
+    const given = ['PROXMOX_TOKEN_ID', 'PROXMOX_TOKEN_SECRET', 'PROXMOX_CA_FILE'].filter((name) => raw[name]);
+    if (given.length > 0) {
+      problems.push({
+        variable: 'PROXMOX_URL',
+        value: undefined,
+        expected: `the cluster's URL, such as https://pve.example:8006, because ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set (or unset ${given.length === 1 ? 'it' : 'them'} to turn the Proxmox tools off)`,
+      });
+    }
   }
-  if (config.mcp.explicit && config.mcp.configPath && !existsSync(config.mcp.configPath)) {
-    problems.push({
-      variable: 'MCP_CONFIG',
-      value: raw.MCP_CONFIG,
-      expected: `an existing file (${config.mcp.configPath} does not exist)`,
-    });
-  }
+  if (mcp.MCP_CONFIG) problems.push(...missingFile('MCP_CONFIG', raw, resolve(cwd, mcp.MCP_CONFIG)));
   const telegramParts = [raw.TELEGRAM_BOT_TOKEN, raw.TELEGRAM_CHAT_ID].filter(Boolean).length;
   if (telegramParts === 1) {
     const missing = raw.TELEGRAM_BOT_TOKEN ? 'TELEGRAM_CHAT_ID' : 'TELEGRAM_BOT_TOKEN';
@@ -310,5 +329,78 @@ function crossCheck(config: HaiaConfig, raw: Record<string, string>): ConfigProb
       expected: 'a value: Telegram needs both TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID',
     });
   }
+  if (raw.NTFY_TOKEN && !raw.NTFY_URL) {
+    problems.push({
+      variable: 'NTFY_URL',
+      value: undefined,
+      expected: 'the topic URL, such as https://ntfy.sh/your-topic, because NTFY_TOKEN is set',
+    });
+  }
   return problems;
+}
+
+/**
+ * The provider keys and endpoints the models in use (`HAIA_MODEL`, `HAIA_FALLBACK_MODELS`) need; a
+ * key or URL that is given but bad is reported as such, not as missing.
+ */
+function modelProblems(model: Parsed['model'], raw: Record<string, string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const given: Record<Provider, boolean> = {
+    anthropic: Boolean(raw.ANTHROPIC_API_KEY),
+    openai: Boolean(raw.OPENAI_API_KEY),
+    'openai-compatible': true,
+    gemini: Boolean(raw.GEMINI_API_KEY || raw.GOOGLE_API_KEY),
+    ollama: true,
+  };
+  const inUse = [model.HAIA_MODEL, ...(model.HAIA_FALLBACK_MODELS ?? [])].filter(
+    (ref): ref is ModelRef => ref !== undefined,
+  );
+  const reported = new Set<string>();
+  for (const ref of inUse) {
+    const keyVariable = PROVIDER_KEY_VARIABLES[ref.provider];
+    if (!keyVariable || given[ref.provider] || reported.has(keyVariable)) continue;
+    reported.add(keyVariable);
+    problems.push({
+      variable: keyVariable,
+      value: undefined,
+      expected: `the ${ref.provider} API key because ${ref.id} is in use (HAIA_MODEL or HAIA_FALLBACK_MODELS)${keyVariable === 'GEMINI_API_KEY' ? '; GOOGLE_API_KEY also works' : ''}`,
+    });
+  }
+  if (inUse.some((ref) => ref.provider === 'openai-compatible') && !raw.OPENAI_BASE_URL) {
+    problems.push({
+      variable: 'OPENAI_BASE_URL',
+      value: undefined,
+      expected:
+        'the URL of your OpenAI-compatible server (for example http://127.0.0.1:1234/v1) for openai-compatible models',
+    });
+  }
+  return problems;
+}
+
+/** A problem when the file a variable names is not there. */
+function missingFile(variable: string, raw: Record<string, string>, path: string): ConfigProblem[] {
+  if (existsSync(path) && statSync(path).isFile()) return [];
+  return [
+    {
+      variable,
+      value: raw[variable],
+      expected: `an existing file (${path} ${existsSync(path) ? 'is not a file' : 'does not exist'})`,
+    },
+  ];
+}
+
+/**
+ * Why `path` cannot serve as a data folder (it, or the nearest part of it that exists, is not a
+ * writable folder), or undefined when it can.
+ */
+function folderFault(path: string): string | undefined {
+  let existing = path;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) return `${existing} is not a folder`;
+  try {
+    accessSync(existing, existing === path ? constants.R_OK | constants.W_OK : constants.W_OK);
+  } catch {
+    return `${existing} is not writable by this user`;
+  }
+  return undefined;
 }

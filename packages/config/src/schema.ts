@@ -7,6 +7,7 @@ import {
   parseInterval,
   parseList,
   parseModelRef,
+  parseOllamaHost,
   parsePort,
   parseQuietHours,
   parseUrl,
@@ -45,20 +46,35 @@ function variable<T>(description: string, parse: Parse<T>, fallback?: string) {
 
 const text = (value: string) => value.trim();
 /**
- * A credential sent in an HTTP header (or a URL path): visible ASCII only. A secret pasted with a
- * curly quote, a non-breaking space or a line break inside would otherwise fail every request with
- * an obscure `ByteString` error from the HTTP client.
+ * Why a credential cannot be sent in an HTTP header (or a URL path), or undefined when it can:
+ * visible ASCII only. A secret pasted with a curly quote, a non-breaking space or a line break inside
+ * would otherwise fail every request with an obscure `ByteString` error from the HTTP client.
  */
+function credentialFault(value: string): string | undefined {
+  const bad = /[^\x21-\x7e]/.exec(value);
+  if (!bad) return undefined;
+  const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  return `character ${bad.index + 1} is U+${code} (copied with a typographic quote, a space or a line break?)`;
+}
 const credential = (value: string) => {
   const trimmed = value.trim();
-  const bad = /[^\x21-\x7e]/.exec(trimmed);
-  if (bad) {
-    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  const fault = credentialFault(trimmed);
+  if (fault) throw new Error(`a key or token of visible ASCII characters only; ${fault}`);
+  return trimmed;
+};
+/** Comma-separated bearer keys, each sendable in an `Authorization` header. */
+const credentialList = (value: string) => {
+  const keys = parseList(value);
+  const faults = keys.flatMap((key, index) => {
+    const fault = credentialFault(key);
+    return fault ? [`key ${index + 1}: ${fault}`] : [];
+  });
+  if (faults.length > 0) {
     throw new Error(
-      `a key or token of visible ASCII characters only; character ${bad.index + 1} is U+${code} (copied with a typographic quote, a space or a line break?)`,
+      `comma-separated keys of visible ASCII characters only (a client sends one as "Authorization: Bearer <key>"); ${faults.join('; ')}`,
     );
   }
-  return trimmed;
+  return keys;
 };
 const oneOf =
   <const T extends string>(choices: readonly T[]) =>
@@ -68,8 +84,33 @@ const oneOf =
     throw new Error(`one of ${choices.join(', ')}`);
   };
 const modelList = (value: string): ModelRef[] => parseList(value).map(parseModelRef);
-const corsOrigins = (value: string): string[] =>
-  parseList(value).map((origin) => (origin === '*' ? origin : parseUrl(origin)));
+/**
+ * CORS origins as a browser sends them in `Origin` (`https://host[:port]`: lower-case host, no
+ * default port, no path), so that a configured `https://Chat.example.com/` still matches.
+ */
+const corsOrigins = (value: string): string[] => {
+  const faults: string[] = [];
+  const origins = parseList(value).map((item) => {
+    if (item === '*') return item;
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      faults.push(`"${item}" is not a URL`);
+      return item;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') faults.push(`"${item}" is not http(s)`);
+    else if (url.pathname !== '/' || url.search || url.hash) faults.push(`"${item}" has a path`);
+    else if (url.username || url.password) faults.push(`"${item}" has a user name`);
+    return url.origin;
+  });
+  if (faults.length > 0) {
+    throw new Error(
+      `comma-separated origins as a browser sends them, such as https://chat.example.com or http://localhost:3000 (scheme, host and port only), or *; ${faults.join('; ')}`,
+    );
+  }
+  return origins;
+};
 const host = (value: string) => {
   const trimmed = value.trim();
   if (!trimmed || /[\s/]/.test(trimmed))
@@ -89,7 +130,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const AppConfigSchema = z.object({
   HOST: variable('Address apps/api listens on', host, '127.0.0.1'),
   PORT: variable('Port apps/api listens on', parsePort, '8000'),
-  HAIA_API_KEYS: variable('Comma-separated bearer keys clients must send', parseList, ''),
+  HAIA_API_KEYS: variable('Comma-separated bearer keys clients must send', credentialList, ''),
   HAIA_CORS_ORIGINS: variable('Comma-separated CORS origins, or *', corsOrigins, ''),
   HAIA_DATA_DIR: variable('Folder for the embedded database and local state', text, './.haia'),
   HAIA_SYSTEM_PROMPT_FILE: variable('File whose text replaces the built-in system prompt', text),
@@ -116,7 +157,11 @@ export const ModelConfigSchema = z.object({
   ANTHROPIC_BASE_URL: variable('Anthropic endpoint', (value) => parseUrl(value)),
   OPENAI_BASE_URL: variable('OpenAI or OpenAI-compatible endpoint', (value) => parseUrl(value)),
   GEMINI_BASE_URL: variable('Gemini endpoint', (value) => parseUrl(value)),
-  OLLAMA_HOST: variable('Ollama endpoint', (value) => parseUrl(value), 'http://127.0.0.1:11434'),
+  OLLAMA_HOST: variable(
+    'Ollama endpoint (host, host:port or URL)',
+    parseOllamaHost,
+    'http://127.0.0.1:11434',
+  ),
 });
 
 /** PostgreSQL server or embedded PGlite. */

@@ -7,6 +7,7 @@ import {
   parseInterval,
   parseList,
   parseModelRef,
+  parseOllamaHost,
   parsePort,
   parseQuietHours,
   parseUrl,
@@ -102,5 +103,18 @@ describe('parseQuietHours', () => {
     for (const bad of ['22-07', '25:00-07:00', '22:00-22:00', '10:61-11:00', 'night']) {
       expect(() => parseQuietHours(bad), bad).toThrow(/HH:MM-HH:MM|start and end differ/);
     }
+  });
+});
+
+describe('parseOllamaHost', () => {
+  it('takes the forms Ollama itself takes for OLLAMA_HOST (scheme and port optional)', () => {
+    expect(parseOllamaHost('0.0.0.0')).toBe('http://0.0.0.0:11434');
+    expect(parseOllamaHost('gpu-box:11500')).toBe('http://gpu-box:11500');
+    expect(parseOllamaHost('[::1]')).toBe('http://[::1]:11434');
+    expect(parseOllamaHost('http://127.0.0.1:11434/')).toBe('http://127.0.0.1:11434');
+    expect(parseOllamaHost('https://ollama.example.com')).toBe('https://ollama.example.com');
+    expect(parseOllamaHost('http://proxy.lan/ollama')).toBe('http://proxy.lan/ollama');
+    expect(() => parseOllamaHost('ftp://x')).toThrow('such as http://127.0.0.1:11434');
+    expect(() => parseOllamaHost('bad host')).toThrow('such as http://127.0.0.1:11434');
   });
 });

@@ -99,17 +99,44 @@ export function parseInteger(text: string, bounds: { min: number; max?: number }
 }
 
 /** Parses an absolute URL whose protocol is one of `protocols`; returns it without a trailing slash. */
-export function parseUrl(text: string, protocols: readonly string[] = ['http:', 'https:']): string {
+export function parseUrl(
+  text: string,
+  protocols: readonly string[] = ['http:', 'https:'],
+  example = `${protocols[0]}//host:port`,
+): string {
   let url: URL;
   try {
     url = new URL(text.trim());
   } catch {
-    throw new Error(`a URL such as ${protocols[0]}//host:port`);
+    throw new Error(`a URL such as ${example}`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new Error(`a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    throw new Error(`a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, such as ${example}`);
   }
   return text.trim().replace(/\/+$/, '');
+}
+
+/**
+ * Parses `OLLAMA_HOST` the way Ollama itself does, since users share the variable with their Ollama
+ * server: a bare `host`, `host:port` or `0.0.0.0` means `http://` and port 11434; a URL with a scheme
+ * keeps its own port (80 or 443 by default) and path. Returns the URL without a trailing slash.
+ */
+export function parseOllamaHost(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.includes('://')) return parseUrl(trimmed, ['http:', 'https:'], 'http://127.0.0.1:11434');
+  const slash = trimmed.indexOf('/');
+  const hostPort = slash === -1 ? trimmed : trimmed.slice(0, slash);
+  const hasPort = /^\[.*\]:\d+$/.test(hostPort) || /^[^:[\]]+:\d+$/.test(hostPort);
+  const host = hasPort
+    ? hostPort
+    : hostPort.includes(':') && !hostPort.startsWith('[')
+      ? `[${hostPort}]`
+      : hostPort;
+  return parseUrl(
+    `http://${hasPort ? host : `${host}:11434`}${slash === -1 ? '' : trimmed.slice(slash)}`,
+    ['http:', 'https:'],
+    'http://127.0.0.1:11434',
+  );
 }
 
 /** Splits a comma-separated list, trimming items and dropping empty ones. */
