@@ -1,51 +1,31 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBins, waitUntil } from '@haia/testkit';
 import postgres from 'postgres';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const migrateBin = fileURLToPath(new URL('../dist/migrate.js', import.meta.url));
 const databaseUrl = process.env.HAIA_TEST_DATABASE_URL || undefined;
-const children: ChildProcess[] = [];
+const bins = startBins();
 let cwd: string;
 
 beforeEach(() => {
   cwd = mkdtempSync(join(tmpdir(), 'haia-api-'));
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  bins.killAll();
   rmSync(cwd, { recursive: true, force: true });
 });
 
 function run(env: Record<string, string>, entry = bin) {
-  const child = spawn(process.execPath, [entry], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (part) => {
-    output += part;
-  });
-  child.stderr?.on('data', (part) => {
-    output += part;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
+  return bins.start(entry, { cwd, env });
 }
 
-/** Polls for up to 20 s: PGlite's first start on a busy 2-core machine can take several seconds. */
-async function until(condition: () => boolean, what: string) {
-  for (let attempt = 0; attempt < 800; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Waits up to 20 s: PGlite's first start on a busy 2-core machine can take several seconds. */
+const until = (condition: () => boolean, what: string) => waitUntil(condition, what, 20_000);
 
 describe('haia-api bin', () => {
   it('prints every config problem at once, exits non-zero and never shows a secret', async () => {

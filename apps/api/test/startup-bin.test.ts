@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type OpenAIFake, startOpenAIFake } from '@haia/testkit';
+import { type OpenAIFake, startBins, startOpenAIFake, waitUntil } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
@@ -12,49 +11,25 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
  * environments, a scratch working directory for `.env`, real signals.
  */
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const children: ChildProcess[] = [];
+const bins = startBins();
 let cwd: string;
 
 beforeEach(() => {
   cwd = mkdtempSync(join(tmpdir(), 'haia-api-startup-'));
 });
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  bins.killAll();
   rmSync(cwd, { recursive: true, force: true });
 });
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (part) => {
-    output += part;
-  });
-  child.stderr?.on('data', (part) => {
-    output += part;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines = () =>
-    output
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const started = () => lines().find((line) => line.msg === 'haia-api listening');
-  return { child, exited, output: () => output, lines, started };
+  const app = bins.start(bin, { cwd, env });
+  const started = () => app.lines().find((line) => line.msg === 'haia-api listening');
+  return { ...app, started };
 }
 
-/** Polls for up to 60 s: PGlite's first start on a busy machine can take many seconds. */
-async function until(condition: () => boolean, what: string) {
-  for (let attempt = 0; attempt < 2400; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Waits up to 60 s: PGlite's first start on a busy machine can take many seconds. */
+const until = (condition: () => boolean, what: string) => waitUntil(condition, what, 60_000);
 
 const STACK_FRAME = /\n\s+at /;
 

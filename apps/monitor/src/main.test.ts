@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import {
   type NtfyFake,
   type ProxmoxFake,
+  startBins,
   startNtfyFake,
   startOpenAIFake,
   startProxmoxFake,
@@ -17,7 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TOKEN = '9:SECRET-bin-token';
-const children: ChildProcess[] = [];
+const bins = startBins();
 let cwd: string;
 let telegram: TelegramFake;
 let ntfy: NtfyFake;
@@ -32,27 +32,13 @@ beforeEach(async () => {
   ]);
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  bins.killAll();
   await Promise.all([telegram.close(), ntfy.close(), proxmox.close()]);
   rmSync(cwd, { recursive: true, force: true });
 });
 
 function run(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (part) => {
-    output += part;
-  });
-  child.stderr?.on('data', (part) => {
-    output += part;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
+  return bins.start(bin, { cwd, env, args });
 }
 
 /**

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startTelegramFake, type TelegramFake } from '@haia/testkit';
+import { startBins, startTelegramFake, type TelegramFake, waitUntil } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 /**
@@ -14,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TOKEN = '9:SECRET-startup-token';
 const STACK_FRAME = /\n\s+at /;
-const children: ChildProcess[] = [];
+const bins = startBins();
 let cwd: string;
 let telegram: TelegramFake;
 let cluster: { server: Server; sockets: Set<Socket>; url: string };
@@ -37,18 +36,16 @@ beforeEach(async () => {
   cluster = await startHungCluster();
 });
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  bins.killAll();
   for (const socket of cluster.sockets) socket.destroy();
   await Promise.all([telegram.close(), new Promise((resolve) => cluster.server.close(resolve))]);
   rmSync(cwd, { recursive: true, force: true });
 });
 
 function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [bin], {
+  return bins.start(bin, {
     cwd,
     env: {
-      PATH: process.env.PATH ?? '',
-      LOG_FORMAT: 'json',
       PROXMOX_URL: cluster.url,
       PROXMOX_TOKEN_ID: 'haia@pve!monitor',
       PROXMOX_TOKEN_SECRET: 'hunter2-secret',
@@ -59,28 +56,11 @@ function run(env: Record<string, string>) {
       HAIA_DATA_DIR: join(cwd, 'data'),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (part) => {
-    output += part;
-  });
-  child.stderr?.on('data', (part) => {
-    output += part;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
 }
 
-/** Polls for up to a minute: the bin starts a PGlite, slow on a busy machine. */
-async function until(condition: () => boolean, what: string) {
-  for (let attempt = 0; attempt < 2400; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Waits up to a minute: the bin starts a PGlite, slow on a busy machine. */
+const until = (condition: () => boolean, what: string) => waitUntil(condition, what, 60_000);
 
 describe('haia-monitor start-up', () => {
   it('says the port is taken, without a stack trace, and checks nothing', async () => {

@@ -26,6 +26,13 @@ export {
 } from './anthropic/anthropic-script.js';
 export type { AnthropicRejection, AnthropicValidationOptions } from './anthropic/anthropic-validate.js';
 export {
+  type BinOptions,
+  type BinProcess,
+  type BinProcesses,
+  startBins,
+  waitUntil,
+} from './bin-process.js';
+export {
   type FakeServer,
   type FakeServerOptions,
   type Handler,
