@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createAgent, createToolset, defineTool } from '@haia/agent';
 import { createModel, type LanguageModel } from '@haia/llm';
-import { createStore, type Store, type StoredMessage } from '@haia/store';
+import type { Store, StoredMessage } from '@haia/store';
 import { type OpenAIChatRequest, type OpenAIFake, startOpenAIFake } from '@haia/testkit';
-import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAgentRunner } from '../src/agent-runner.js';
 import type { ApiServer } from '../src/server.js';
 import { buildServer, type LooseJson, sseData, testDatabaseUrl } from './helpers.js';
+import { type Backend, pgliteBackend, postgresBackend } from './reopenable-backend.js';
 
 /**
  * The sequences a person makes in OpenWebUI and LibreChat (new chat, next turn, regenerate, edit,
@@ -30,34 +27,8 @@ const listVms = defineTool({
   execute: () => ({ vms: [{ vmid: 100, name: 'web', status: 'running' }] }),
 });
 
-/** Where the servers' data lives: opened again for the restart flow. */
-interface Backend {
-  open(): Promise<Store>;
-  drop(): Promise<void>;
-}
-
-function backend(): Backend {
-  if (testDatabaseUrl) {
-    const url = testDatabaseUrl;
-    const schema = `haia_api_flows_${Math.random().toString(16).slice(2, 10)}`;
-    return {
-      open: () => createStore({ url, schema, pool: { max: 3 } }),
-      async drop() {
-        const sql = postgres(url, { max: 1, onnotice: () => {} });
-        try {
-          await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        } finally {
-          await sql.end();
-        }
-      },
-    };
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'haia-api-flows-'));
-  return {
-    open: () => createStore({ dataDir }),
-    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
-  };
-}
+/** Where the servers' data lives (opened again for the restart flow): PostgreSQL when there is one. */
+const backend = (): Backend => (testDatabaseUrl ? postgresBackend(testDatabaseUrl, 3) : pgliteBackend());
 
 let fake: OpenAIFake;
 let data: Backend;

@@ -1,43 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Message, messageText } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
-import { createStore, type Store } from '@haia/store';
 import OpenAI from 'openai';
-import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { buildServer, sseData, testDatabaseUrl, testStore } from './helpers.js';
-
-/** A backend that can be opened twice on the same data, and dropped at the end. */
-interface Backend {
-  open(): Promise<Store>;
-  drop(): Promise<void>;
-}
-
-function pgliteBackend(): Backend {
-  const dataDir = mkdtempSync(join(tmpdir(), 'haia-api-pglite-'));
-  return {
-    open: () => createStore({ dataDir }),
-    drop: async () => rmSync(dataDir, { recursive: true, force: true }),
-  };
-}
-
-function postgresBackend(url: string): Backend {
-  const schema = `haia_api_restart_${randomBytes(6).toString('hex')}`;
-  return {
-    open: () => createStore({ url, schema, pool: { max: 2 } }),
-    async drop() {
-      const sql = postgres(url, { max: 1, onnotice: () => {} });
-      try {
-        await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await sql.end();
-      }
-    },
-  };
-}
+import { type Backend, pgliteBackend, postgresBackend } from './reopenable-backend.js';
 
 const texts = (messages: readonly Message[] | undefined) =>
   (messages ?? []).filter((message) => message.role !== 'system').map((message) => messageText(message));
