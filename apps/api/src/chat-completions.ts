@@ -104,8 +104,13 @@ function identify(request: Request, chat: ChatCompletionRequest) {
 /** The state of one turn while its events are written out. */
 interface TurnState {
   text: string;
-  /** Text in which the model declined to answer: sent as OpenAI's `refusal`, not as content. */
+  /**
+   * Text in which the model declined to answer, sent as OpenAI's `refusal` (not as content) when the
+   * client asked for structured output; otherwise it goes out as content, which every chat UI shows.
+   */
   refusal: string;
+  /** The model declined to answer (either way): the turn finishes with `stop`, as OpenAI's does. */
+  refused: boolean;
   reasoning: string;
   clientToolCalls: ReturnType<typeof toOpenAiToolCalls>;
   finishReason: string | undefined;
@@ -150,6 +155,9 @@ export async function handleChatCompletion(
   const entry = options.models.get(chat.model) ?? options.defaultModel;
   const responseModel = options.models.has(chat.model) ? chat.model : entry.modelId;
   const stream = chat.stream === true;
+  // The openai SDK's `parse()` expects a refusal in `refusal`, not in the JSON it parses.
+  const structuredOutput =
+    chat.response_format?.type === 'json_schema' || chat.response_format?.type === 'json_object';
   const sideCall = detectSideCall(chat.messages, request.headers, stream);
   const incoming = fromOpenAiMessages(chat.messages);
   // Every line of this request (the access line, the agent's, the model's, the tools') carries its id.
@@ -202,6 +210,7 @@ export async function handleChatCompletion(
   const state: TurnState = {
     text: '',
     refusal: '',
+    refused: false,
     reasoning: '',
     clientToolCalls: [],
     finishReason: undefined,
@@ -288,8 +297,17 @@ export async function handleChatCompletion(
         if (event.text === '') return undefined;
         if (state.firstTokenAt === undefined) markFirstToken();
         if ('refusal' in event && event.refusal === true) {
-          state.refusal += event.text;
-          return frames.refusal(event.text);
+          const first = !state.refused;
+          state.refused = true;
+          if (structuredOutput) {
+            state.refusal += event.text;
+            return frames.refusal(event.text);
+          }
+          // OpenWebUI and LibreChat read only `content`: a refusal elsewhere would show as nothing.
+          // After partial text it starts a paragraph of its own.
+          const shown = first && state.text !== '' ? `\n\n${event.text}` : event.text;
+          state.text += shown;
+          return frames.content(shown);
         }
         // A later agent step's text starts a new paragraph, not the end of the last sentence.
         const text = state.stepEnded && state.text !== '' ? `\n\n${event.text}` : event.text;
@@ -508,7 +526,7 @@ export async function handleChatCompletion(
  */
 function finishReasonOf(state: TurnState): OpenAiFinishReason {
   const clientTools = state.clientToolCalls.length > 0;
-  if (state.refusal !== '' && !clientTools) return 'stop';
+  if (state.refused && !clientTools) return 'stop';
   return toOpenAiFinishReason(state.finishReason, clientTools);
 }
 

@@ -57,11 +57,13 @@ describe('an upstream refusal, read by the openai SDK through HAIA', () => {
     expect(contentDeltas).toEqual([]);
   });
 
-  it('keeps the refusal in the stored conversation as the answer', async () => {
+  it('without structured output sends it as content (chat UIs read only content) and keeps it as the answer', async () => {
     harness.fake.enqueue({ refusal: refusalText });
     const response = await client.chat.completions
       .create({ model: 'haia', messages: [{ role: 'user', content: 'something refused' }] })
       .withResponse();
+    expect(response.data.choices[0]?.message).toMatchObject({ content: refusalText, refusal: null });
+    expect(response.data.choices[0]?.finish_reason).toBe('stop');
     const conversationId = response.response.headers.get('x-haia-conversation-id');
     expect(conversationId).toBeTruthy();
     const messages = await harness.store.getMessages(conversationId as string);
@@ -93,7 +95,7 @@ describe('an upstream refusal, read by the openai SDK through HAIA', () => {
 });
 
 describe('an Anthropic refusal (stop_reason "refusal"), read by the openai SDK through HAIA', () => {
-  it('sends the partial text as content and the refusal as message.refusal, finish_reason stop', async () => {
+  it('is message.refusal with structured output, content after the partial text without; finish_reason stop', async () => {
     const anthropic = await startAnthropicFake({ apiKey: 'sk-ant-test' });
     const store = await testStore();
     const server = buildServer({
@@ -123,9 +125,10 @@ describe('an Anthropic refusal (stop_reason "refusal"), read by the openai SDK t
         messages: [{ role: 'user', content: 'tell me something refused' }],
       });
       const final = await stream.finalChatCompletion();
+      // Without structured output the refusal is content, a paragraph after the partial text.
       expect(final.choices[0]?.finish_reason).toBe('stop');
-      expect(final.choices[0]?.message.content).toBe('Here is');
-      expect(final.choices[0]?.message.refusal).toMatch(/^Claude declined to answer/);
+      expect(final.choices[0]?.message.content).toMatch(/^Here is\n\nClaude declined to answer/);
+      expect(final.choices[0]?.message.refusal ?? null).toBeNull();
     } finally {
       await server.stop();
       await store.close();
