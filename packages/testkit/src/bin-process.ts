@@ -3,11 +3,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /** A Node script started by {@link startBins}: its process, exit code and everything it printed. */
 export interface BinProcess {
   child: ChildProcess;
-  /** The exit code (null when killed by a signal). */
+  /** The exit code (null when killed by a signal), once its output has all been read. */
   exited: Promise<number | null>;
   /** stdout and stderr so far, interleaved as they came. */
   output(): string;
-  /** The JSON lines printed so far (`LOG_FORMAT=json` logs). */
+  /** The whole JSON lines printed so far (`LOG_FORMAT=json` logs). */
   lines(): Array<Record<string, unknown>>;
 }
 
@@ -43,16 +43,19 @@ export function startBins(): BinProcesses {
       };
       child.stdout?.on('data', collect);
       child.stderr?.on('data', collect);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // 'close', not 'exit': 'exit' can come before the last of stdout and stderr has been read.
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       return {
         child,
         exited,
         output: () => output,
-        lines: () =>
-          output
-            .split('\n')
+        lines: () => {
+          // Whole lines only: a write can arrive in two pieces, the second not read yet.
+          const complete = output.slice(0, output.lastIndexOf('\n') + 1).split('\n');
+          return complete
             .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as Record<string, unknown>),
+            .map((line) => JSON.parse(line) as Record<string, unknown>);
+        },
       };
     },
     killAll() {
