@@ -40,18 +40,7 @@ async function main(): Promise<void> {
     await runtime.close().catch(() => {});
     throw error;
   }
-  logger.info(
-    {
-      url,
-      model: config.model.model.id,
-      database: config.store.databaseUrl ? 'postgres' : 'pglite',
-      tools: sources.map((source) => source.name),
-    },
-    'haia-api listening',
-  );
-  // Out at once rather than on the next periodic flush: supervisors and scripts wait for this line.
-  await flushLogger(logger);
-
+  // Before the start line: a supervisor that signals as soon as it reads it gets a graceful stop.
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -76,6 +65,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
+
+  logger.info(
+    {
+      url,
+      model: config.model.model.id,
+      database: config.store.databaseUrl ? 'postgres' : 'pglite',
+      tools: sources.map((source) => source.name),
+    },
+    'haia-api listening',
+  );
+  // Out at once rather than on the next periodic flush: supervisors and scripts wait for this line.
+  await flushLogger(logger);
 }
 
 main().catch((error: unknown) => {
