@@ -296,7 +296,7 @@ export async function handleChatCompletion(
       case 'text-delta': {
         if (event.text === '') return undefined;
         if (state.firstTokenAt === undefined) markFirstToken();
-        if ('refusal' in event && event.refusal === true) {
+        if (event.refusal === true) {
           const first = !state.refused;
           state.refused = true;
           if (structuredOutput) {

@@ -17,7 +17,8 @@ import type { ModelParameters } from './openai-messages.js';
  * uses), so the plain model (side calls) and the agent go through the same writer.
  */
 export type TurnEvent =
-  | { type: 'text-delta'; text: string }
+  /** `refusal: true`: text in which the model declined to answer. */
+  | { type: 'text-delta'; text: string; refusal?: true }
   | { type: 'reasoning-delta'; text: string }
   /** A fallback model moved on to `model` (`provider:model`) before that model's first event. */
   | { type: 'fallback'; model: string }
