@@ -141,6 +141,8 @@ async function resolveAndStore(
   }
   const context: Message[] = [];
   for (const message of resolved.system ?? []) context.push(message as Message);
+  // A trimmed or compacted history: what the client kept before the stored stretch (its summary).
+  for (const message of resolved.head ?? []) context.push(message as Message);
   for (const message of resolved.path)
     context.push({ role: message.role, content: message.content } as Message);
   for (const message of resolved.newMessages) context.push(message as Message);

@@ -635,3 +635,72 @@ describe('OpenWebUI extras', () => {
     ]);
   });
 });
+
+describe('a long chat the client trims or compacts, under its chat id', () => {
+  // LibreChat with the README's header (`{{LIBRECHAT_BODY_CONVERSATIONID}}`) drops its oldest
+  // messages past `maxContextTokens`; OpenWebUI's context compaction sends a summary instead.
+  const headers = { 'x-openwebui-chat-id': 'lc-convo-trimmed' };
+  const sys = { role: 'system', content: 'Be brief.' };
+
+  it('each turn continues the stored path, with the context the client kept and the tool calls of that stretch', async () => {
+    fake.enqueue(...withTool);
+    const first = await send({ user: 'lc-trim', messages: [sys, user('is web up?')] }, headers);
+    const id = first.conversationId as string;
+    fake.enqueue({ text: 'db is stopped.' });
+    await send(
+      { user: 'lc-trim', messages: [sys, user('is web up?'), assistant(checked), user('and db?')] },
+      headers,
+    );
+
+    // The first question dropped: the stored answer it kept still has its hidden tool call.
+    fake.enqueue({ text: 'Started.' });
+    const trimmed = await send(
+      {
+        user: 'lc-trim',
+        messages: [sys, assistant(checked), user('and db?'), assistant('db is stopped.'), user('start it')],
+      },
+      headers,
+    );
+    expect(trimmed.conversationId).toBe(id);
+    expect(context(fake.requests.at(-1))).toEqual([
+      'system: Be brief.',
+      'assistant: Let me check. [call list_vms call_web]',
+      'tool call_web: {"vms":[{"name":"web","status":"running","vmid":100}]}',
+      'assistant: web is running.',
+      'user: and db?',
+      'assistant: db is stopped.',
+      'user: start it',
+    ]);
+
+    // Compacted: a summary in place of the older turns reaches the model and is not stored.
+    fake.enqueue({ text: 'Bye.' });
+    const summary = 'Summary: web is up; db was stopped.';
+    await send(
+      {
+        user: 'lc-trim',
+        messages: [sys, user(summary), user('start it'), assistant('Started.'), user('thanks')],
+      },
+      headers,
+    );
+    expect(context(fake.requests.at(-1))).toEqual([
+      'system: Be brief.',
+      `user: ${summary}`,
+      'user: start it',
+      'assistant: Started.',
+      'user: thanks',
+    ]);
+
+    expect(await tree(id)).toEqual([
+      'user: is web up?',
+      '  assistant: Let me check.[call list_vms]',
+      '    tool: [result list_vms]',
+      '      assistant: web is running.',
+      '        user: and db?',
+      '          assistant: db is stopped.',
+      '            user: start it',
+      '              assistant: Started.',
+      '                user: thanks',
+      '                  assistant: Bye.',
+    ]);
+  });
+});

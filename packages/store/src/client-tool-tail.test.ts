@@ -51,6 +51,7 @@ function matched(path: StoredMessage[], newMessages: MessageLike[] = []): Resolv
     parentId: path.at(-1)?.id ?? null,
     branched: false,
     system: [],
+    head: [],
   };
 }
 

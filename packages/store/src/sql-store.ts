@@ -15,6 +15,7 @@ import {
   visibleText,
 } from './projection.js';
 import { StoreError, toStoreError } from './store-error.js';
+import { matchTrimmedHistory } from './trimmed-history.js';
 import type {
   Conversation,
   ConversationPage,
@@ -338,6 +339,21 @@ const newMessageSchema = z.object({
   model: z.string().min(1).optional(),
   usage: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** How many of a conversation's newest messages a trimmed history is matched against. */
+const TRIMMED_MATCH_MESSAGES = 2000;
+
+/**
+ * Whether `rest` may be a trimmed or compacted history, given the `covered` messages its prefix
+ * matched: it ends with a user message and has an answer before it, and the prefix match did not
+ * reach its first answer. (A match that covers a whole turn from the root is a stored branch the
+ * history continues, such as a chat whose middle the person deleted: that stays a branch.)
+ */
+function mayBeTrimmed(rest: readonly MessageLike[], covered: number): boolean {
+  if (rest.at(-1)?.role !== 'user') return false;
+  const firstAnswer = rest.findIndex((message) => message.role === 'assistant');
+  return firstAnswer !== -1 && covered <= firstAnswer;
+}
 
 /** Built once: a schema per call is garbage on every append. */
 const newMessagesSchema = z.array(newMessageSchema);
@@ -1057,6 +1073,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         parentId: held.leafId,
         branched: held.branched,
         system,
+        head: [],
       };
     }
     // A held path plus one new user message (a conversation's next turn): the match is the held
@@ -1079,6 +1096,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         parentId: base.leafId,
         branched: base.branched,
         system,
+        head: [],
       };
     }
     // A continuing client matches at (or next to) its newest message: try the deepest few hashes
@@ -1141,6 +1159,14 @@ export function createSqlStore(options: SqlStoreOptions): Store {
       ({ since, seen } = result);
     }
 
+    if (conversation && !created && !newestOnly) {
+      // A history trimmed or compacted by the client: its start no longer matches the stored root.
+      if (mayBeTrimmed(rest, match ? offset + Number(match.match_position) : 0)) {
+        const trimmed = await matchTrimmed(conversation.id, rest);
+        if (trimmed) return { conversation, created: false, ...trimmed, system };
+      }
+    }
+
     const path = match ? parsePath(pathText) : [];
     const leaf = path.at(-1);
     if (match && leaf) {
@@ -1155,6 +1181,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         parentId: leaf.id,
         branched: match.match_branched === true,
         system,
+        head: [],
       };
     }
 
@@ -1181,6 +1208,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
           parentId: leaf?.id ?? null,
           branched: false,
           system,
+          head: [],
         };
       }
       const any = await driver.query('select 1 from messages where conversation_id = $1 limit 1', [
@@ -1194,11 +1222,37 @@ export function createSqlStore(options: SqlStoreOptions): Store {
         parentId: null,
         branched: any.length > 0,
         system,
+        head: [],
       };
     }
 
     if (!conversation) ({ conversation, created } = await insertConversation(driver, { userId, client }));
-    return { conversation, created, path: [], newMessages: rest, parentId: null, branched: false, system };
+    return {
+      conversation,
+      created,
+      path: [],
+      newMessages: rest,
+      parentId: null,
+      branched: false,
+      system,
+      head: [],
+    };
+  }
+
+  /**
+   * The stretch of conversation `conversationId` that the trimmed history `rest` repeats
+   * ({@link matchTrimmedHistory}), among its newest {@link TRIMMED_MATCH_MESSAGES} messages.
+   */
+  async function matchTrimmed(conversationId: string, rest: readonly MessageLike[]) {
+    const rows = await driver.query<MessageRow>(
+      `select ${MESSAGE_COLUMNS} from (select ${MESSAGE_COLUMNS}, seq from messages
+        where conversation_id = $1 order by seq desc limit $2) newest order by seq`,
+      [conversationId, TRIMMED_MATCH_MESSAGES],
+    );
+    const trimmed = matchTrimmedHistory(rows.map(toMessage), rest);
+    // The chain state after the match, for the append that follows (from a user message it holds).
+    if (trimmed?.path.some((message) => message.role === 'user')) rememberPath(trimmed.path);
+    return trimmed;
   }
 
   /**

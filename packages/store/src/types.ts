@@ -72,8 +72,16 @@ export interface ResolvedConversation {
   /**
    * The stored path that the incoming history continues, root first, including HAIA's own tool
    * calls and tool results that the client never saw. This is the model's context before `newMessages`.
+   * For a trimmed or compacted history (README: "Trimmed and compacted histories") it starts where
+   * the client's copy starts instead, after `head`.
    */
   path: StoredMessage[];
+  /**
+   * The client's messages before `path` when its history was trimmed or compacted and matched a
+   * stretch inside a stored path: what it kept of the start, or its summary of what it dropped. Put
+   * them between `system` and `path` in the model's context; they are not stored. Otherwise [].
+   */
+  head: MessageLike[];
   /** The incoming messages after the matched path: to be stored (and sent to the model). */
   newMessages: MessageLike[];
   /** Where to append `newMessages`: the last message of `path`, or null for a new conversation. */

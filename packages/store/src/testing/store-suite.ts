@@ -533,6 +533,210 @@ export function runStoreSuite(
         expect(other.conversation.id).not.toBe(first.conversation.id);
         expect(other.newMessages).toHaveLength(3);
       });
+
+      describe('trimmed and compacted histories', () => {
+        /**
+         * Three turns stored the way the API stores them under an external id, the second with a
+         * hidden tool call; returns the resolve input's scope and every stored message by name.
+         */
+        async function storeThreeTurns() {
+          const scope = { userId: freshUser(), externalId: `chat-${users}` };
+          const stored: Record<string, { id: string }> = {};
+          const history: MessageLike[] = [];
+          const turns: Array<[string, string, MessageLike[], string]> = [
+            [
+              'u1',
+              'How many nodes are there?',
+              [assistant('Three: pve1, pve2 and pve3.')],
+              'Three: pve1, pve2 and pve3.',
+            ],
+            [
+              'u2',
+              'Is pve2 healthy?',
+              [
+                {
+                  role: 'assistant',
+                  content: [
+                    { type: 'text', text: 'Let me look.' },
+                    { type: 'tool-call', toolCallId: 'call-7', toolName: 'get_node_status', input: {} },
+                  ],
+                },
+                {
+                  role: 'tool',
+                  content: [
+                    { type: 'tool-result', toolCallId: 'call-7', toolName: 'get_node_status', output: 'ok' },
+                  ],
+                },
+                assistant('pve2 is healthy.'),
+              ],
+              'Let me look.\n\npve2 is healthy.',
+            ],
+            ['u3', 'And its load?', [assistant('Load 0.4.')], 'Load 0.4.'],
+          ];
+          let conversationId = '';
+          for (const [name, question, answer, shown] of turns) {
+            history.push(user(question));
+            const resolved = await store.resolveConversation({ ...scope, messages: history });
+            conversationId = resolved.conversation.id;
+            const written = await store.appendMessages(conversationId, resolved.parentId, [
+              ...resolved.newMessages,
+              ...answer,
+            ]);
+            stored[name] = written[0] as { id: string };
+            stored[`a${name.slice(1)}`] = written.at(-1) as { id: string };
+            // What the client shows and resends: one text per answer.
+            history.push(assistant(shown));
+          }
+          return { scope, stored, conversationId };
+        }
+
+        test("a history that dropped its oldest turns continues after the stored answer it repeats (LibreChat's trimming)", async () => {
+          const { scope, stored, conversationId } = await storeThreeTurns();
+          const resolved = await store.resolveConversation({
+            ...scope,
+            messages: [
+              { role: 'system', content: 'Be brief.' },
+              user('Is pve2 healthy?'),
+              assistant('Let me look. pve2 is healthy.'),
+              user('And its load?'),
+              assistant('Load 0.4.'),
+              user('And pve3?'),
+            ],
+          });
+          expect(resolved.created).toBe(false);
+          expect(resolved.conversation.id).toBe(conversationId);
+          // The stretch the client still has, from u2, with the tool call it never saw.
+          expect(resolved.path.map((message) => message.role)).toEqual([
+            'user',
+            'assistant',
+            'tool',
+            'assistant',
+            'user',
+            'assistant',
+          ]);
+          expect(resolved.path[0]?.id).toBe(stored.u2?.id);
+          expect(resolved.parentId).toBe(stored.a3?.id);
+          expect(resolved.newMessages).toEqual([user('And pve3?')]);
+          expect(resolved.head).toEqual([]);
+          expect(resolved.branched).toBe(false);
+          expect(resolved.system).toEqual([{ role: 'system', content: 'Be brief.' }]);
+
+          // The next turn, trimmed further, continues after the answer stored under it.
+          const [question] = await store.appendMessages(
+            conversationId,
+            resolved.parentId,
+            resolved.newMessages,
+          );
+          const [answer] = await store.appendMessages(conversationId, question?.id ?? null, [
+            assistant('Idle.'),
+          ]);
+          const next = await store.resolveConversation({
+            ...scope,
+            messages: [
+              user('And its load?'),
+              assistant('Load 0.4.'),
+              user('And pve3?'),
+              assistant('Idle.'),
+              user('Thanks'),
+            ],
+          });
+          expect(next.parentId).toBe(answer?.id);
+          expect(next.newMessages).toEqual([user('Thanks')]);
+          // Its appends chain on the stored path from the root: a full resend still matches.
+          const full = await store.resolveConversation({
+            ...scope,
+            messages: [
+              user('How many nodes are there?'),
+              assistant('Three: pve1, pve2 and pve3.'),
+              user('Is pve2 healthy?'),
+              assistant('Let me look. pve2 is healthy.'),
+              user('And its load?'),
+              assistant('Load 0.4.'),
+              user('And pve3?'),
+              assistant('Idle.'),
+              user('Thanks'),
+            ],
+          });
+          expect(full.parentId).toBe(answer?.id);
+          expect(full.head).toEqual([]);
+          expect(full.path[0]?.id).toBe(stored.u1?.id);
+        });
+
+        test("a compacted history keeps its summary as the head, and one that kept the first question too (OpenWebUI's compaction)", async () => {
+          const { scope, stored } = await storeThreeTurns();
+          const summary = user('Summary of the conversation so far: the cluster has three nodes.');
+          const compacted = await store.resolveConversation({
+            ...scope,
+            messages: [summary, user('And its load?'), assistant('Load 0.4.'), user('And pve3?')],
+          });
+          expect(compacted.head).toEqual([summary]);
+          expect(compacted.path.map((message) => message.id)).toEqual([stored.u3?.id, stored.a3?.id]);
+          expect(compacted.parentId).toBe(stored.a3?.id);
+          expect(compacted.newMessages).toEqual([user('And pve3?')]);
+
+          // The first question kept, the middle dropped: its prefix matches only the root.
+          const kept = await store.resolveConversation({
+            ...scope,
+            messages: [
+              user('How many nodes are there?'),
+              user('And its load?'),
+              assistant('Load 0.4.'),
+              user('And pve3?'),
+            ],
+          });
+          expect(kept.head).toEqual([user('How many nodes are there?')]);
+          expect(kept.parentId).toBe(stored.a3?.id);
+          expect(kept.branched).toBe(false);
+        });
+
+        test('a trimmed history resent for a regenerate finds its stored question; an edited one is a sibling', async () => {
+          const { scope, stored } = await storeThreeTurns();
+          const regenerated = await store.resolveConversation({
+            ...scope,
+            messages: [
+              user('Is pve2 healthy?'),
+              assistant('Let me look. pve2 is healthy.'),
+              user('And its load?'),
+            ],
+          });
+          expect(regenerated.parentId).toBe(stored.u3?.id);
+          expect(regenerated.newMessages).toEqual([]);
+          expect(regenerated.branched).toBe(true);
+          expect(regenerated.path.at(-1)?.id).toBe(stored.u3?.id);
+
+          const edited = await store.resolveConversation({
+            ...scope,
+            messages: [
+              user('Is pve2 healthy?'),
+              assistant('Let me look. pve2 is healthy.'),
+              user('And its memory?'),
+            ],
+          });
+          expect(edited.parentId).toBe(stored.a2?.id);
+          expect(edited.newMessages).toEqual([user('And its memory?')]);
+          expect(edited.branched).toBe(true);
+        });
+
+        test('one repeated answer after other entries is not enough, and without a conversation scope nothing is searched', async () => {
+          const { scope, stored } = await storeThreeTurns();
+          // The user edited the first answer into the text of the third: a branch after the first question.
+          const edited = await store.resolveConversation({
+            ...scope,
+            messages: [user('How many nodes are there?'), assistant('Load 0.4.'), user('Why?')],
+          });
+          expect(edited.parentId).toBe(stored.u1?.id);
+          expect(edited.head).toEqual([]);
+          expect(edited.newMessages).toEqual([assistant('Load 0.4.'), user('Why?')]);
+
+          const anonymous = await store.resolveConversation({
+            userId: scope.userId,
+            messages: [user('And its load?'), assistant('Load 0.4.'), user('And pve3?')],
+          });
+          expect(anonymous.created).toBe(true);
+          expect(anonymous.head).toEqual([]);
+          expect(stored.a3).toBeDefined();
+        });
+      });
     });
 
     describe('messages', () => {
