@@ -345,14 +345,13 @@ const TRIMMED_MATCH_MESSAGES = 2000;
 
 /**
  * Whether `rest` may be a trimmed or compacted history, given the `covered` messages its prefix
- * matched: it ends with a user message and has an answer before it, and the prefix match did not
- * reach its first answer. (A match that covers a whole turn from the root is a stored branch the
- * history continues, such as a chat whose middle the person deleted: that stays a branch.)
+ * matched: it ends with a user message, and the prefix match did not reach the answer before it.
  */
 function mayBeTrimmed(rest: readonly MessageLike[], covered: number): boolean {
   if (rest.at(-1)?.role !== 'user') return false;
-  const firstAnswer = rest.findIndex((message) => message.role === 'assistant');
-  return firstAnswer !== -1 && covered <= firstAnswer;
+  let lastAnswer = rest.length - 1;
+  while (lastAnswer >= 0 && rest[lastAnswer]?.role !== 'assistant') lastAnswer--;
+  return lastAnswer !== -1 && covered <= lastAnswer;
 }
 
 /** Built once: a schema per call is garbage on every append. */
@@ -1161,8 +1160,9 @@ export function createSqlStore(options: SqlStoreOptions): Store {
 
     if (conversation && !created && !newestOnly) {
       // A history trimmed or compacted by the client: its start no longer matches the stored root.
-      if (mayBeTrimmed(rest, match ? offset + Number(match.match_position) : 0)) {
-        const trimmed = await matchTrimmed(conversation.id, rest);
+      const covered = match ? offset + Number(match.match_position) : 0;
+      if (mayBeTrimmed(rest, covered)) {
+        const trimmed = await matchTrimmed(conversation.id, rest, covered);
         if (trimmed) return { conversation, created: false, ...trimmed, system };
       }
     }
@@ -1243,13 +1243,13 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * The stretch of conversation `conversationId` that the trimmed history `rest` repeats
    * ({@link matchTrimmedHistory}), among its newest {@link TRIMMED_MATCH_MESSAGES} messages.
    */
-  async function matchTrimmed(conversationId: string, rest: readonly MessageLike[]) {
+  async function matchTrimmed(conversationId: string, rest: readonly MessageLike[], covered: number) {
     const rows = await driver.query<MessageRow>(
       `select ${MESSAGE_COLUMNS} from (select ${MESSAGE_COLUMNS}, seq from messages
         where conversation_id = $1 order by seq desc limit $2) newest order by seq`,
       [conversationId, TRIMMED_MATCH_MESSAGES],
     );
-    const trimmed = matchTrimmedHistory(rows.map(toMessage), rest);
+    const trimmed = matchTrimmedHistory(rows.map(toMessage), rest, covered);
     // The chain state after the match, for the append that follows (from a user message it holds).
     if (trimmed?.path.some((message) => message.role === 'user')) rememberPath(trimmed.path);
     return trimmed;

@@ -101,11 +101,14 @@ function headOf(rest: readonly MessageLike[], end: number): MessageLike[] {
  * repeats: the newest stored message whose entry equals the history's last assistant entry, with
  * the most entries before it equal too (at least one, unless the history has nothing else before
  * it). Then the new user message is looked for among its children (a regenerate resends it).
- * Undefined when the history has no assistant entry or no stored stretch repeats it.
+ * Undefined when the history has no assistant entry or no stored stretch repeats it, or when the
+ * first `covered` messages (what a prefix match from the root took) hold an answer and the
+ * stretch starts right after them.
  */
 export function matchTrimmedHistory(
   stored: readonly StoredMessage[],
   rest: readonly MessageLike[],
+  covered = 0,
 ): TrimmedMatch | undefined {
   const entries = incomingEntries(rest);
   let target = entries.length - 1;
@@ -178,6 +181,11 @@ export function matchTrimmedHistory(
     consumed = incoming.last + 1;
   }
   const start = entries[target - best.matched + 1] as IncomingEntry;
+  // A prefix match from the root that took in a whole turn, with the stretch right after it: the
+  // history is a stored branch (the person deleted the turns between), not a trimmed one. With
+  // messages between the two (a compaction that kept the first turns, then its summary), it is.
+  const firstAnswer = rest.findIndex((message) => message.role === 'assistant');
+  if (firstAnswer !== -1 && covered > firstAnswer && start.first <= covered) return undefined;
   return {
     path,
     head: headOf(rest, start.first),

@@ -687,6 +687,35 @@ export function runStoreSuite(
           expect(kept.head).toEqual([user('How many nodes are there?')]);
           expect(kept.parentId).toBe(stored.a3?.id);
           expect(kept.branched).toBe(false);
+
+          // The first turn kept whole, then the summary (as OpenWebUI compression filters keep it).
+          const firstTurn = [user('How many nodes are there?'), assistant('Three: pve1, pve2 and pve3.')];
+          const keptTurn = await store.resolveConversation({
+            ...scope,
+            messages: [
+              ...firstTurn,
+              assistant('Summary: pve2 is healthy.'),
+              user('And its load?'),
+              assistant('Load 0.4.'),
+              user('And pve3?'),
+            ],
+          });
+          expect(keptTurn.head).toEqual([...firstTurn, assistant('Summary: pve2 is healthy.')]);
+          expect(keptTurn.path.map((message) => message.id)).toEqual([stored.u3?.id, stored.a3?.id]);
+          expect(keptTurn.newMessages).toEqual([user('And pve3?')]);
+
+          // The same without the summary is the chat with the turns between deleted: a branch.
+          const deleted = await store.resolveConversation({
+            ...scope,
+            messages: [...firstTurn, user('And its load?'), assistant('Load 0.4.'), user('And pve3?')],
+          });
+          expect(deleted.parentId).toBe(stored.a1?.id);
+          expect(deleted.head).toEqual([]);
+          expect(deleted.newMessages).toEqual([
+            user('And its load?'),
+            assistant('Load 0.4.'),
+            user('And pve3?'),
+          ]);
         });
 
         test('a trimmed history resent for a regenerate finds its stored question; an edited one is a sibling', async () => {
