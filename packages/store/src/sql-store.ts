@@ -343,6 +343,12 @@ const newMessageSchema = z.object({
 /** How many of a conversation's newest messages a trimmed history is matched against. */
 const TRIMMED_MATCH_MESSAGES = 2000;
 
+/** {@link MESSAGE_COLUMNS} of the candidates for a trimmed history, without tool results' content. */
+const TRIMMED_CANDIDATE_COLUMNS = MESSAGE_COLUMNS.replace(
+  'content',
+  `case when role = 'tool' then null else content end as content`,
+);
+
 /**
  * Whether `rest` may be a trimmed or compacted history, given the `covered` messages its prefix
  * matched: it ends with a user message, and the prefix match did not reach the answer before it.
@@ -1244,12 +1250,22 @@ export function createSqlStore(options: SqlStoreOptions): Store {
    * ({@link matchTrimmedHistory}), among its newest {@link TRIMMED_MATCH_MESSAGES} messages.
    */
   async function matchTrimmed(conversationId: string, rest: readonly MessageLike[], covered: number) {
+    // Tool results take no part in matching and may be large: only the matched stretch's are read.
     const rows = await driver.query<MessageRow>(
-      `select ${MESSAGE_COLUMNS} from (select ${MESSAGE_COLUMNS}, seq from messages
+      `select ${TRIMMED_CANDIDATE_COLUMNS} from (select ${MESSAGE_COLUMNS}, seq from messages
         where conversation_id = $1 order by seq desc limit $2) newest order by seq`,
       [conversationId, TRIMMED_MATCH_MESSAGES],
     );
     const trimmed = matchTrimmedHistory(rows.map(toMessage), rest, covered);
+    const results = trimmed?.path.filter((message) => message.role === 'tool') ?? [];
+    if (results.length > 0) {
+      const contents = await driver.query<{ id: string; content: unknown }>(
+        'select id, content from messages where id = any($1::uuid[])',
+        [results.map((message) => message.id)],
+      );
+      const byId = new Map(contents.map((row) => [row.id, toJson(row.content)]));
+      for (const message of results) message.content = byId.get(message.id) ?? null;
+    }
     // The chain state after the match, for the append that follows (from a user message it holds).
     if (trimmed?.path.some((message) => message.role === 'user')) rememberPath(trimmed.path);
     return trimmed;
