@@ -73,5 +73,8 @@ describe('matchTrimmedHistory', () => {
     expect(matchTrimmedHistory(tree, [user('two'), assistant('second answer')])).toBeUndefined();
     expect(matchTrimmedHistory(tree, [user('three')])).toBeUndefined();
     expect(matchTrimmedHistory(tree, [assistant('never said'), user('three')])).toBeUndefined();
+    // An answer of tool calls only: nothing to recognise it by, though an empty stored one exists.
+    const silent = stored([user('one'), assistant([]), user('two')]);
+    expect(matchTrimmedHistory(silent, [user('one'), assistant([]), user('again')])).toBeUndefined();
   });
 });

@@ -114,7 +114,8 @@ export function matchTrimmedHistory(
   let target = entries.length - 1;
   while (target >= 0 && entries[target]?.role === 'user') target--;
   const answer = entries[target];
-  if (answer === undefined || target === entries.length - 1) return undefined;
+  // An answer without text (only tool calls) says too little to find it by.
+  if (answer === undefined || answer.text === '' || target === entries.length - 1) return undefined;
 
   const byId = new Map<string, { message: StoredMessage; entry: StoredEntry }>();
   const children = new Map<string, StoredMessage[]>();
