@@ -47,6 +47,22 @@ function userContent(content: OpenAiContent): string | Array<TextPart | ImagePar
   return onlyText ? contentText(content) : parts;
 }
 
+/**
+ * A tool block of OpenWebUI 0.6 as its frontend resends it: `processDetails` replaces each
+ * `<details type="tool_calls" … result="…">` block it showed by `"<result>"`, the result JSON-encoded
+ * and HTML-escaped (so it has no `"` or line break of its own), on a line of its own.
+ */
+const OPENWEBUI_RESENT_TOOL_BLOCK = /(^|\n)"&quot;[^"\n]*&quot;"(?=\n|$)/g;
+
+/**
+ * The text of an answer the client resends, without OpenWebUI 0.6's resent tool blocks: the call
+ * and its result are stored (and go to the model) as the tool messages they were, and the text
+ * then matches the stored answer instead of branching off it.
+ */
+function resentAnswerText(text: string): string {
+  return text.includes('"&quot;') ? text.replace(OPENWEBUI_RESENT_TOOL_BLOCK, '$1') : text;
+}
+
 function parseArguments(text: string | null | undefined): unknown {
   if (!text) return {};
   try {
@@ -58,7 +74,8 @@ function parseArguments(text: string | null | undefined): unknown {
 
 /**
  * Translates OpenAI chat messages into HAIA's message model: `developer` becomes `system`, tool
- * results name their call's tool, consecutive `tool` messages become one tool message.
+ * results name their call's tool, consecutive `tool` messages become one tool message, and an
+ * answer's text loses the tool blocks OpenWebUI 0.6 rewrites into it.
  */
 export function fromOpenAiMessages(messages: readonly OpenAiMessage[]): Message[] {
   const result: Message[] = [];
@@ -76,9 +93,8 @@ export function fromOpenAiMessages(messages: readonly OpenAiMessage[]): Message[
         break;
       case 'assistant': {
         // A refusal is stored as the answer's text (after any partial text): resent, it matches it.
-        const text = message.refusal
-          ? contentText(message.content) + message.refusal
-          : contentText(message.content);
+        const shown = resentAnswerText(contentText(message.content));
+        const text = message.refusal ? shown + message.refusal : shown;
         if (!message.tool_calls?.length) {
           result.push({ role: 'assistant', content: text });
           break;

@@ -16,6 +16,11 @@ const result = (id: string): MessageLike => ({
   content: [{ type: 'tool-result', toolCallId: id, toolName: 'tool', output: 'done' }],
 });
 
+const results = (...ids: string[]): MessageLike => ({
+  role: 'tool',
+  content: ids.map((id) => ({ type: 'tool-result', toolCallId: id, toolName: 'tool', output: 'done' })),
+});
+
 /** A stored path of `messages` (ids m0, m1, …) with their real prefix hashes. */
 function stored(messages: MessageLike[]): StoredMessage[] {
   const { hashes } = hashChain(messages);
@@ -105,6 +110,34 @@ describe('alignClientToolTail', () => {
     expect(aligned.path.map((message) => message.id)).toEqual(['m0', 'm1', 'm2']);
     expect(aligned.parentId).toBe('m2');
     expect(aligned.branched).toBe(true);
+  });
+
+  test('calls of two model steps resent in one assistant message (OpenWebUI 0.9+) are not stored again', () => {
+    // Stored one message a step: calls a and b, their results, then the model's next call c.
+    const path = stored([user('Hi'), calls('', 'a', 'b'), results('a', 'b'), calls('', 'c')]);
+    // OpenWebUI's convert_output_to_messages puts a, b and c in one message, all results after it.
+    const aligned = alignClientToolTail(matched(path), [
+      user('Hi'),
+      calls('', 'a', 'b', 'c'),
+      result('a'),
+      result('b'),
+      result('c'),
+    ]);
+    expect(aligned.newMessages).toEqual([result('c')]);
+    expect(aligned.path).toBe(path);
+    expect(aligned.parentId).toBe('m3');
+    expect(aligned.branched).toBe(false);
+  });
+
+  test('a regrouped history whose results the store lacks sends them after their calls', () => {
+    const path = stored([user('Hi'), calls('', 'a', 'b')]);
+    const aligned = alignClientToolTail(matched(path), [
+      user('Hi'),
+      calls('', 'a', 'b', 'c'),
+      results('a', 'b', 'c'),
+    ]);
+    expect(aligned.newMessages).toEqual([results('a', 'b'), calls('', 'c'), result('c')]);
+    expect(aligned.parentId).toBe('m1');
   });
 
   test("another attempt's unanswered call is left behind: the client's call and result branch off", () => {

@@ -8,11 +8,14 @@
  * sees its tool call unanswered; OpenAI and Anthropic refuse such a request).
  *
  * Where the hash cannot tell, the tool-call ids can: within the stretch of messages that share the
- * matched prefix hash, the messages that carry ids the client sent (its tool calls and results) are
- * lined up with the stored ones. HAIA's own tool calls carry ids the client never saw, with their
- * results stored after them, and are passed over; a stored call that nobody answered (a client call
- * of another attempt) is not. Incoming messages past the stored ones are new; a stored stretch that
- * goes further or elsewhere is cut back to where both agree, and the rest becomes a branch.
+ * matched prefix hash, the stored messages that carry ids the client sent (its tool calls and
+ * results) are checked, in order, against the calls and results the client sends. HAIA's own tool
+ * calls carry ids the client never saw, with their results stored after them, and are passed over;
+ * a stored call that nobody answered (a client call of another attempt) is not. The grouping does
+ * not count, only the ids: OpenWebUI 0.9 and later resend calls of consecutive model steps in one
+ * assistant message with all their results after it, where the store has one message a step. The
+ * client's calls and results the store does not have are new; a stored stretch that goes further
+ * or elsewhere is cut back to where both agree, and the rest becomes a branch.
  */
 import { hashChain } from './projection.js';
 import type { MessageLike, ResolvedConversation } from './types.js';
@@ -39,18 +42,62 @@ function stretchStart(hashes: readonly string[]): number {
   return start;
 }
 
-/** The messages of a stretch that carry client-visible ids, as `role:ids` keys with their positions. */
-function keyed(messages: readonly MessageLike[], visible: ReadonlySet<string>) {
-  const keys: string[] = [];
-  const positions: number[] = [];
-  for (let index = 0; index < messages.length; index++) {
-    const message = messages[index] as MessageLike;
-    const ids = callIds(message).filter((id) => visible.has(id));
-    if (ids.length === 0) continue;
-    keys.push(`${message.role}:${ids.join(',')}`);
-    positions.push(index);
+/** A message's client-visible ids as `call:<id>` (assistant) or `result:<id>` (tool) events. */
+function events(message: MessageLike, visible: ReadonlySet<string>): string[] {
+  const kind = message.role === 'assistant' ? 'call' : 'result';
+  return callIds(message)
+    .filter((id) => visible.has(id))
+    .map((id) => `${kind}:${id}`);
+}
+
+/** The event of a tool-call or tool-result part, or `undefined` for any other part. */
+function partEvent(part: unknown): string | undefined {
+  if (typeof part !== 'object' || part === null) return undefined;
+  const { type, toolCallId } = part as { type?: unknown; toolCallId?: unknown };
+  if (typeof toolCallId !== 'string') return undefined;
+  if (type === 'tool-call') return `call:${toolCallId}`;
+  if (type === 'tool-result') return `result:${toolCallId}`;
+  return undefined;
+}
+
+/** `message` with only the parts `keep` accepts, or `undefined` when no call or result is left. */
+function withParts(message: MessageLike, keep: (part: unknown) => boolean): MessageLike | undefined {
+  const parts = message.content as unknown[];
+  const kept = parts.filter(keep);
+  if (kept.every((part) => partEvent(part) === undefined)) return undefined;
+  // A message whose calls are partly stored loses its text too: the text went with the stored ones.
+  return { ...message, content: kept.length === parts.length ? parts : kept.filter(partEvent) };
+}
+
+/**
+ * The client's calls and results of `stretch` that `stored` has not, as messages in the client's
+ * order, except that results answering stored calls come first: the client may have grouped the
+ * calls otherwise, and a result must follow its call.
+ */
+function unstored(stretch: readonly MessageLike[], stored: ReadonlySet<string>): MessageLike[] {
+  const isNew = (part: unknown) => {
+    const event = partEvent(part);
+    return event === undefined || !stored.has(event);
+  };
+  const answersStored = (part: unknown) => stored.has(`call:${(part as { toolCallId: string }).toolCallId}`);
+  const leading: MessageLike[] = [];
+  const rest: MessageLike[] = [];
+  for (const message of stretch) {
+    if (!Array.isArray(message.content) || callIds(message).length === 0) {
+      if (rest.length > 0) rest.push(message);
+      continue;
+    }
+    if (message.role !== 'tool') {
+      const fresh = withParts(message, isNew);
+      if (fresh) rest.push(fresh);
+      continue;
+    }
+    const early = withParts(message, (part) => isNew(part) && answersStored(part));
+    const late = withParts(message, (part) => isNew(part) && !answersStored(part));
+    if (early) leading.push(early);
+    if (late) rest.push(late);
   }
-  return { keys, positions };
+  return [...leading, ...rest];
 }
 
 /**
@@ -84,7 +131,7 @@ export function alignClientToolTail(
 
   const visible = new Set<string>();
   for (const message of incomingStretch) for (const id of callIds(message)) visible.add(id);
-  const theirs = keyed(incomingStretch, visible);
+  const theirs = new Set(incomingStretch.flatMap((message) => events(message, visible)));
   // Stored calls without a stored result were the client's to run (HAIA runs its own and stores
   // the result): when the client does not send them, the stored stretch went elsewhere.
   const answered = new Set<string>();
@@ -94,25 +141,29 @@ export function alignClientToolTail(
   for (const message of storedStretch)
     if (message.role === 'assistant')
       for (const id of callIds(message)) if (!answered.has(id)) oursVisible.add(id);
-  const ours = keyed(storedStretch, oursVisible);
+  // The stored messages with ids, in order, as far as the client sends each of their calls and results.
+  const keyedPositions: number[] = [];
+  storedStretch.forEach((message, index) => {
+    if (events(message, oursVisible).length > 0) keyedPositions.push(index);
+  });
+  const stored = new Set<string>();
   let agreed = 0;
-  while (
-    agreed < theirs.keys.length &&
-    agreed < ours.keys.length &&
-    theirs.keys[agreed] === ours.keys[agreed]
-  )
+  for (const position of keyedPositions) {
+    const own = events(storedStretch[position] as MessageLike, oursVisible);
+    if (!own.every((event) => theirs.has(event))) break;
+    for (const event of own) stored.add(event);
     agreed++;
-  if (agreed === theirs.keys.length && agreed === ours.keys.length) return resolved;
+  }
+  const fresh = unstored(incomingStretch, stored);
+  if (agreed === keyedPositions.length && fresh.length === 0) return resolved;
 
-  // Incoming messages from the first one the store does not have (none when the store has them all).
-  const fresh = agreed < theirs.keys.length ? incomingStretch.slice(theirs.positions[agreed] as number) : [];
   const newMessages = [...fresh, ...resolved.newMessages];
-  if (agreed === ours.keys.length) return { ...resolved, newMessages };
+  if (agreed === keyedPositions.length) return { ...resolved, newMessages };
   // The stored stretch goes elsewhere: keep it up to the last message both agree on.
   const keep =
     agreed === 0
-      ? storedStretchStart + (ours.positions[0] as number)
-      : storedStretchStart + (ours.positions[agreed - 1] as number) + 1;
+      ? storedStretchStart + (keyedPositions[0] as number)
+      : storedStretchStart + (keyedPositions[agreed - 1] as number) + 1;
   const cut = path.slice(0, keep);
   return {
     ...resolved,
