@@ -45,7 +45,10 @@ export function evaluateCheck(
   for (const observation of outcome.observations) {
     seen.add(observation.key);
     const previous = stored.get(observation.key);
-    const result = observation.ok
+    // A firing alert resolves only once the object has recovered (hysteresis), not when it is just
+    // back under the threshold.
+    const good = observation.ok && (previous?.status !== 'firing' || observation.recovered !== false);
+    const result = good
       ? onGood(previous, rules, now, observation)
       : onBad(outcome.check, observation, previous, rules, now);
     if (result.record) records.push(result.record);
@@ -59,6 +62,8 @@ export function evaluateCheck(
   }
   return { records, notifications };
 }
+
+const SEVERITY_RANK: Record<AlertRecord['severity'], number> = { info: 0, warning: 1, critical: 2 };
 
 interface Step {
   record?: AlertRecord;
@@ -93,13 +98,20 @@ function onBad(
         updatedAt: now,
       }
     : fresh(check, observation, now);
-  if (base.status === 'firing') {
+  if (active?.status === 'firing') {
+    // Worse than when it was last told (warning to critical): say so now, not at the next reminder.
+    // A firing alert keeps its worst severity, so one that hovers at the boundary tells it once.
+    if (SEVERITY_RANK[observation.severity] > SEVERITY_RANK[active.severity]) {
+      const record = { ...base, lastNotifiedAt: now };
+      return { record, notification: notify(record, 'firing') };
+    }
+    const firing = { ...base, severity: active.severity };
     const due =
       rules.reminderIntervalMs !== undefined &&
-      base.lastNotifiedAt !== null &&
-      now.getTime() - base.lastNotifiedAt.getTime() >= rules.reminderIntervalMs;
-    if (!due) return { record: base };
-    const record = { ...base, lastNotifiedAt: now };
+      firing.lastNotifiedAt !== null &&
+      now.getTime() - firing.lastNotifiedAt.getTime() >= rules.reminderIntervalMs;
+    if (!due) return { record: firing };
+    const record = { ...firing, lastNotifiedAt: now };
     return { record, notification: notify(record, 'reminder') };
   }
   if (base.consecutiveBad >= rules.failureThreshold) {

@@ -174,19 +174,41 @@ export function createMonitor(options: MonitorOptions): Monitor {
   /** Sends to every channel; when none took it, queues it for {@link retryUndelivered}. */
   async function deliver(alert: AlertNotification, signal: AbortSignal) {
     if (await sendToAny(alert.notification, signal)) return;
+    if (await queueUndelivered(alert))
+      logger.warn(
+        { key: alert.key, title: alert.notification.title },
+        'no channel took the notification; retrying it in a minute',
+      );
+  }
+
+  /** Adds to the undelivered queue; false (with an error log) when the database failed. */
+  async function queueUndelivered(alert: AlertNotification): Promise<boolean> {
     try {
       await undelivered.add(alert);
+      return true;
     } catch (error) {
       logger.error(
         { key: alert.key, title: alert.notification.title, error: (error as Error).message },
         'no channel took the notification, and it could not be kept for a retry: the database failed',
       );
-      return;
+      return false;
     }
-    logger.warn(
-      { key: alert.key, title: alert.notification.title },
-      'no channel took the notification; retrying it in a minute',
-    );
+  }
+
+  /**
+   * True when an earlier notification of the same alert still waits for a channel (its firing, while
+   * this is its resolved notice): this one then queues behind it, so the two never arrive (or join
+   * the digest) the wrong way round.
+   */
+  async function waitsBehindEarlier(alert: AlertNotification): Promise<boolean> {
+    const waiting = await undelivered.list().catch(() => []);
+    if (!waiting.some((entry) => entry.key === alert.key)) return false;
+    if (await queueUndelivered(alert))
+      logger.warn(
+        { key: alert.key, title: alert.notification.title },
+        'an earlier notification of this alert is still waiting for a channel; this one goes after it',
+      );
+    return true;
   }
 
   /**
@@ -194,9 +216,13 @@ export function createMonitor(options: MonitorOptions): Monitor {
    * leaves the queue only once it was sent or held: a crash in between sends it again, never loses it.
    */
   async function retryUndelivered(signal: AbortSignal) {
+    // An alert whose earlier notification is still waiting sends nothing later this round.
+    const stuck = new Set<string>();
     for (const alert of await undelivered.list()) {
       if (signal.aborted) return;
+      if (stuck.has(alert.key)) continue;
       if (!(await heldForQuietHours(alert)) && !(await sendToAny(alert.notification, signal))) {
+        stuck.add(alert.key);
         logger.warn(
           { key: alert.key, title: alert.notification.title, queuedAt: alert.queuedAt },
           'no channel took the notification again; retrying it in a minute',
@@ -253,6 +279,7 @@ export function createMonitor(options: MonitorOptions): Monitor {
         },
         'alert',
       );
+      if (await waitsBehindEarlier(alert)) continue;
       if (await heldForQuietHours(alert)) continue;
       await deliver({ ...alert, notification: await withSummary(alert, signal) }, signal);
     }
@@ -309,7 +336,24 @@ export function createMonitor(options: MonitorOptions): Monitor {
       const held = await store.takeHeldNotifications();
       if (held.length === 0) return;
       logger.info({ count: held.length }, 'sending the quiet-hours digest');
-      await sendToAll(buildDigest(held), signal);
+      if (await sendToAny(buildDigest(held), signal)) return;
+      // No channel took it: hold everything again, so the next tick sends the digest once more.
+      try {
+        for (const item of held) await store.holdNotification(item);
+        logger.warn(
+          { count: held.length },
+          'no channel took the quiet-hours digest; retrying it in a minute',
+        );
+      } catch (error) {
+        logger.error(
+          {
+            count: held.length,
+            titles: held.map((item) => item.notification.title),
+            error: (error as Error).message,
+          },
+          'no channel took the quiet-hours digest, and it could not be kept for a retry: the database failed',
+        );
+      }
     },
   };
 }

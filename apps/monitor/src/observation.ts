@@ -11,6 +11,12 @@ export interface Observation {
   fields?: Notification['fields'];
   links?: Notification['links'];
   /**
+   * For an object whose alert is firing: whether it is far enough back to count as good (storage a
+   * little below its threshold is not yet). Default `ok`; a firing alert whose object is `ok` but not
+   * `recovered` keeps firing, so a value hovering at the threshold does not flap.
+   */
+  recovered?: boolean;
+  /**
    * A one-off event (a failed task) rather than a state: notified once when first seen, never
    * resolved, never repeated.
    */

@@ -1,6 +1,6 @@
 import { type DiscordFake, startDiscordFake } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDiscordNotifier, DISCORD_COLORS } from './discord.js';
+import { createDiscordNotifier, DISCORD_COLORS, escapeDiscordMarkdown } from './discord.js';
 import type { Notification } from './notification.js';
 import { NotifyError } from './notify-error.js';
 
@@ -60,6 +60,41 @@ describe('Discord notifier', () => {
     }));
     await notifier().send({ ...alert, title: 'T'.repeat(400), body: 'B'.repeat(10_000), fields });
     expect(fake.messages).toHaveLength(1);
+  });
+
+  it('escapes markdown in names, so a VM called _old_ *db* reads as written', async () => {
+    const name = 'VM 104 (_old_ *db* ~~x~~ `y` |z| <@everyone>)';
+    await notifier().send({
+      ...alert,
+      title: `${name} stopped`,
+      body: `${name} on pve2 was running.\n# not a heading\n- not a list\n1. not a list either`,
+      fields: [
+        { name: 'Guest', value: name },
+        { name: 'Check', value: 'OSD_DOWN' },
+      ],
+      links: [{ label: '[Proxmox]', url: 'https://pve.lan:8006/#v1:0:=qemu/104(x)' }],
+    });
+    const escaped = 'VM 104 (\\_old\\_ \\*db\\* \\~\\~x\\~\\~ \\`y\\` \\|z\\| \\<@everyone\\>)';
+    const embed = fake.messages[0]?.embeds[0] as { title: string; description: string; fields: unknown[] };
+    expect(embed.title).toBe(`🔴 ${escaped} stopped`);
+    expect(embed.description).toBe(
+      `${escaped} on pve2 was running.\n\\# not a heading\n\\- not a list\n1\\. not a list either\n\n` +
+        '[\\[Proxmox\\]](https://pve.lan:8006/#v1:0:=qemu/104(x%29)',
+    );
+    expect(embed.fields).toEqual([
+      { name: 'Guest', value: escaped, inline: false },
+      { name: 'Check', value: 'OSD_DOWN', inline: true },
+    ]);
+  });
+
+  it('cuts escaped text without leaving a backslash that would swallow the ellipsis', async () => {
+    await notifier().send({ ...alert, title: '*'.repeat(300), body: '_'.repeat(5000), fields: [] });
+    const embed = fake.messages[0]?.embeds[0] as { title: string; description: string };
+    for (const text of [embed.title, embed.description]) {
+      expect(text.endsWith('…')).toBe(true);
+      expect(/(\\*)…$/.exec(text)?.[1]?.length ?? 0).toSatisfy((count: number) => count % 2 === 0);
+    }
+    expect(escapeDiscordMarkdown('pve1/local-lvm OSD_DOWN')).toBe('pve1/local-lvm OSD_DOWN');
   });
 
   it('honours retry_after on 429 and delivers once', async () => {

@@ -28,20 +28,49 @@ export const DISCORD_LIMITS = {
   embedTotal: 6000,
 };
 
-/** The webhook body of a notification: one embed, within Discord's limits. */
+/**
+ * Escapes text for Discord's markdown (embed titles, descriptions and fields render it), so a VM
+ * named `_old_ *test*` or `<@everyone>` shows as written: a backslash before each markdown character
+ * (not before a `_` inside a word such as `OSD_DOWN`, which Discord leaves alone), and before `#`,
+ * `-` or `1.` that would start a heading or a list at the start of a line.
+ */
+export function escapeDiscordMarkdown(text: string): string {
+  return text
+    .replace(/[\\*~`|[\]<>]|(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, '\\$&')
+    .replace(/^(\s*)([#-])/gm, '$1\\$2')
+    .replace(/^(\s*\d+)\./gm, '$1\\.');
+}
+
+/** {@link truncate} for escaped text: never leaves a lone backslash that would escape the `…`. */
+function truncateEscaped(text: string, limit: number): string {
+  const cut = truncate(text, limit);
+  if (cut === text) return cut;
+  const backslashes = /\\*…$/.exec(cut)?.[0].length ?? 1;
+  return (backslashes - 1) % 2 === 1 ? `${cut.slice(0, -2)}…` : cut;
+}
+
+/** The webhook body of a notification: one embed, within Discord's limits, with its text escaped. */
 export function formatDiscordMessage(notification: Notification): Record<string, unknown> {
-  const title = truncate(headline(notification), DISCORD_LIMITS.title);
-  const links = (notification.links ?? []).map((link) => `[${link.label}](${link.url})`).join(' · ');
+  const title = truncateEscaped(escapeDiscordMarkdown(headline(notification)), DISCORD_LIMITS.title);
+  const links = (notification.links ?? [])
+    .map((link) => `[${escapeDiscordMarkdown(link.label)}](${link.url.replace(/\)/g, '%29')})`)
+    .join(' · ');
   // The whole embed must stay under 6000 characters: the body gets up to half when there are fields.
   let budget = DISCORD_LIMITS.embedTotal - title.length;
   const hasFields = (notification.fields ?? []).length > 0;
   const descriptionLimit = Math.min(DISCORD_LIMITS.description, hasFields ? Math.floor(budget / 2) : budget);
-  const description = truncate([notification.body, links].filter(Boolean).join('\n\n'), descriptionLimit);
+  const description = truncateEscaped(
+    [escapeDiscordMarkdown(notification.body), links].filter(Boolean).join('\n\n'),
+    descriptionLimit,
+  );
   budget -= description.length;
   const fields: Array<{ name: string; value: string; inline: boolean }> = [];
   for (const field of (notification.fields ?? []).slice(0, DISCORD_LIMITS.fields)) {
-    const name = truncate(field.name || '-', DISCORD_LIMITS.fieldName);
-    const value = truncate(field.value || '-', Math.min(DISCORD_LIMITS.fieldValue, budget - name.length));
+    const name = truncateEscaped(escapeDiscordMarkdown(field.name || '-'), DISCORD_LIMITS.fieldName);
+    const value = truncateEscaped(
+      escapeDiscordMarkdown(field.value || '-'),
+      Math.min(DISCORD_LIMITS.fieldValue, budget - name.length),
+    );
     if (budget - name.length - value.length < 0 || value.length === 0) break;
     budget -= name.length + value.length;
     fields.push({ name, value, inline: value.length <= 40 });

@@ -9,6 +9,7 @@ export {
   DISCORD_COLORS,
   DISCORD_LIMITS,
   type DiscordNotifierOptions,
+  escapeDiscordMarkdown,
   formatDiscordMessage,
 } from './discord.js';
 export { headline } from './format.js';

@@ -9,7 +9,8 @@ export interface GuestMemory {
 
 /**
  * Guests that were running at the previous run and are stopped now. Guests on an offline node are
- * left to the node check (one alert for the node, not one per guest); templates are ignored.
+ * left to the node check (one alert for the node, not one per guest): their state cannot be seen, so
+ * their alerts stay as they are (`unknown`), neither resolved nor new. Templates are ignored.
  */
 export function checkGuests(
   resources: ClusterResources,
@@ -19,11 +20,13 @@ export function checkGuests(
   const wasRunning = new Set(memory?.running ?? []);
   const running: string[] = [];
   const observations: Observation[] = [];
+  const unknown: string[] = [];
   for (const guest of resources.guests) {
     if (guest.template) continue;
     const id = String(guest.vmid);
     if (offlineNodes.has(guest.node)) {
       if (wasRunning.has(id)) running.push(id);
+      unknown.push(`guest:${id}`);
       continue;
     }
     if (guest.status === 'running') {
@@ -52,5 +55,5 @@ export function checkGuests(
       ],
     });
   }
-  return { outcome: { check: 'guests', observations }, memory: { running } };
+  return { outcome: { check: 'guests', observations, unknown }, memory: { running } };
 }

@@ -3,7 +3,14 @@ import type { CheckOutcome, Observation } from '../observation.js';
 import { formatBytes } from './units.js';
 
 /**
- * Storage at or above `thresholdPercent` used (critical from 95%), and storage that an online node
+ * How many points under the threshold a storage must fall before its firing alert resolves, so that
+ * one hovering around the threshold (84.9%, 85.1%, 84.9%…) is one alert, not an alert every hour.
+ */
+export const STORAGE_RECOVERY_MARGIN_PERCENT = 2;
+
+/**
+ * Storage at or above `thresholdPercent` used (critical from 95%; a firing alert resolves below
+ * `thresholdPercent - STORAGE_RECOVERY_MARGIN_PERCENT`), and storage that an online node
  * reports unavailable (an NFS or iSCSI target gone). Shared storage counts once. The fill alert of an
  * unavailable storage stays as it was: its use cannot be seen, so it is neither firing anew nor over.
  */
@@ -42,6 +49,7 @@ export function checkStorage(resources: ClusterResources, thresholdPercent: numb
     observations.push({
       key: `storage:${where}`,
       ok: percent < thresholdPercent,
+      recovered: percent < thresholdPercent - STORAGE_RECOVERY_MARGIN_PERCENT,
       severity: percent >= 95 ? 'critical' : 'warning',
       title: `Storage ${where} is ${percent.toFixed(1)}% full`,
       body: `Storage ${where} is ${usage}; the alert threshold is ${thresholdPercent}%.`,
