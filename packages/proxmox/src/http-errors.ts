@@ -47,7 +47,7 @@ export function errorForStatus(options: {
     return new ProxmoxError({
       ...common,
       code: 'permission',
-      message: `Proxmox denied ${path} (403 ${text}): give the token the PVEAuditor role on /; with privilege separation the token itself needs it (pveum acl modify / --tokens '${options.tokenId}' --roles PVEAuditor).`,
+      message: `Proxmox denied ${path} (403 ${text}): give the PVEAuditor role on / to the token's user and, with privilege separation, to the token too, since its rights are the intersection of both (pveum acl modify / --users '${tokenUser(options.tokenId)}' --roles PVEAuditor; pveum acl modify / --tokens '${options.tokenId}' --roles PVEAuditor).`,
     });
   }
   if (status === 595 || status === 596) {
@@ -92,6 +92,12 @@ export function errorForStatus(options: {
   });
 }
 
+/** The user of a token id: `haia@pve` of `haia@pve!monitor`. */
+function tokenUser(tokenId: string): string {
+  const bang = tokenId.lastIndexOf('!');
+  return bang === -1 ? tokenId : tokenId.slice(0, bang);
+}
+
 function parseErrorBody(body: string): { message?: string; errors?: Record<string, string> } {
   if (!body.trim()) return {};
   try {
@@ -120,6 +126,36 @@ function errorCode(error: unknown): { code: string | undefined; message: string 
     current = current.cause;
   }
   return found;
+}
+
+/**
+ * The {@link ProxmoxError} of a redirect, which the client never follows: pveproxy answers plain http
+ * on 8006 with a 301 to https, and a reverse proxy may send the API to a login page.
+ */
+export function errorForRedirect(options: {
+  origin: string;
+  path: string;
+  status: number;
+  location: string | null;
+}): ProxmoxError {
+  const { origin, path, status } = options;
+  let target: URL | undefined;
+  try {
+    target = options.location ? new URL(options.location, `${origin}/`) : undefined;
+  } catch {
+    target = undefined;
+  }
+  // Only where it points, never its query (a login page may carry a token there).
+  const where = target ? `${target.origin}${target.pathname}` : 'another address';
+  const toHttps = origin.startsWith('http:') && target?.protocol === 'https:';
+  return new ProxmoxError({
+    code: 'network',
+    status,
+    path,
+    message: toHttps
+      ? `Proxmox at ${origin} redirected ${path} to https (${status}): it serves its API only over https, so set PROXMOX_URL to ${target ? target.origin : 'https://host:8006'}. The API token went over plain http once; regenerate it if the network is not trusted.`
+      : `Proxmox at ${origin} answered ${path} with a redirect (${status}) to ${where}, which the client does not follow: set PROXMOX_URL to the API itself (https://host:8006); a reverse proxy in front must pass /api2/json through without a login page.`,
+  });
 }
 
 /** The {@link ProxmoxError} of a call that did not get its whole answer within `timeoutMs`. */

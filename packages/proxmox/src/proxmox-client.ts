@@ -3,7 +3,7 @@ import ky, { type KyInstance } from 'ky';
 import { Agent } from 'undici';
 import type { z } from 'zod';
 import { proxmoxBaseUrl } from './base-url.js';
-import { errorForFailure, errorForStatus, errorForTimeout } from './http-errors.js';
+import { errorForFailure, errorForRedirect, errorForStatus, errorForTimeout } from './http-errors.js';
 import { noopProxmoxLogger, type ProxmoxLogger } from './logger.js';
 import { ProxmoxError, type ProxmoxErrorCode } from './proxmox-error.js';
 import {
@@ -210,6 +210,9 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     timeout: false,
     retry: 0,
     throwHttpErrors: false,
+    // Never follow a redirect: pveproxy sends plain http to https with a 301, and a followed one would
+    // skip the CA and the token (dropped across origins) and end in a misleading TLS or 401 error.
+    redirect: 'manual',
     fetch: fetchWithDispatcher,
   });
 
@@ -256,6 +259,16 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
       { path, status: response.status, durationMs: Date.now() - started },
       'proxmox request',
     );
+    if (response.status >= 300 && response.status < 400) {
+      const failure = errorForRedirect({
+        origin: baseUrl,
+        path,
+        status: response.status,
+        location: response.headers.get('location'),
+      });
+      noteFailure(failure);
+      throw failure;
+    }
     if (response.status !== 401) lastReachedAt = now();
     if (!response.ok) {
       const failure = errorForStatus({

@@ -4,7 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { inspect } from 'node:util';
 import type { ProxmoxFake } from '@haia/testkit';
-import { hang, hangUp, json, type Reply, startProxmoxFake, text } from '@haia/testkit';
+import {
+  hang,
+  hangUp,
+  json,
+  type Reply,
+  startFakeServer,
+  startProxmoxFake,
+  testCertificates,
+  text,
+} from '@haia/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProxmoxClient, type ProxmoxClient } from './proxmox-client.js';
 import { ProxmoxError } from './proxmox-error.js';
@@ -81,6 +90,9 @@ describe('ProxmoxError from HTTP answers', () => {
       });
       expect(error.message).toContain('PVEAuditor');
       expect(error.message).toContain(cluster.fake.tokenId);
+      // A privilege-separated token gets the intersection of its ACLs and its user's: both need the role.
+      expect(error.message).toContain("pveum acl modify / --users 'haia@pve' --roles PVEAuditor");
+      expect(error.message).toContain("pveum acl modify / --tokens 'haia@pve!monitor' --roles PVEAuditor");
       expect(everything(error)).not.toContain(cluster.fake.tokenSecret);
     } finally {
       await cluster.stop();
@@ -229,6 +241,45 @@ describe('ProxmoxError when no answer comes', () => {
     }
     fake.server.enqueue(hangUp());
     expect((await failure(client.version())).code).toBe('network');
+  });
+
+  it('network: plain http to 8006 is redirected to https like pveproxy does; the client does not follow', async () => {
+    // pveproxy answers plain http on 8006 with a bare 301 to the same path over https (errors.json).
+    const plain = await startFakeServer({ tls: false });
+    plain.route('*', /.*/, (request) => (response) => {
+      response.writeHead(301, 'Moved Permanently', { location: `${fake.url}${request.path}` });
+      response.end();
+    });
+    const insecure = createProxmoxClient({
+      url: plain.url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      ca: testCertificates().ca,
+    });
+    const before = fake.server.requests.length;
+    try {
+      const error = await failure(insecure.version());
+      expect(error).toMatchObject({ code: 'network', status: 301, path: '/version' });
+      expect(error.message).toContain('only over https');
+      expect(error.message).toContain(`set PROXMOX_URL to ${fake.url}`);
+      expect(everything(error)).not.toContain(fake.tokenSecret);
+      expect(fake.server.requests.length).toBe(before);
+      expect(insecure.status().lastError?.code).toBe('network');
+    } finally {
+      await insecure.close();
+      await plain.close();
+    }
+  });
+
+  it('network: a reverse proxy that redirects the API to a login page is not followed', async () => {
+    fake.server.enqueue((response) => {
+      response.writeHead(302, 'Found', { location: 'https://sso.lan/login?rd=secret-query' });
+      response.end();
+    });
+    const error = await failure(client.version());
+    expect(error).toMatchObject({ code: 'network', status: 302 });
+    expect(error.message).toContain('to https://sso.lan/login, which the client does not follow');
+    expect(error.message).not.toContain('secret-query');
   });
 
   it('the caller aborting rejects with its own reason, not a ProxmoxError', async () => {

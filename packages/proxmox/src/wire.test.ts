@@ -24,6 +24,8 @@ describe('wire decoders', () => {
 
   it('splits tag and content lists', () => {
     expect(splitList('automation;prod')).toEqual(['automation', 'prod']);
+    // Proxmox's split_list reads a hand-edited `tags: prod web` as two tags.
+    expect(splitList('prod web,db; x')).toEqual(['prod', 'web', 'db', 'x']);
     expect(splitList('images,rootdir', /,/)).toEqual(['images', 'rootdir']);
     expect(splitList(undefined)).toEqual([]);
     expect(splitList(' ; ')).toEqual([]);

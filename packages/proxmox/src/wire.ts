@@ -18,8 +18,11 @@ export const wireFlag = z
 /** A string Proxmox may leave out; also accepts a number (an id it printed as one). */
 export const wireText = z.union([z.string(), z.number()]).transform(String);
 
-/** Splits Proxmox's `;`- or `,`-separated lists (`tags`, `content`) into trimmed, non-empty parts. */
-export function splitList(value: string | undefined, separator: RegExp = /[;,]/): string[] {
+/**
+ * Splits Proxmox's lists (`tags`, `content`) into trimmed, non-empty parts. By default on `;`, `,`
+ * and whitespace, as Proxmox's own `split_list` reads a hand-edited `tags: prod web` too.
+ */
+export function splitList(value: string | undefined, separator: RegExp = /[;,\s]/): string[] {
   if (!value) return [];
   return value
     .split(separator)

@@ -185,6 +185,116 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     }
   });
 
+  it('list_vms and get_vm_status of guests whose node has been offline for a while: no made-up 0 vCPU, 0 B', async () => {
+    const cluster = await startCluster();
+    try {
+      // Over 5 minutes offline, pmxcfs has dropped the node's RRD data: its guests keep only id, node,
+      // type, status unknown and the tags of their config.
+      cluster.fake.setNodeOffline('pve2', true, { dataExpired: true });
+      const { output, isError } = await callTool('list_vms', {}, cluster.client);
+      expect(isError).toBe(false);
+      expect(output).toContain('5 guests (3 running, 2 unknown):');
+      expect(output).toContain(
+        '- 102 VM 102 [VM] on pve2: unknown (no current data: node pve2 is offline)\n',
+      );
+      expect(output).toContain(
+        '- 201 CT201 [CT] on pve2: unknown (no current data: node pve2 is offline, tags media)',
+      );
+      expect(output).not.toContain('0 vCPU');
+      expect(output).not.toContain('0 B memory');
+      const status = await callTool('get_vm_status', { vmid: 201 }, cluster.client);
+      expect(status.isError).toBe(true);
+      expect(status.output).toContain(
+        '- 201 CT201 [CT] on pve2: unknown (no current data: node pve2 is offline, tags media)',
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('list_vms counts templates apart, shows the HA state and reads space-separated tags', async () => {
+    const guests = [
+      {
+        id: 'qemu/100',
+        vmid: 100,
+        node: 'pve1',
+        type: 'qemu',
+        status: 'running',
+        name: 'web',
+        maxcpu: 2,
+        cpu: 0.5,
+        maxmem: 2147483648,
+        mem: 1073741824,
+        uptime: 3600,
+        hastate: 'started',
+      },
+      {
+        id: 'lxc/106',
+        vmid: 106,
+        node: 'pve1',
+        type: 'lxc',
+        status: 'stopped',
+        name: 'dns',
+        maxcpu: 1,
+        maxmem: 536870912,
+        uptime: 0,
+        hastate: 'error',
+      },
+      {
+        id: 'qemu/9000',
+        vmid: 9000,
+        node: 'pve1',
+        type: 'qemu',
+        status: 'stopped',
+        template: 1,
+        name: 'debian-tpl',
+        maxcpu: 2,
+        maxmem: 2147483648,
+        uptime: 0,
+        tags: 'tpl prod',
+      },
+      {
+        id: 'node/pve1',
+        node: 'pve1',
+        type: 'node',
+        status: 'online',
+        maxcpu: 8,
+        cpu: 0.1,
+        maxmem: 8589934592,
+        mem: 4294967296,
+        uptime: 100,
+      },
+    ];
+    fake.server.enqueue(json({ data: guests }), { path: /\/cluster\/resources/ });
+    const { output } = await callTool('list_vms', {});
+    expect(output.split('\n')).toEqual([
+      '3 guests (1 running, 1 stopped, 1 template):',
+      '- 100 web [VM] on pve1: running, CPU 50% of 2 vCPU, memory 1 GiB of 2 GiB (50%), up 1h 0m, HA started',
+      '- 106 dns [CT] on pve1: stopped (1 vCPU, 512 MiB memory, HA error)',
+      '- 9000 debian-tpl [VM, template] on pve1: stopped (2 vCPU, 2 GiB memory, tags tpl,prod)',
+    ]);
+    fake.server.enqueue(json({ data: guests }), { path: /\/cluster\/resources/ });
+    const overview = await callTool('get_cluster_resources', {});
+    expect(overview.output).toContain('Guests: 3 (1 running, 1 not running, 1 template):');
+  });
+
+  it('get_vm_status of an unknown id on a big cluster names a bounded list of ids', async () => {
+    const guests = Array.from({ length: 400 }, (_, index) => ({
+      id: `lxc/${1000 + index}`,
+      vmid: 1000 + index,
+      node: 'pve1',
+      type: 'lxc',
+      status: 'running',
+      name: `ct-${index}`,
+    }));
+    fake.server.enqueue(json({ data: guests }), { path: /\/cluster\/resources/ });
+    const { output, isError } = await callTool('get_vm_status', { vmid: 5 });
+    expect(isError).toBe(true);
+    expect(output).toContain('(ids: 1000, 1001,');
+    expect(output).toContain('1029 and 370 more)');
+    expect(output.length).toBeLessThan(400);
+  });
+
   it('get_storage shows shared storage once, local storage per node, or one node', async () => {
     const { output } = await callTool('get_storage', {});
     expect(output.split('\n')).toEqual([
@@ -234,7 +344,7 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     const { output, isError } = await callTool('get_cluster_resources', {});
     expect(isError).toBe(false);
     expect(output).toContain(
-      '- pve1: online, no usage figures (the API token lacks Sys.Audit on /nodes/pve1; give it the PVEAuditor role on /)',
+      '- pve1: online, no usage figures (the API token lacks Sys.Audit on /nodes/pve1; give the token and its user the PVEAuditor role on /)',
     );
     expect(output).toContain('Totals (online nodes, 2 without figures left out): CPU and memory unknown;');
     expect(output).not.toContain('up 0s');
@@ -290,6 +400,9 @@ describe('the tools through @haia/agent (MockLanguageModel, fake cluster)', () =
     expect(node.output).toContain('Failed tasks on pve2, newest first (1 of 1):');
     const warnings = await callTool('list_tasks', { node: 'pve2' });
     expect(warnings.output).toContain('vzdump by root@pam: WARNINGS: 1');
+    // A page of a node's history says how many tasks the history holds, not just the page's size.
+    const page = await callTool('list_tasks', { node: 'pve1', limit: 2 });
+    expect(page.output.split('\n')[0]).toBe('Recent tasks on pve1, newest first (2 of 7):');
     const none = await callTool('list_tasks', { vmid: 200, failedOnly: true });
     expect(none.output).toBe('No failed tasks in the cluster for 200.');
   });

@@ -31,14 +31,54 @@ function capped(lines: string[], hint: string): string[] {
   return [...lines.slice(0, MAX_LINES), `... and ${lines.length - MAX_LINES} more; ${hint}`];
 }
 
-function guestLine(guest: Guest): string {
+/**
+ * One guest of the cluster list. A guest whose node has been offline for a while has no figures left
+ * (Proxmox drops a node's usage data after 5 minutes), so only what is known is shown, never `0 vCPU`.
+ */
+function guestLine(guest: Guest, offlineNodes: ReadonlySet<string> = new Set()): string {
   const head = `- ${guest.vmid} ${guest.name} [${guestKind(guest.type)}${guest.template ? ', template' : ''}] on ${guest.node}: ${guest.status}`;
-  const tags = guest.tags.length > 0 ? `, tags ${guest.tags.join(',')}` : '';
-  const lock = guest.lock ? `, locked (${guest.lock})` : '';
-  if (guest.status !== 'running') {
-    return `${head} (${guest.cpuCount} vCPU, ${formatBytes(guest.maxMemoryBytes)} memory${tags}${lock})`;
+  const extras = [
+    guest.tags.length > 0 ? `tags ${guest.tags.join(',')}` : '',
+    guest.lock ? `locked (${guest.lock})` : '',
+    guest.haState ? `HA ${guest.haState}` : '',
+  ].filter(Boolean);
+  if (guest.status === 'running') {
+    const usage = `CPU ${formatPercent(guest.cpuFraction)} of ${guest.cpuCount} vCPU, memory ${formatUsage(guest.memoryBytes, guest.maxMemoryBytes)}, up ${formatDuration(guest.uptimeSeconds)}`;
+    return [`${head}, ${usage}`, ...extras].join(', ');
   }
-  return `${head}, CPU ${formatPercent(guest.cpuFraction)} of ${guest.cpuCount} vCPU, memory ${formatUsage(guest.memoryBytes, guest.maxMemoryBytes)}, up ${formatDuration(guest.uptimeSeconds)}${tags}${lock}`;
+  const known = [
+    guest.status === 'unknown'
+      ? offlineNodes.has(guest.node)
+        ? `no current data: node ${guest.node} is offline`
+        : 'no current data yet'
+      : '',
+    guest.cpuCount > 0 ? `${guest.cpuCount} vCPU` : '',
+    guest.maxMemoryBytes > 0 ? `${formatBytes(guest.maxMemoryBytes)} memory` : '',
+    ...extras,
+  ].filter(Boolean);
+  return known.length > 0 ? `${head} (${known.join(', ')})` : head;
+}
+
+/** `4 running, 1 stopped, 2 templates`: templates apart, since they never run. */
+function guestCounts(guests: Guest[]): string {
+  const counts = new Map<string, number>();
+  for (const guest of guests) {
+    const key = guest.template ? 'template' : guest.status;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts]
+    .map(([key, count]) => `${count} ${key === 'template' ? `template${count === 1 ? '' : 's'}` : key}`)
+    .join(', ');
+}
+
+/** Most ids an error result lists, so an unknown id on a big cluster does not flood the context. */
+const MAX_IDS = 30;
+
+function idList(guests: Guest[]): string {
+  const ids = guests.map((guest) => guest.vmid);
+  if (ids.length === 0) return 'none visible';
+  const shown = ids.slice(0, MAX_IDS).join(', ');
+  return ids.length > MAX_IDS ? `${shown} and ${ids.length - MAX_IDS} more` : shown;
 }
 
 function taskLine(task: Task, withNode = true): string {
@@ -63,7 +103,7 @@ function hasFigures(node: NodeResource): boolean {
 function nodeResourceLine(node: NodeResource): string {
   if (!node.online) return `- ${node.node}: ${node.status}`;
   if (!hasFigures(node)) {
-    return `- ${node.node}: online, no usage figures (the API token lacks Sys.Audit on /nodes/${node.node}; give it the PVEAuditor role on /)`;
+    return `- ${node.node}: online, no usage figures (the API token lacks Sys.Audit on /nodes/${node.node}; give the token and its user the PVEAuditor role on /)`;
   }
   const parts = [
     `CPU ${formatPercent(node.cpuFraction ?? 0)} of ${node.cpuCount ?? '?'} threads`,
@@ -170,7 +210,9 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
     annotations: { ...readOnly, title: 'List VMs and containers' },
     execute: (input, { signal, logger }) =>
       safely(async () => {
-        const { guests } = await client.clusterResources({ type: 'vm', signal, logger });
+        // All resources in the one call, so a guest whose node is offline can say so.
+        const { guests, nodes } = await client.clusterResources({ signal, logger });
+        const offlineNodes = new Set(nodes.filter((node) => !node.online).map((node) => node.node));
         const matching = guests.filter(
           (guest) =>
             (!input.node || guest.node === input.node) &&
@@ -178,7 +220,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
             (!input.type || guest.type === input.type),
         );
         if (guests.length === 0) {
-          return 'No VMs or containers are visible: the cluster has none, or the API token lacks VM.Audit (give it the PVEAuditor role on /).';
+          return 'No VMs or containers are visible: the cluster has none, or the API token lacks VM.Audit (give the token and its user the PVEAuditor role on /).';
         }
         const filters = Object.entries(input)
           .filter(([, value]) => value !== undefined)
@@ -190,11 +232,9 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         if (matching.length === 0) {
           return `No guests match ${filters}. The cluster has ${guests.length} guests on nodes ${[...new Set(guests.map((guest) => guest.node))].join(', ')}.`;
         }
-        const byStatus = new Map<string, number>();
-        for (const guest of matching) byStatus.set(guest.status, (byStatus.get(guest.status) ?? 0) + 1);
-        const counts = [...byStatus].map(([status, count]) => `${count} ${status}`).join(', ');
-        const header = `${matching.length} guest${matching.length === 1 ? '' : 's'}${filters ? ` matching ${filters}` : ''} (${counts}):`;
-        return [header, ...capped(matching.map(guestLine), 'filter by node, status or type')].join('\n');
+        const header = `${matching.length} guest${matching.length === 1 ? '' : 's'}${filters ? ` matching ${filters}` : ''} (${guestCounts(matching)}):`;
+        const lines = matching.map((guest) => guestLine(guest, offlineNodes));
+        return [header, ...capped(lines, 'filter by node, status or type')].join('\n');
       }),
   });
 
@@ -211,7 +251,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         if (!guest) {
           return {
             isError: true,
-            content: `No VM or container ${vmid} on this cluster (ids: ${guests.map((candidate) => candidate.vmid).join(', ') || 'none visible'}). If it exists, the token may lack VM.Audit on it.`,
+            content: `No VM or container ${vmid} on this cluster (ids: ${idList(guests)}). If it exists, the token may lack VM.Audit on it.`,
           };
         }
         let status: Awaited<ReturnType<typeof client.guestStatus>>;
@@ -222,7 +262,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           // What the cluster still knows of the guest, and why there is no live status.
           return {
             isError: true,
-            content: `No live status for ${vmid}: ${error.message} What the cluster list last knew:\n${guestLine(guest)}`,
+            content: `No live status for ${vmid}: ${error.message} What the cluster list last knew:\n${guestLine(guest, new Set([guest.node]))}`,
           };
         }
         const lines = [guestStatusText(status)];
@@ -285,9 +325,10 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
           `Totals (online nodes${measured.length < online.length ? `, ${online.length - measured.length} without figures left out` : ''}): ${measured.length === 0 ? 'CPU and memory unknown' : `CPU ${cores} threads, ${formatPercent(cores > 0 ? busy / cores : 0)} used; memory ${formatUsage(memoryUsed, memoryTotal)}`}; storage ${formatUsage(storageUsed, storageTotal)} across ${counted.size} storages (shared ones counted once)`,
         );
         const running = resources.guests.filter((guest) => guest.status === 'running').length;
+        const templates = resources.guests.filter((guest) => guest.template).length;
         const vms = resources.guests.filter((guest) => guest.type === 'qemu').length;
         lines.push(
-          `Guests: ${resources.guests.length} (${running} running, ${resources.guests.length - running} not running): ${vms} VMs, ${resources.guests.length - vms} containers`,
+          `Guests: ${resources.guests.length} (${running} running, ${resources.guests.length - running - templates} not running${templates > 0 ? `, ${templates} template${templates === 1 ? '' : 's'}` : ''}): ${vms} VMs, ${resources.guests.length - vms} containers`,
         );
         return lines.join('\n');
       }),
@@ -403,6 +444,8 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
       safely(async () => {
         const limit = input.limit ?? 15;
         let tasks: Task[];
+        // How many tasks Proxmox holds for the filters, beyond the page asked for (one node's history).
+        let historyTotal: number | undefined;
         let unreachable: string[] = [];
         let unread: FailedTasks['failedNodes'] = [];
         if (input.node) {
@@ -414,6 +457,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
             ...(input.vmid ? { vmid: input.vmid } : {}),
           });
           tasks = page.tasks;
+          if (!input.failedOnly) historyTotal = page.total;
         } else if (input.failedOnly) {
           const failed = await client.failedTasks({ signal, logger });
           tasks = failed.tasks;
@@ -439,7 +483,7 @@ export function createProxmoxTools(client: ProxmoxClient): Tool<unknown, any>[] 
         if (shown.length === 0) {
           return `No ${input.failedOnly ? 'failed ' : ''}tasks ${scope}.${note}`;
         }
-        const header = `${input.failedOnly ? 'Failed' : 'Recent'} tasks ${scope}, newest first (${shown.length} of ${tasks.length}):`;
+        const header = `${input.failedOnly ? 'Failed' : 'Recent'} tasks ${scope}, newest first (${shown.length} of ${Math.max(historyTotal ?? 0, tasks.length)}):`;
         return `${[header, ...shown.map((task) => taskLine(task, !input.node))].join('\n')}${note}`;
       }),
   });

@@ -208,6 +208,41 @@ describe('startProxmoxFake: state a test can change', () => {
     }
   });
 
+  it('a node offline for over 5 minutes: its RRD data gone from /cluster/resources, as pmxcfs drops it', async () => {
+    const local = await startProxmoxFake();
+    const previous = fake;
+    fake = local;
+    try {
+      local.setNodeOffline('pve2', true, { dataExpired: true });
+      const resources: Array<Record<string, unknown>> = (
+        await call('GET', '/api2/json/cluster/resources')
+      ).json().data;
+      const byId = (id: string) => resources.find((entry) => entry.id === id);
+      expect(byId('qemu/102')).toEqual({
+        id: 'qemu/102',
+        vmid: 102,
+        node: 'pve2',
+        type: 'qemu',
+        status: 'unknown',
+      });
+      expect(byId('lxc/201')).toEqual({
+        id: 'lxc/201',
+        vmid: 201,
+        node: 'pve2',
+        type: 'lxc',
+        status: 'unknown',
+        tags: 'media',
+      });
+      expect(byId('node/pve2')).toEqual({ id: 'node/pve2', node: 'pve2', type: 'node', status: 'offline' });
+      expect(byId('storage/pve2/local')).toMatchObject({ status: 'unknown', plugintype: 'dir', shared: 0 });
+      expect(byId('storage/pve2/local')).not.toHaveProperty('maxdisk');
+      expect(byId('qemu/100')).toMatchObject({ name: 'homeassistant', status: 'running' });
+    } finally {
+      fake = previous;
+      await local.close();
+    }
+  });
+
   it('changes Ceph health, removes Ceph, adds tasks and denies permissions', async () => {
     const local = await startProxmoxFake();
     const previous = fake;

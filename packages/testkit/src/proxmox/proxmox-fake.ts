@@ -67,8 +67,16 @@ export interface ProxmoxFake extends AsyncDisposable {
   /**
    * Takes a node offline (or back): requests proxied to it answer 595 (`status: 596` for a TLS
    * failure) with an empty body, and the cluster views show it offline and the cluster without quorum.
+   * With `dataExpired` the node has been gone for over 5 minutes, so pmxcfs has dropped its RRD data:
+   * `/cluster/resources` lists its guests with only `id`, `vmid`, `node`, `type`, `status: unknown`
+   * and what comes from their config or HA (`tags`, `lock`, `pool`, `hastate`; no `name`, no sizes),
+   * the node without `maxcpu`/`maxmem`/`maxdisk`/`level`, and its storage without `disk`/`maxdisk`.
    */
-  setNodeOffline(node: string, offline?: boolean, options?: { status?: 595 | 596; reason?: string }): void;
+  setNodeOffline(
+    node: string,
+    offline?: boolean,
+    options?: { status?: 595 | 596; reason?: string; dataExpired?: boolean },
+  ): void;
   /** Adds a task to the node's history (and `/cluster/tasks`); returns its UPID. */
   addTask(task: FakeTask): string;
   /** Answers 403 `Permission check failed (<check>)` for paths matching `path` (below `/api2/json`). */
@@ -157,7 +165,7 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
   const tokenSecret = options.tokenSecret ?? PROXMOX_FAKE_TOKEN_SECRET;
   const state = proxmoxFixtures();
   const nodeNames = Object.keys(state.nodeStatus);
-  const offline = new Map<string, { status: number; reason: string }>();
+  const offline = new Map<string, { status: number; reason: string; dataExpired: boolean }>();
   const denied: Array<{ path: string | RegExp; check: string }> = [];
   let cephInstalled = true;
   let taskCounter = 0;
@@ -187,7 +195,9 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
   function clusterResourcesView(type: string | null): WireObject[] {
     const view = state.clusterResources.map((entry) => {
       const node = String(entry.node ?? '');
-      if (!offline.has(node)) return entry;
+      const down = offline.get(node);
+      if (!down) return entry;
+      if (down.dataExpired) return withoutRrdData(entry);
       if (entry.type === 'node') {
         const { uptime: _u, cpu: _c, mem: _m, disk: _d, ...rest } = entry;
         return { ...rest, status: 'offline' };
@@ -203,6 +213,24 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
     if (type === 'vm') return view.filter((entry) => entry.type === 'qemu' || entry.type === 'lxc');
     if (type === 'sdn') return view.filter((entry) => entry.type === 'sdn' || entry.type === 'network');
     return view.filter((entry) => entry.type === type);
+  }
+
+  /** A `/cluster/resources` entry as Proxmox builds it once the RRD data of its node has expired. */
+  function withoutRrdData(entry: WireObject): WireObject {
+    const keep = (keys: string[]) =>
+      Object.fromEntries(Object.entries(entry).filter(([key]) => keys.includes(key))) as WireObject;
+    if (entry.type === 'qemu' || entry.type === 'lxc') {
+      return {
+        ...keep(['id', 'vmid', 'node', 'type', 'tags', 'lock', 'pool', 'hastate']),
+        status: 'unknown',
+      };
+    }
+    if (entry.type === 'node') return { ...keep(['id', 'node', 'type']), status: 'offline' };
+    if (entry.type === 'storage') {
+      const { disk: _disk, maxdisk: _maxdisk, ...rest } = entry;
+      return { ...rest, status: 'unknown' };
+    }
+    return entry;
   }
 
   function clusterStatusView(): WireObject[] {
@@ -482,6 +510,7 @@ export async function startProxmoxFake(options: ProxmoxFakeOptions = {}): Promis
         reason:
           settings.reason ??
           (status === 596 ? 'tls_process_server_certificate: certificate verify failed' : 'No route to host'),
+        dataExpired: settings.dataExpired ?? false,
       });
     },
     addTask(task) {
