@@ -32,6 +32,18 @@ describe('startBins', () => {
     expect(app.lines()).toEqual([{ a: 1 }]);
   });
 
+  it('reads each stream whole: a stderr line in the middle of a stdout line breaks neither', async () => {
+    const entry = script(
+      'interleaved.mjs',
+      `process.stdout.write('{"a":'); setTimeout(() => process.stderr.write('warning\\n'), 50);
+       setTimeout(() => process.stdout.write('1}\\n'), 100);`,
+    );
+    const app = bins.start(entry, { cwd, env: {} });
+    expect(await app.exited).toBe(0);
+    expect(app.lines()).toEqual([{ a: 1 }]);
+    expect(app.output()).toContain('warning');
+  });
+
   it('settles exited once all output is read, its exit code with it', async () => {
     const lines = Array.from({ length: 2000 }, (_, index) => JSON.stringify({ index, pad: 'x'.repeat(200) }));
     const entry = script(

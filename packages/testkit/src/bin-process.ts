@@ -38,24 +38,29 @@ export function startBins(): BinProcesses {
       });
       children.push(child);
       let output = '';
-      const collect = (part: Buffer) => {
+      // Each stream on its own too: a stderr write can arrive while a stdout line is half read.
+      const streams = { stdout: '', stderr: '' };
+      const collect = (name: keyof typeof streams) => (part: Buffer) => {
         output += part;
+        streams[name] += part;
       };
-      child.stdout?.on('data', collect);
-      child.stderr?.on('data', collect);
+      child.stdout?.on('data', collect('stdout'));
+      child.stderr?.on('data', collect('stderr'));
       // 'close', not 'exit': 'exit' can come before the last of stdout and stderr has been read.
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       return {
         child,
         exited,
         output: () => output,
-        lines: () => {
+        lines: () =>
           // Whole lines only: a write can arrive in two pieces, the second not read yet.
-          const complete = output.slice(0, output.lastIndexOf('\n') + 1).split('\n');
-          return complete
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as Record<string, unknown>);
-        },
+          [streams.stdout, streams.stderr].flatMap((text) =>
+            text
+              .slice(0, text.lastIndexOf('\n') + 1)
+              .split('\n')
+              .filter((line) => line.startsWith('{'))
+              .map((line) => JSON.parse(line) as Record<string, unknown>),
+          ),
       };
     },
     killAll() {
