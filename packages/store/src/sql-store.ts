@@ -1061,8 +1061,14 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     // Only the newest message, under HAIA's own id: it goes after the active branch, whatever it
     // hashes like (the first message's text again would match the root, as a regenerate of it).
     const newestOnly = conversationId !== undefined && rest.length === 1 && rest[0]?.role === 'user';
+    // A history ending with a client's tool results is never answered from a held path: they share
+    // the hash of the call before them, so a held leaf may be an older state of the turn than what
+    // another process stored since (the results and the model's next call), and only the server knows.
     const held =
-      lastHash === undefined || newestOnly || (conversationId !== undefined && !UUID.test(conversationId))
+      lastHash === undefined ||
+      newestOnly ||
+      rest.at(-1)?.role === 'tool' ||
+      (conversationId !== undefined && !UUID.test(conversationId))
         ? undefined
         : heldPath(lastHash, { conversationId, externalId, userId });
     if (held?.conversation !== undefined) {
