@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAgentRunner } from '../src/agent-runner.js';
 import type { ApiServer } from '../src/server.js';
+import { contextLines, treeLines } from './conversation-views.js';
 import { buildServer, type LooseJson, sseData, testDatabaseUrl } from './helpers.js';
 import { type Backend, pgliteBackend, postgresBackend } from './reopenable-backend.js';
 
@@ -385,39 +386,9 @@ async function owuiTurn(
 // ---------------------------------------------------------------------------------------------
 // What HAIA stored and sent on.
 
-function sortedJson(text: string): string {
-  const sort = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(sort)
-      : typeof value === 'object' && value !== null
-        ? Object.fromEntries(
-            Object.entries(value)
-              .sort(([a], [b]) => (a < b ? -1 : 1))
-              .map(([key, entry]) => [key, sort(entry)]),
-          )
-        : value;
-  try {
-    return JSON.stringify(sort(JSON.parse(text)));
-  } catch {
-    return text;
-  }
-}
-
 /** What the model was sent, one line a message (the system messages left out). */
 function context(request: OpenAIChatRequest | undefined): string[] {
-  return (request?.body.messages ?? [])
-    .filter((message) => message.role !== 'system')
-    .map((message) => {
-      const calls = (message.tool_calls as LooseJson[] | undefined)?.map(
-        (call) => `[call ${call.function.name} ${call.id}]`,
-      );
-      const text =
-        typeof message.content === 'string' || message.content === null
-          ? (message.content ?? '')
-          : JSON.stringify(message.content);
-      if (message.role === 'tool') return `tool ${message.tool_call_id}: ${sortedJson(text)}`;
-      return `${message.role}: ${text}${calls ? ` ${calls.join(' ')}` : ''}`;
-    });
+  return contextLines(request, (message) => message.role !== 'system');
 }
 
 function partsText(message: StoredMessage): string {
@@ -437,23 +408,7 @@ function partsText(message: StoredMessage): string {
 
 /** A conversation's whole tree (every branch), one indented line a message, with its status. */
 async function tree(conversationId: string): Promise<string[]> {
-  const messages = await (stores[0] as Store).getMessages(conversationId);
-  const children = new Map<string | null, StoredMessage[]>();
-  for (const message of messages) {
-    const siblings = children.get(message.parentId) ?? [];
-    siblings.push(message);
-    children.set(message.parentId, siblings);
-  }
-  const lines: string[] = [];
-  const walk = (parentId: string | null, depth: number) => {
-    for (const message of children.get(parentId) ?? []) {
-      const status = message.status === 'complete' ? '' : ` (${message.status})`;
-      lines.push(`${'  '.repeat(depth)}${message.role}: ${partsText(message)}${status}`);
-      walk(message.id, depth + 1);
-    }
-  };
-  walk(null, 0);
-  return lines;
+  return treeLines(await (stores[0] as Store).getMessages(conversationId), partsText);
 }
 
 const searchResult = (query: string) => `Results for ${query}: Proxmox VE 9 is based on Debian 13 "Trixie".`;
