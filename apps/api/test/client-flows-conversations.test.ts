@@ -1,13 +1,10 @@
-import { createAgent, createToolset, defineTool } from '@haia/agent';
-import { createModel, type LanguageModel } from '@haia/llm';
 import type { Store, StoredMessage } from '@haia/store';
 import { type OpenAIChatRequest, type OpenAIFake, startOpenAIFake } from '@haia/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createAgentRunner } from '../src/agent-runner.js';
 import type { ApiServer } from '../src/server.js';
+import { listenAgentServers, listVms } from './agent-server.js';
 import { contextLines, treeLines } from './conversation-views.js';
-import { buildServer, type LooseJson, sseData, testDatabaseUrl } from './helpers.js';
+import { type LooseJson, sseData, testDatabaseUrl } from './helpers.js';
 import { type Backend, pgliteBackend, postgresBackend } from './reopenable-backend.js';
 
 /**
@@ -20,14 +17,6 @@ import { type Backend, pgliteBackend, postgresBackend } from './reopenable-backe
 
 type Wire = Record<string, unknown>;
 
-const listVms = defineTool({
-  name: 'list_vms',
-  description: 'List the VMs of the cluster',
-  input: z.object({}),
-  annotations: { readOnly: true },
-  execute: () => ({ vms: [{ vmid: 100, name: 'web', status: 'running' }] }),
-});
-
 /** Where the servers' data lives (opened again for the restart flow): PostgreSQL when there is one. */
 const backend = (): Backend => (testDatabaseUrl ? postgresBackend(testDatabaseUrl, 3) : pgliteBackend());
 
@@ -38,31 +27,10 @@ let servers: Array<ApiServer & { url: string }> = [];
 let turns = 0;
 
 async function startServers(): Promise<void> {
-  const model = createModel('openai-compatible:fake-model', {
-    baseURL: fake.baseURL,
-    apiKey: 'sk-upstream',
-    maxRetries: 0,
-  });
   // Two stores on one database (PostgreSQL); PGlite serves one process, so both servers share one.
   const first = await data.open();
   stores = [first, testDatabaseUrl ? await data.open() : first];
-  servers = [];
-  for (const store of stores) {
-    const server = buildServer({
-      model,
-      store,
-      env: { OPENAI_BASE_URL: fake.baseURL },
-      runnerFor: (answering: LanguageModel) =>
-        createAgentRunner(
-          createAgent({
-            model: answering,
-            instructions: 'You are HAIA.',
-            toolsets: [createToolset('proxmox', [listVms])],
-          }),
-        ),
-    });
-    servers.push(Object.assign(server, { url: await server.listen() }));
-  }
+  servers = await listenAgentServers(stores, fake, [listVms]);
 }
 
 async function stopServers(): Promise<void> {

@@ -1,10 +1,8 @@
-import { defineTool } from '@haia/agent';
 import type { Store } from '@haia/store';
 import type { OpenAIFake } from '@haia/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { type AgentServer, startAgentServer } from './agent-server.js';
+import { type AgentServer, listVms, startAgentServer } from './agent-server.js';
 
 /** What the openai SDK throws for an error response. */
 type ClientError = InstanceType<typeof OpenAI.APIError>;
@@ -12,14 +10,6 @@ type ClientError = InstanceType<typeof OpenAI.APIError>;
 let fake: OpenAIFake;
 let store: Store;
 let client: OpenAI;
-
-const listVms = defineTool({
-  name: 'list_vms',
-  description: 'List the VMs of the cluster',
-  input: z.object({}),
-  annotations: { readOnly: true },
-  execute: () => ({ vms: [{ vmid: 100, name: 'web', status: 'running' }] }),
-});
 
 /** The client's own tool, offered in the request. */
 const tools: OpenAI.ChatCompletionTool[] = [
