@@ -142,14 +142,13 @@ export function alignClientToolTail(
     if (message.role === 'assistant')
       for (const id of callIds(message)) if (!answered.has(id)) oursVisible.add(id);
   // The stored messages with ids, in order, as far as the client sends each of their calls and results.
-  const keyedPositions: number[] = [];
-  storedStretch.forEach((message, index) => {
-    if (events(message, oursVisible).length > 0) keyedPositions.push(index);
-  });
+  const keyed = storedStretch
+    .map((message, position) => ({ position, own: events(message, oursVisible) }))
+    .filter((entry) => entry.own.length > 0);
+  const keyedPositions = keyed.map((entry) => entry.position);
   const stored = new Set<string>();
   let agreed = 0;
-  for (const position of keyedPositions) {
-    const own = events(storedStretch[position] as MessageLike, oursVisible);
+  for (const { own } of keyed) {
     if (!own.every((event) => theirs.has(event))) break;
     for (const event of own) stored.add(event);
     agreed++;
