@@ -11,7 +11,10 @@ export interface DeliveryOptions {
   maxAttempts?: number;
   /** First backoff delay in ms, doubled each retry, with jitter (default 500). */
   baseDelayMs?: number;
-  /** Longest wait between attempts, also for a server's retry-after (default 60 000). */
+  /**
+   * Longest wait between attempts (default 60 000). A server asking to wait longer (retry-after) is
+   * not retried early: its rate-limit error is thrown.
+   */
   maxDelayMs?: number;
   /** Time limit of one HTTP attempt in ms (default 15 000). */
   timeoutMs?: number;
@@ -41,8 +44,9 @@ const NOT_SENT_CODES = new Set([
 
 /**
  * Sends one request with the retry policy: network failures where nothing was sent, 5xx and 429
- * (honouring the server's retry-after) are retried with backoff; a failure where the message may
- * already have arrived (a timeout or a connection cut after sending) is not, so nothing is sent twice.
+ * (honouring the server's retry-after; a longer one than `maxDelayMs` is not retried) are retried with
+ * backoff; a failure where the message may already have arrived (a timeout or a connection cut after
+ * sending) is not, so nothing is sent twice.
  * `interpret` turns a response into the channel's value or a `NotifyError`.
  */
 export async function deliver<T>(
@@ -55,6 +59,7 @@ export async function deliver<T>(
   const maxAttempts = options.maxAttempts ?? 4;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
+  const maxDelayMs = options.maxDelayMs ?? 60_000;
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     const outcome = await attemptOnce(channel, request, interpret, options);
@@ -65,7 +70,11 @@ export async function deliver<T>(
       );
       return { value: outcome, attempts: attempt };
     }
-    const retry = outcome.retryable && attempt < maxAttempts && !options.signal?.aborted;
+    const retryable = outcome.retryable && attempt < maxAttempts && !options.signal?.aborted;
+    // A retry before the asked wait would be refused again and use up the attempts.
+    const waitTooLong = outcome.retryAfterMs !== undefined && outcome.retryAfterMs > maxDelayMs;
+    const retry = retryable && !waitTooLong;
+    const error = retryable && waitTooLong ? askedToWaitTooLong(outcome, maxDelayMs) : outcome;
     logger.warn(
       {
         channel,
@@ -73,14 +82,28 @@ export async function deliver<T>(
         code: outcome.code,
         status: outcome.status,
         willRetry: retry,
-        error: outcome.message,
+        error: error.message,
       },
       'notification attempt failed',
     );
-    if (!retry) throw outcome;
+    if (!retry) throw error;
     const backoff = (options.baseDelayMs ?? 500) * 2 ** (attempt - 1) * (0.5 + random() / 2);
-    await sleep(Math.min(outcome.retryAfterMs ?? backoff, options.maxDelayMs ?? 60_000), options.signal);
+    await sleep(outcome.retryAfterMs ?? Math.min(backoff, maxDelayMs), options.signal);
   }
+}
+
+/** `outcome` (a rate limit) with a message saying the service asked for a wait longer than `maxDelayMs`. */
+function askedToWaitTooLong(outcome: NotifyError, maxDelayMs: number): NotifyError {
+  const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  return new NotifyError({
+    code: outcome.code,
+    channel: outcome.channel,
+    status: outcome.status,
+    variable: outcome.variable,
+    retryAfterMs: outcome.retryAfterMs,
+    message: `${outcome.message} It asked to wait ${seconds(outcome.retryAfterMs ?? 0)}, longer than maxDelayMs (${seconds(maxDelayMs)}): not retried now.`,
+    cause: outcome.cause,
+  });
 }
 
 async function attemptOnce<T>(

@@ -36,3 +36,28 @@ export function fitBody(body: string, limit: number, render: (body: string) => s
   }
   return render('');
 }
+
+/** The length of `text` in UTF-8 bytes (a lone surrogate counts as the 3 bytes of U+FFFD it becomes). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const codePoint = char.codePointAt(0) ?? 0;
+    bytes += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/** Cuts `text` to at most `limit` UTF-8 bytes, ending with `…` when it was cut (never inside a character). */
+export function truncateUtf8(text: string, limit: number): string {
+  if (utf8Length(text) <= limit) return text;
+  const room = limit - utf8Length('…');
+  if (room < 0) return '';
+  let kept = '';
+  let bytes = 0;
+  for (const char of text) {
+    bytes += utf8Length(char);
+    if (bytes > room) break;
+    kept += char;
+  }
+  return `${kept}…`;
+}

@@ -26,7 +26,9 @@ export { NotifyError, type NotifyErrorCode, type NotifyErrorOptions } from './no
 export {
   createNtfyNotifier,
   formatNtfyMessage,
+  NTFY_MESSAGE_LIMIT_BYTES,
   NTFY_PRIORITY,
+  NTFY_TITLE_LIMIT,
   type NtfyNotifierOptions,
   splitTopicUrl,
 } from './ntfy.js';

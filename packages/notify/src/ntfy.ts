@@ -1,4 +1,5 @@
 import { type DeliveryOptions, deliver, readJson } from './deliver.js';
+import { truncate, truncateUtf8, utf8Length } from './format.js';
 import type { DeliveryReceipt, Notification, Notifier, SendOptions, Severity } from './notification.js';
 import { NotifyError } from './notify-error.js';
 
@@ -25,6 +26,16 @@ const NTFY_TAGS: Record<Severity | 'resolved', string> = {
   resolved: 'white_check_mark',
 };
 
+/**
+ * ntfy's default `message-size-limit`, in UTF-8 bytes. A message of this size or more is not shown:
+ * ntfy stores it as a file ("You received a file: attachment.txt"), or refuses it when attachments are
+ * off. Messages are kept below it.
+ */
+export const NTFY_MESSAGE_LIMIT_BYTES = 4096;
+
+/** Longest title sent, in characters (so at most 750 bytes of UTF-8, well within ntfy's title limit). */
+export const NTFY_TITLE_LIMIT = 250;
+
 /** Splits a topic URL into the server's base URL (for JSON publishing) and the topic. */
 export function splitTopicUrl(topicUrl: string): { base: string; topic: string } {
   const url = new URL(topicUrl);
@@ -36,14 +47,31 @@ export function splitTopicUrl(topicUrl: string): { base: string; topic: string }
   return { base: url.toString().replace(/\/?$/, '/'), topic };
 }
 
-/** The JSON publish body of a notification. */
+/**
+ * The message text of a notification (body, then field lines), below {@link NTFY_MESSAGE_LIMIT_BYTES}:
+ * too many fields are dropped from the end (saying how many), then the body is cut to what is left.
+ */
+function ntfyText(notification: Notification): string {
+  const limit = NTFY_MESSAGE_LIMIT_BYTES - 1;
+  const fieldLines = (notification.fields ?? []).map((field) => `${field.name}: ${field.value}`);
+  let fields = fieldLines.join('\n');
+  let kept = fieldLines.length;
+  while (utf8Length(fields) > limit && kept > 0) {
+    kept--;
+    fields = [...fieldLines.slice(0, kept), `… ${fieldLines.length - kept} more fields`].join('\n');
+  }
+  const room = fields ? limit - utf8Length(fields) - utf8Length('\n\n') : limit;
+  return [truncateUtf8(notification.body, room), fields].filter(Boolean).join('\n\n');
+}
+
+/** The JSON publish body of a notification; the message stays below ntfy's 4096-byte limit. */
 export function formatNtfyMessage(notification: Notification, topic: string): Record<string, unknown> {
   const level = notification.state === 'resolved' ? 'resolved' : notification.severity;
-  const fields = (notification.fields ?? []).map((field) => `${field.name}: ${field.value}`).join('\n');
+  const title = notification.state === 'resolved' ? `Resolved: ${notification.title}` : notification.title;
   const message: Record<string, unknown> = {
     topic,
-    title: notification.state === 'resolved' ? `Resolved: ${notification.title}` : notification.title,
-    message: [notification.body, fields].filter(Boolean).join('\n\n'),
+    title: truncate(title, NTFY_TITLE_LIMIT),
+    message: ntfyText(notification),
     priority: NTFY_PRIORITY[level],
     tags: [NTFY_TAGS[level]],
   };

@@ -50,7 +50,12 @@ export {
   startGeminiFake,
 } from './gemini/gemini-fake.js';
 export { type DiscordFake, type DiscordFakeMessage, startDiscordFake } from './notify/discord-fake.js';
-export { type NtfyFake, type NtfyFakeMessage, startNtfyFake } from './notify/ntfy-fake.js';
+export {
+  type NtfyFake,
+  type NtfyFakeAttachment,
+  type NtfyFakeMessage,
+  startNtfyFake,
+} from './notify/ntfy-fake.js';
 export { startTelegramFake, type TelegramFake, type TelegramFakeMessage } from './notify/telegram-fake.js';
 export {
   type OllamaFake,
