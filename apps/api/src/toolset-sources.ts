@@ -35,7 +35,7 @@ export async function createToolsetSources(
       tokenSecret,
       verifyTls,
       ...(ca ? { ca } : {}),
-      logger: logger.child({ component: 'proxmox' }),
+      logger, // bound to `component: 'proxmox'` by the client (a child here would add a second one)
     });
     const toolset = createProxmoxToolset(client);
     let cached: { at: number; check: Promise<ProxmoxHealth> } | undefined;
@@ -66,7 +66,7 @@ export async function createToolsetSources(
       let connected: McpToolsets | undefined;
       let closed = false;
       const connecting = createMcpToolsets(mcpConfig, {
-        logger: logger.child({ component: 'mcp' }),
+        logger, // bound to `component: 'mcp'` by the toolsets
         env,
       }).then(async (toolsets) => {
         if (closed) await toolsets.close();

@@ -2,16 +2,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createAgent } from '@haia/agent';
+import { MockLanguageModel } from '@haia/llm/test';
 import {
   type OpenAIFake,
   type ProxmoxFake,
+  repeatedKeys,
   startOpenAIFake,
   startProxmoxFake,
   testCertificates,
 } from '@haia/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntime, type Runtime } from '../src/runtime.js';
+import { createRuntime, type Runtime, type ToolsetSource } from '../src/runtime.js';
 import { type ApiServer, createApiServer } from '../src/server.js';
 import { createToolsetSources } from '../src/toolset-sources.js';
 import { type LooseJson, memoryLogger, testConfig, testStore } from './helpers.js';
@@ -24,6 +27,7 @@ let upstream: OpenAIFake;
 let proxmox: ProxmoxFake;
 let folder: string;
 let runtime: Runtime;
+let sources: ToolsetSource[];
 let server: ApiServer;
 let client: OpenAI;
 const logs = memoryLogger();
@@ -48,7 +52,7 @@ beforeAll(async () => {
     PROXMOX_CA_FILE: join(folder, 'ca.pem'),
     MCP_CONFIG: join(folder, 'mcp_config.json'),
   });
-  const sources = await createToolsetSources(config, logs.logger, { PATH: process.env.PATH });
+  sources = await createToolsetSources(config, logs.logger, { PATH: process.env.PATH });
   runtime = await createRuntime(config, logs.logger, { sources, store: await testStore() });
   server = createApiServer({
     config,
@@ -168,5 +172,35 @@ describe('the runtime built from the configuration', () => {
     );
     // No line of either request went out without its id.
     expect(lines.filter((line) => line.requestId === undefined).map((line) => line.msg)).toEqual([]);
+  });
+
+  it("writes each key of every line once: the MCP servers', a request's and an agent's own tool calls", async () => {
+    // The agent's own logger, without a run logger: its `component: 'agent'` under the MCP call line.
+    const agent = createAgent({
+      model: new MockLanguageModel({
+        results: [
+          { toolCalls: [{ toolName: 'files__read_text_file', input: { path: join(folder, 'notes.txt') } }] },
+          { text: 'At 02:00.' },
+        ],
+      }),
+      toolsets: sources.flatMap((source) => source.toolsets()),
+      logger: logs.logger,
+    });
+    await agent.generate({ messages: [{ role: 'user', content: 'when is the backup?' }], deps: undefined });
+    const raw = logs.raw().trim().split('\n');
+    for (const line of raw) expect(repeatedKeys(line), line).toEqual([]);
+    const lines = raw.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.msg === 'mcp server connected')).toMatchObject({
+      component: 'mcp',
+      server: 'files',
+    });
+    const calls = lines.filter((line) => line.msg === 'mcp tool call');
+    const call = { component: 'mcp', server: 'files', tool: 'read_text_file', outcome: 'ok' };
+    // The first test's, through its request's logger; then the agent's own.
+    expect(calls).toEqual([
+      expect.objectContaining({ ...call, requestId: expect.any(String) }),
+      expect.objectContaining(call),
+    ]);
+    expect(calls[1]?.requestId).toBeUndefined();
   });
 });

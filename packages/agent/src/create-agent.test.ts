@@ -1,5 +1,6 @@
 import { LlmError, type Message, type ToolResultPart } from '@haia/llm';
 import { MockLanguageModel } from '@haia/llm/test';
+import { repeatedKeys } from '@haia/testkit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AgentError } from './agent-error.js';
@@ -586,6 +587,59 @@ describe('createAgent: the loop', () => {
     expect(runLines).toHaveLength(1);
     // At debug (20): the caller's request line and the model calls' lines carry the rest at info.
     expect(runLines[0]).toMatchObject({ level: 20, steps: 2, toolCalls: 2, finishReason: 'stop' });
+  });
+
+  it("writes each key of a tool's line once over a pino logger, with the tool's own component", async () => {
+    // A tool that logs as @haia/mcp's do: its own `component`, and `tool` / `toolCallId` again.
+    const readNotes = defineTool({
+      name: 'read_notes',
+      description: 'Reads the notes',
+      input: z.object({}),
+      execute: (_input, { logger, toolCallId }) => {
+        logger
+          .child({ component: 'mcp', server: 'files' })
+          .info({ server: 'files', tool: 'read_notes', toolCallId, outcome: 'ok' }, 'mcp tool call');
+        return 'backup at 02:00';
+      },
+    });
+    const run = async (options: { agentBindings?: Record<string, unknown>; runBindings?: object }) => {
+      const { logger, raw } = memoryLogger();
+      const model = new MockLanguageModel({
+        results: [{ toolCalls: [{ toolCallId: 'c1', toolName: 'read_notes', input: {} }] }, { text: 'ok' }],
+      });
+      const agent = createAgent({
+        model,
+        logger: options.agentBindings ? logger.child(options.agentBindings) : logger,
+        toolsets: [createToolset('files', [readNotes])],
+      });
+      const runLogger = options.runBindings ? logger.child(options.runBindings) : undefined;
+      await agent.generate({ messages: [user('when is the backup?')], deps: undefined, logger: runLogger });
+      for (const line of raw()) expect(repeatedKeys(line), line).toEqual([]);
+      const lines = raw().map((line) => JSON.parse(line) as Record<string, unknown>);
+      return {
+        tool: lines.find((line) => line.msg === 'mcp tool call'),
+        agent: lines.find((line) => line.msg === 'tool call'),
+      };
+    };
+    const mcpLine = {
+      component: 'mcp',
+      server: 'files',
+      tool: 'read_notes',
+      toolCallId: 'c1',
+      outcome: 'ok',
+    };
+    // The agent's own logger (no run logger): `component: 'agent'` was a pino child's, written first.
+    const plain = await run({});
+    expect(plain.tool).toMatchObject(mcpLine);
+    expect(plain.agent).toMatchObject({ component: 'agent', tool: 'read_notes', toolCallId: 'c1' });
+    // A run logger bound to a request.
+    const request = await run({ runBindings: { requestId: 'r1' } });
+    expect(request.tool).toMatchObject({ ...mcpLine, requestId: 'r1' });
+    expect(request.agent).toMatchObject({ component: 'agent', requestId: 'r1' });
+    // A logger that binds `component` itself keeps it: pino writes it into every line already.
+    const preBound = await run({ agentBindings: { component: 'agent' } });
+    expect(preBound.agent).toMatchObject({ component: 'agent', tool: 'read_notes' });
+    expect(preBound.tool).toMatchObject({ server: 'files', outcome: 'ok' });
   });
 
   it('builds instructions per step from deps, tools and the injected clock', async () => {

@@ -172,7 +172,8 @@ export function createAgent<Deps = undefined>(options: CreateAgentOptions<Deps>)
     maxToolResultChars: limits.maxToolResultChars ?? defaultToolResultChars(limits.contextTokens),
     estimateTokens: options.limits?.estimateTokens ?? estimateMessageTokens,
     settings: options.settings ?? {},
-    logger: (options.logger ?? noopLogger).child(AGENT_BINDINGS),
+    // Bound, not a pino child: a tool's `component` (`mcp`, ...) then replaces `agent` on its lines.
+    logger: bindLogger(options.logger ?? noopLogger, AGENT_BINDINGS),
     now: options.now ?? (() => new Date()),
     warned: new Set(),
   };

@@ -2,6 +2,8 @@
  * @module @haia/agent
  * HAIA's tool-calling agent: model turns, tool calls, limits, approvals and events.
  */
+// For tools and toolsets that bind their own keys (`component`, ...) to a `ToolContext.logger`.
+export { bindLogger } from '@haia/llm';
 export { AgentError, type AgentErrorCode, type AgentErrorOptions } from './agent-error.js';
 export type {
   AgentApprovalRequiredEvent,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { Logger, Message } from '@haia/llm';
-import { pino } from 'pino';
+import type { Message } from '@haia/llm';
+import { type Logger, pino } from 'pino';
 import type { AgentEvent } from './agent-event.js';
 
 /** Every event of a run, in order. */
@@ -34,8 +34,12 @@ export function user(text: string): Message {
   return { role: 'user', content: text };
 }
 
-/** A real pino logger writing JSON lines into memory. */
-export function memoryLogger(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
+/** A real pino logger writing JSON lines into memory (`raw`: each line's text). */
+export function memoryLogger(): {
+  logger: Logger;
+  lines: () => Array<Record<string, unknown>>;
+  raw: () => string[];
+} {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -44,15 +48,12 @@ export function memoryLogger(): { logger: Logger; lines: () => Array<Record<stri
     },
   });
   const logger = pino({ level: 'debug' }, destination);
-  return {
-    logger,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
+  const raw = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+  return { logger, lines: () => raw().map((line) => JSON.parse(line) as Record<string, unknown>), raw };
 }
 
 /** A promise with its resolve function outside. */

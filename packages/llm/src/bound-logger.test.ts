@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { repeatedKeys } from '@haia/testkit';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { bindLogger } from './bound-logger.js';
@@ -12,6 +13,24 @@ function memoryPino() {
     },
   });
   return { logger: pino({ level: 'info', base: null, timestamp: false }, destination), lines };
+}
+
+/** pino (with its pid, hostname and time) writing into `raw`, one JSON text per line. */
+function rawPino() {
+  const raw: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) raw.push(line);
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, destination), raw };
+}
+
+/** A line's object, after checking that it names each top-level key once. */
+function parseOnce(line: string): Record<string, unknown> {
+  expect(repeatedKeys(line), line).toEqual([]);
+  return JSON.parse(line) as Record<string, unknown>;
 }
 
 describe('bindLogger', () => {
@@ -70,5 +89,44 @@ describe('bindLogger', () => {
       err: { message: 'tool exploded' },
     });
     expect(String((lines[0]?.err as { stack?: string } | undefined)?.stack)).toContain('tool exploded');
+  });
+
+  it("writes each key once over a pino child that binds some of them, with the child's value", () => {
+    const { logger, raw } = rawPino();
+    // The request's logger, and an app that bound `component` itself: pino has both in every line.
+    const request = logger.child({ requestId: 'r1', component: 'api' });
+    const bound = bindLogger(request, { component: 'llm', provider: 'acme' });
+    bound.info({ requestId: 'r2', latencyMs: 3 }, 'llm call');
+    bound.debug({ component: 'other', step: 1 }, 'debug line');
+    bound.warn(new Error('boom') as object, 'failed');
+    bound.child({ component: 'mcp', requestId: 'r3', tool: 'x' }).info({ tool: 'x', outcome: 'ok' }, 'tool');
+    const lines = raw.map(parseOnce);
+    expect(lines.map((line) => line.msg)).toEqual(['llm call', 'debug line', 'failed', 'tool']);
+    for (const line of lines) expect(line).toMatchObject({ requestId: 'r1', component: 'api' });
+    expect(lines[0]).toMatchObject({ provider: 'acme', latencyMs: 3 });
+    expect(lines[2]).toMatchObject({ provider: 'acme', err: { message: 'boom' } });
+    expect(lines[3]).toMatchObject({ provider: 'acme', tool: 'x', outcome: 'ok' });
+  });
+
+  it('gives a key bound at several layers over a pino child once, the innermost value', () => {
+    const { logger, raw } = rawPino();
+    // As in HAIA: the request's logger, the agent's run, a tool call, an MCP call line.
+    const run = bindLogger(logger.child({ requestId: 'r1' }), { component: 'agent' });
+    const call = bindLogger(run, { tool: 'read', toolCallId: 'c1' });
+    bindLogger(call, { component: 'mcp', server: 'files' }).info(
+      { server: 'files', tool: 'read', toolName: 'files__read', toolCallId: 'c1', outcome: 'ok' },
+      'mcp tool call',
+    );
+    expect(raw.map(parseOnce)).toEqual([
+      expect.objectContaining({
+        requestId: 'r1',
+        component: 'mcp',
+        server: 'files',
+        tool: 'read',
+        toolName: 'files__read',
+        toolCallId: 'c1',
+        outcome: 'ok',
+      }),
+    ]);
   });
 });

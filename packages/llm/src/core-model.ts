@@ -68,7 +68,7 @@ export interface CoreModelOptions {
 export function createCoreModel(options: CoreModelOptions): LanguageModel {
   const { provider, modelId } = options;
   const fullId = `${provider}:${modelId}`;
-  const logger = (options.logger ?? noopLogger).child(LLM_BINDINGS);
+  const logger = bindLogger(options.logger ?? noopLogger, LLM_BINDINGS);
   const policy: RetryPolicy = {
     ...defaultRetryPolicy,
     ...options.retryPolicy,

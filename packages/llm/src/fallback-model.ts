@@ -46,7 +46,7 @@ export function createFallbackModel(
     });
   }
   const primaryName = `${primary.provider}:${primary.modelId}`;
-  const logger = (options.logger ?? noopLogger).child({ component: 'llm' });
+  const logger = bindLogger(options.logger ?? noopLogger, { component: 'llm' });
   const shouldFallback = options.shouldFallback ?? isFallbackError;
 
   async function* stream(request: ChatRequest): AsyncGenerator<ChatEvent> {

@@ -48,8 +48,8 @@ export interface ChatRequest {
   wholeAnswer?: boolean;
   /**
    * This call's logger (e.g. bound to the request's correlation id): its `llm call` line, retries
-   * and fallbacks are written through `logger.child({ component: 'llm' })` instead of the model's
-   * own logger. Never sent to the provider.
+   * and fallbacks are written through it, bound to `component: 'llm'` (see `bindLogger`), instead of
+   * the model's own logger. Never sent to the provider.
    */
   logger?: Logger;
 }

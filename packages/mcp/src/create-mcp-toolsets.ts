@@ -1,4 +1,4 @@
-import type { Toolset } from '@haia/agent';
+import { bindLogger, type Toolset } from '@haia/agent';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpConfig } from './config-schema.js';
 import { type Logger, noopLogger } from './logger.js';
@@ -64,7 +64,7 @@ export async function createMcpToolsets(
   config: McpConfig,
   options: CreateMcpToolsetsOptions = {},
 ): Promise<McpToolsets> {
-  const logger = (options.logger ?? noopLogger).child({ component: 'mcp' });
+  const logger = bindLogger(options.logger ?? noopLogger, { component: 'mcp' });
   const connections: ServerConnection[] = [];
   const registry = new ToolNameRegistry({
     // The entry earlier in the file keeps a contested name, whichever server connected first.

@@ -1,4 +1,4 @@
-import type { Tool, ToolContext, ToolOutput } from '@haia/agent';
+import { bindLogger, type Tool, type ToolContext, type ToolOutput } from '@haia/agent';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -405,8 +405,9 @@ export class ServerConnection {
   ): Promise<ToolOutput> {
     const started = this.#options.now();
     const timeoutMs = this.#options.config.timeoutMs ?? this.#options.defaultTimeoutMs;
-    // The run's logger (bound to the request in HAIA), so the line carries its requestId.
-    const logger = context.logger.child({ component: 'mcp', server: this.name });
+    // The run's logger (bound to the request in HAIA), so the line carries its requestId. Bound, not
+    // a pino child: `component: 'mcp'` replaces the run's `agent` instead of following it.
+    const logger = bindLogger(context.logger, { component: 'mcp', server: this.name });
     const log = (outcome: string, extra: Record<string, unknown> = {}) => {
       const fields = {
         server: this.name,

@@ -4,7 +4,7 @@ import { Agent } from 'undici';
 import type { z } from 'zod';
 import { proxmoxBaseUrl } from './base-url.js';
 import { errorForFailure, errorForRedirect, errorForStatus, errorForTimeout } from './http-errors.js';
-import { noopProxmoxLogger, type ProxmoxLogger } from './logger.js';
+import { childLogger, noopProxmoxLogger, type ProxmoxLogger } from './logger.js';
 import { ProxmoxError, type ProxmoxErrorCode } from './proxmox-error.js';
 import {
   cephStatusSchema,
@@ -173,7 +173,7 @@ function segment(value: string | number): string {
  */
 export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClient {
   const baseUrl = proxmoxBaseUrl(options.url);
-  const logger = (options.logger ?? noopProxmoxLogger).child({ component: 'proxmox' });
+  const logger = childLogger(options.logger ?? noopProxmoxLogger, { component: 'proxmox' });
   const verifyTls = options.verifyTls ?? true;
   if (!verifyTls) {
     logger.warn(
@@ -218,7 +218,7 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
 
   /** The logger of one call's lines: the caller's, bound to the component, or the client's. */
   const lineLogger = (call: CallOptions): ProxmoxLogger =>
-    call.logger === undefined ? logger : call.logger.child({ component: 'proxmox' });
+    call.logger === undefined ? logger : childLogger(call.logger, { component: 'proxmox' });
 
   /** The only way this client talks to Proxmox: a GET, unwrapped and validated. */
   async function get<Schema extends z.ZodType>(

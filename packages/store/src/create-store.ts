@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 import type { Driver } from './driver.js';
-import { type Logger, noopLogger } from './logger.js';
+import { childLogger, type Logger, noopLogger } from './logger.js';
 import type { PoolOptions } from './postgres-driver.js';
 import { createSqlStore } from './sql-store.js';
 import { StoreError } from './store-error.js';
@@ -85,7 +85,7 @@ function invalidOptions(error: z.ZodError): StoreError {
  * const turn = await store.resolveConversation({ messages: [{ role: 'user', content: 'Hi' }] });
  */
 export async function createStore(options: CreateStoreOptions): Promise<Store> {
-  const logger = (options.logger ?? noopLogger).child({ component: 'store' });
+  const logger = childLogger(options.logger ?? noopLogger, { component: 'store' });
   const now = options.now ?? (() => new Date());
   let driver: Driver;
   let schema: string | undefined;

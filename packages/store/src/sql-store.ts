@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { alignClientToolTail } from './client-tool-tail.js';
 import type { Driver, Queryable } from './driver.js';
 import { jsonParameter, storableText, toDate, toJson } from './driver.js';
-import type { Logger } from './logger.js';
+import { childLogger, type Logger } from './logger.js';
 import { runMigrations } from './migrations.js';
 import { createMonitorState, type MonitorState } from './monitor-state.js';
 import {
@@ -979,7 +979,7 @@ export function createSqlStore(options: SqlStoreOptions): Store {
     const failed = (error: unknown): never => {
       const mapped = toStoreError(error, { backend: driver.backend, target: driver.target, operation });
       if (mapped !== error) {
-        const target = call?.logger === undefined ? logger : call.logger.child({ component: 'store' });
+        const target = call?.logger === undefined ? logger : childLogger(call.logger, { component: 'store' });
         target.warn({ operation, code: mapped.code, err: mapped }, 'store operation failed');
       }
       throw mapped;

@@ -49,6 +49,7 @@ export {
   geminiResponseChunks,
   startGeminiFake,
 } from './gemini/gemini-fake.js';
+export { repeatedKeys } from './json-line-keys.js';
 export { type DiscordFake, type DiscordFakeMessage, startDiscordFake } from './notify/discord-fake.js';
 export {
   type NtfyFake,

@@ -1,3 +1,4 @@
+import { bindLogger } from '../bound-logger.js';
 import type { ChatEvent } from '../chat-event.js';
 import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +11,7 @@ import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 
 function sdkLogger(logger: Logger) {
-  const log = logger.child({ component: 'anthropic-sdk' });
+  const log = bindLogger(logger, { component: 'anthropic-sdk' });
   const forward =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (message: string, ...details: unknown[]) =>

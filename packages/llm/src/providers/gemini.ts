@@ -1,3 +1,4 @@
+import { bindLogger } from '../bound-logger.js';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
@@ -60,7 +61,7 @@ export async function createGeminiAdapter(
     includeThoughts: options.includeThoughts ?? geminiModelThinks(modelId),
     thinkingBudget: options.thinkingBudget,
   };
-  const logger = settings.logger.child({ provider: 'gemini', model: modelId });
+  const logger = bindLogger(settings.logger, { provider: 'gemini', model: modelId });
 
   return {
     provider: 'gemini',

@@ -1,3 +1,4 @@
+import { bindLogger } from '../bound-logger.js';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { type OllamaErrorContext, ollamaHttpError, toOllamaError } from './ollama-error.js';
@@ -31,7 +32,7 @@ export async function createOllamaAdapter(
 ): Promise<ProviderAdapter> {
   const { default: ky } = await import('ky');
   const host = normalizeOllamaHost(settings.baseURL ?? OLLAMA_DEFAULT_BASE_URL);
-  const logger = settings.logger.child({ provider: 'ollama', model: modelId });
+  const logger = bindLogger(settings.logger, { provider: 'ollama', model: modelId });
   const headers: Record<string, string> = {
     ...settings.headers,
     ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}),

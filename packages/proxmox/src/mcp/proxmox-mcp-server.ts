@@ -1,4 +1,4 @@
-import type { Tool, ToolContext, ToolOutput } from '@haia/agent';
+import { bindLogger, type Tool, type ToolContext, type ToolOutput } from '@haia/agent';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -37,7 +37,8 @@ function toResult(output: ToolOutput): CallToolResult {
  * await server.connect(new StdioServerTransport());
  */
 export function createProxmoxMcpServer(client: ProxmoxClient, options: ProxmoxMcpServerOptions = {}): Server {
-  const logger = (options.logger ?? noopProxmoxLogger).child({ component: 'proxmox-mcp' });
+  // Bound, not a pino child: the client's `component: 'proxmox'` on a tool's call then replaces it.
+  const logger = bindLogger(options.logger ?? noopProxmoxLogger, { component: 'proxmox-mcp' });
   const tools = createProxmoxTools(client);
   const byName = new Map<string, Tool<unknown, unknown>>(tools.map((tool) => [tool.name, tool]));
   const server = new Server(
