@@ -27,7 +27,8 @@ export const ANTHROPIC_JSON_INSTRUCTION =
 /**
  * The body of `messages.create` with `stream: true`. `temperature` and `top_p` were removed from
  * the SDK 1.x types but the API still reads them (newer models accept only the defaults), so they
- * are sent only when the caller sets them (`temperature` clamped to Anthropic's 0 to 1).
+ * are sent only when the caller sets them (`temperature` clamped to Anthropic's 0 to 1), and never
+ * together: current models refuse that, so `top_p` goes only without a `temperature`.
  */
 export type AnthropicRequestBody = MessageCreateParamsStreaming & { temperature?: number; top_p?: number };
 
@@ -194,7 +195,9 @@ export function buildAnthropicRequest(
   if (request.stop && request.stop.length > 0) body.stop_sequences = [...request.stop];
   // OpenAI's scale is 0 to 2, Anthropic's 0 to 1 (it refuses more with a 400): clamped.
   if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
-  if (request.topP !== undefined) body.top_p = request.topP;
+  // Current models refuse both with a 400 ("cannot both be specified"); Anthropic's advice is to
+  // alter one of them. The temperature is the one clients set, so it is kept.
+  else if (request.topP !== undefined) body.top_p = request.topP;
   if (format?.type === 'json' && format.schema) {
     body.output_config = { format: { type: 'json_schema', schema: format.schema } };
   }

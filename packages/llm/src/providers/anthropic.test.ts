@@ -452,13 +452,22 @@ describe('anthropic adapter: request shape', () => {
         tool_choice: expected,
         stop_sequences: ['END'],
         temperature: 0.5,
-        top_p: 0.9,
         max_tokens: 100,
       });
+      // Current models refuse `temperature` and `top_p` together: the temperature is kept.
+      expect(lastBody()).not.toHaveProperty('top_p');
     }
     await run({ messages: hi, toolChoice: 'required' });
     expect(lastBody()).not.toHaveProperty('tool_choice');
     expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
+  });
+
+  it('sends top_p alone when no temperature is set', async () => {
+    const events = await run({ messages: hi, topP: 0.8 });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect(lastBody()).toMatchObject({ top_p: 0.8 });
+    expect(lastBody()).not.toHaveProperty('temperature');
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
   });
 
   it("clamps an OpenAI-scale temperature (0 to 2) to Anthropic's 0 to 1, which the API would refuse", async () => {

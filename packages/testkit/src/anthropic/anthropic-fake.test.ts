@@ -160,6 +160,11 @@ describe('startAnthropicFake: what the API rejects', () => {
       /input_schema/,
     ],
     [
+      'temperature and top_p together (as current models refuse them)',
+      { ...minimal, temperature: 0.5, top_p: 0.9 },
+      /cannot both be specified/,
+    ],
+    [
       'tool_choice any without tools',
       { ...minimal, tool_choice: { type: 'any' } },
       /only be specified while providing tools/,

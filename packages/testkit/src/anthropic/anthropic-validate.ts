@@ -170,6 +170,10 @@ export function checkAnthropicBody(
   ) {
     return invalid('temperature: Input should be less than or equal to 1');
   }
+  // Claude Sonnet 4.5, Haiku 4.5, Opus 4.1 and every model since refuse the two together.
+  if (body.temperature !== undefined && body.top_p !== undefined) {
+    return invalid('`temperature` and `top_p` cannot both be specified for this model. Please use only one.');
+  }
   const toolNames = new Set<string>();
   if (body.tools !== undefined) {
     if (!Array.isArray(body.tools)) return invalid('tools: Input should be a valid list');
