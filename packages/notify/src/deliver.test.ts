@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDiscordNotifier } from './discord.js';
 import type { Logger } from './logger.js';
 import type { Notification } from './notification.js';
-import { NotifyError } from './notify-error.js';
 import { createNtfyNotifier } from './ntfy.js';
 import { createTelegramNotifier } from './telegram.js';
+import { failure } from './test-helpers.js';
 
 const alert: Notification = {
   title: 'VM 102 (db) stopped',
@@ -53,25 +53,13 @@ beforeEach(async () => {
 });
 afterEach(() => Promise.all([telegram.close(), discord.close(), ntfy.close()]));
 
-async function failure(promise: Promise<unknown>): Promise<NotifyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (NotifyError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a NotifyError');
-}
+const telegramNotifier = () =>
+  createTelegramNotifier({ botToken: '1:TOKEN', chatId: '-1001', apiUrl: telegram.url, ...delivery });
 
 describe('deliver: a retry-after longer than maxDelayMs', () => {
   it('is not retried early on Telegram: one attempt, no shortened wait', async () => {
     telegram.rateLimitNext(120);
-    const notifier = createTelegramNotifier({
-      botToken: '1:TOKEN',
-      chatId: '-1001',
-      apiUrl: telegram.url,
-      ...delivery,
-    });
+    const notifier = telegramNotifier();
     const error = await failure(notifier.send(alert));
     expect(error).toMatchObject({ code: 'rate-limit', status: 429, retryAfterMs: 120_000, retryable: true });
     expect(error.message).toContain('asked to wait 120 s, longer than maxDelayMs (60 s): not retried now');
@@ -103,12 +91,7 @@ describe('deliver: a retry-after longer than maxDelayMs', () => {
 
   it('still waits a retry-after up to maxDelayMs exactly, then delivers', async () => {
     telegram.rateLimitNext(60);
-    const notifier = createTelegramNotifier({
-      botToken: '1:TOKEN',
-      chatId: '-1001',
-      apiUrl: telegram.url,
-      ...delivery,
-    });
+    const notifier = telegramNotifier();
     const receipt = await notifier.send(alert);
     expect(receipt.attempts).toBe(2);
     expect(sleeps).toEqual([60_000]);

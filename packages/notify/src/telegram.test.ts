@@ -2,8 +2,8 @@ import { inspect } from 'node:util';
 import { startTelegramFake, type TelegramFake } from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from './notification.js';
-import { NotifyError } from './notify-error.js';
 import { createTelegramNotifier, formatTelegramMessage, TELEGRAM_TEXT_LIMIT } from './telegram.js';
+import { failure } from './test-helpers.js';
 
 const TOKEN = '123456:SECRET-bot-token';
 const alert: Notification = {
@@ -35,16 +35,6 @@ function notifier(overrides: Partial<Parameters<typeof createTelegramNotifier>[0
     random: () => 0.5,
     ...overrides,
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<NotifyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (NotifyError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a NotifyError');
 }
 
 describe('Telegram notifier', () => {
