@@ -462,6 +462,43 @@ describe('anthropic adapter: request shape', () => {
     expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
   });
 
+  it('sends a model that refuses sampling parameters (Opus 4.7) the request again without them, once', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = { ...noopLogger, info: (object: object) => void lines.push({ ...object }) };
+    const opus = await createAnthropicAdapter('claude-opus-4-7', {
+      apiKey: API_KEY,
+      baseURL: fake.url,
+      headers: {},
+      fetch: globalThis.fetch,
+      logger,
+    });
+    const ask = async (request: Omit<ChatRequest, 'signal'>) => {
+      const events: ChatEvent[] = [];
+      for await (const event of opus.stream(request, new AbortController().signal)) events.push(event);
+      return events;
+    };
+    const first = await ask({ messages: hi, temperature: 0.2, topP: 0.9 });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.map((request) => request.rejected?.message)).toEqual([
+      '`temperature` is deprecated for this model.',
+      undefined,
+    ]);
+    expect(lastBody()).not.toHaveProperty('temperature');
+    expect(lines).toEqual([{ model: 'claude-opus-4-7', parameter: 'temperature' }]);
+    // From then on the adapter leaves them out at once.
+    const second = await ask({ messages: hi, topP: 0.5 });
+    expect(second.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests).toHaveLength(3);
+    expect(fake.requests[2]?.rejected).toBeUndefined();
+    expect(lastBody()).not.toHaveProperty('top_p');
+  });
+
+  it('does not resend a request refused for anything else', async () => {
+    const { error } = await failure({ messages: [{ role: 'user', content: ' ' }], temperature: 0.2 });
+    expect(error.code).toBe('invalid-request');
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('sends top_p alone when no temperature is set', async () => {
     const events = await run({ messages: hi, topP: 0.8 });
     expect(fake.requests.at(-1)?.rejected).toBeUndefined();

@@ -4,6 +4,7 @@ import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
 import { buildAnthropicRequest } from './anthropic-request.js';
+import { hasSampling, refusedSamplingParameter, withoutSampling } from './anthropic-sampling.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 
@@ -27,7 +28,9 @@ function hasAuthHeader(headers: Record<string, string>): boolean {
  * The Anthropic provider: Messages API through `@anthropic-ai/sdk` (imported on first use), one
  * streamed attempt per call (`maxRetries: 0`; retries and timeouts are the core's). The caller's
  * `fetch`, `baseURL` and `headers` are passed through; the SDK reads no API key or base URL from
- * the environment (a missing key is an `auth` error that names ANTHROPIC_API_KEY).
+ * the environment (a missing key is an `auth` error that names ANTHROPIC_API_KEY). A model that
+ * refuses `temperature`/`top_p` (Claude Opus 4.7 and later answer 400 "deprecated for this model")
+ * gets the request again without them, and no longer gets them from this adapter.
  *
  * @example
  * const adapter = await createAnthropicAdapter('claude-sonnet-4-5', { apiKey, baseURL: undefined, headers: {}, fetch, logger: noopLogger });
@@ -50,6 +53,8 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
       })
     : undefined;
   const errorContext = { modelId, apiKey: settings.apiKey, baseURL };
+  // Set once the model refused a sampling parameter (Opus 4.7 and later): later calls leave them out.
+  let samplingRefused = false;
 
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
@@ -65,7 +70,23 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
               model: modelId,
             });
           }
-          return client.messages.create(buildAnthropicRequest(modelId, request), { signal });
+          const body = buildAnthropicRequest(modelId, request);
+          if (samplingRefused || !hasSampling(body)) {
+            return client.messages.create(samplingRefused ? withoutSampling(body) : body, { signal });
+          }
+          try {
+            return await client.messages.create(body, { signal });
+          } catch (error) {
+            // Refused before any output: the same request once more, without the parameters.
+            const parameter = refusedSamplingParameter(error);
+            if (parameter === undefined) throw error;
+            samplingRefused = true;
+            settings.logger.info(
+              { model: modelId, parameter },
+              'the model refuses sampling parameters: sent without temperature and top_p',
+            );
+            return client.messages.create(withoutSampling(body), { signal });
+          }
         },
         {
           modelId,

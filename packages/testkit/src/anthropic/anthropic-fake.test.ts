@@ -165,6 +165,16 @@ describe('startAnthropicFake: what the API rejects', () => {
       /cannot both be specified/,
     ],
     [
+      'a temperature for a model that took it away (Opus 4.7)',
+      { ...minimal, model: 'claude-opus-4-7', temperature: 0.2 },
+      /^`temperature` is deprecated for this model\.$/,
+    ],
+    [
+      'top_p for a model that took it away (Opus 4.7)',
+      { ...minimal, model: 'claude-opus-4-7-20260416', top_p: 0.9 },
+      /^`top_p` is deprecated for this model\.$/,
+    ],
+    [
       'tool_choice any without tools',
       { ...minimal, tool_choice: { type: 'any' } },
       /only be specified while providing tools/,
@@ -177,6 +187,11 @@ describe('startAnthropicFake: what the API rejects', () => {
     expect(json.error.type).toBe('invalid_request_error');
     expect(json.error.message).toMatch(message);
     expect(fake.requests.at(-1)?.rejected?.status).toBe(400);
+  });
+
+  it('accepts the default temperature (1) from a model that took the parameter away', async () => {
+    const response = await post({ ...minimal, model: 'claude-opus-4-7', temperature: 1 });
+    expect(response.status).toBe(200);
   });
 
   it('accepts consecutive roles when told to, and ignores temperature', async () => {

@@ -16,7 +16,15 @@ export interface AnthropicValidationOptions {
    * rejected them). Default false, so adapters that forget to merge are caught.
    */
   allowConsecutiveRoles?: boolean;
+  /**
+   * Models that refuse `temperature` (other than 1), `top_p` and `top_k` with a 400, as Claude
+   * Opus 4.7 does (default: `claude-opus-4-7` and its dated versions).
+   */
+  samplingDeprecated?: (model: string) => boolean;
 }
+
+/** Claude Opus 4.7 took the sampling parameters away (Anthropic's migration guide). */
+const SAMPLING_DEPRECATED = (model: string) => /^claude-opus-4-7(-|$)/.test(model);
 
 const invalid = (message: string): AnthropicRejection => ({
   status: 400,
@@ -169,6 +177,13 @@ export function checkAnthropicBody(
     (typeof body.temperature !== 'number' || body.temperature < 0 || body.temperature > 1)
   ) {
     return invalid('temperature: Input should be less than or equal to 1');
+  }
+  if ((options.samplingDeprecated ?? SAMPLING_DEPRECATED)(body.model)) {
+    const given =
+      body.temperature !== undefined && body.temperature !== 1
+        ? 'temperature'
+        : ['top_p', 'top_k'].find((name) => body[name] !== undefined);
+    if (given) return invalid(`\`${given}\` is deprecated for this model.`);
   }
   // Claude Sonnet 4.5, Haiku 4.5, Opus 4.1 and every model since refuse the two together.
   if (body.temperature !== undefined && body.top_p !== undefined) {
