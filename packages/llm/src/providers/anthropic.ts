@@ -4,9 +4,9 @@ import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
 import { buildAnthropicRequest } from './anthropic-request.js';
-import { hasSampling, refusedSamplingParameter, withoutSampling } from './anthropic-sampling.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
+import { createSamplingGuard } from './sampling-guard.js';
 
 /** Anthropic's API host, used when no `baseURL` is given (the SDK's own env fallback is bypassed). */
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
@@ -18,6 +18,15 @@ function sdkLogger(logger: Logger) {
     (message: string, ...details: unknown[]) =>
       log[level](details.length > 0 ? { details } : {}, message);
   return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+}
+
+/** Claude Opus 4.7 and later: 400 "`temperature` is deprecated for this model" (or `top_p`, `top_k`). */
+const DEPRECATED_SAMPLING = /`?(temperature|top_p|top_k)`? is deprecated for this model/i;
+
+/** The sampling parameter a 400 from Anthropic says the model refuses, or undefined. */
+function refusedSamplingParameter(error: unknown): string | undefined {
+  if (!(error instanceof Error) || (error as { status?: unknown }).status !== 400) return undefined;
+  return DEPRECATED_SAMPLING.exec(error.message)?.[1]?.toLowerCase();
 }
 
 function hasAuthHeader(headers: Record<string, string>): boolean {
@@ -53,8 +62,11 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
       })
     : undefined;
   const errorContext = { modelId, apiKey: settings.apiKey, baseURL };
-  // Set once the model refused a sampling parameter (Opus 4.7 and later): later calls leave them out.
-  let samplingRefused = false;
+  const sampling = createSamplingGuard({
+    modelId,
+    logger: settings.logger,
+    refusedParameter: refusedSamplingParameter,
+  });
 
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
@@ -70,23 +82,9 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
               model: modelId,
             });
           }
-          const body = buildAnthropicRequest(modelId, request);
-          if (samplingRefused || !hasSampling(body)) {
-            return client.messages.create(samplingRefused ? withoutSampling(body) : body, { signal });
-          }
-          try {
-            return await client.messages.create(body, { signal });
-          } catch (error) {
-            // Refused before any output: the same request once more, without the parameters.
-            const parameter = refusedSamplingParameter(error);
-            if (parameter === undefined) throw error;
-            samplingRefused = true;
-            settings.logger.info(
-              { model: modelId, parameter },
-              'the model refuses sampling parameters: sent without temperature and top_p',
-            );
-            return client.messages.create(withoutSampling(body), { signal });
-          }
+          return sampling.send(buildAnthropicRequest(modelId, request), (body) =>
+            client.messages.create(body, { signal }),
+          );
         },
         {
           modelId,

@@ -188,6 +188,23 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect((await post(fake, { ...ask, model: 'o3-mini', max_completion_tokens: 10 })).status).toBe(200);
   });
 
+  it('rejects a non-default temperature or top_p for reasoning models the way OpenAI does', async () => {
+    fake = await startOpenAIFake();
+    const response = await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 0.2 });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({
+      param: 'temperature',
+      code: 'unsupported_value',
+      message:
+        "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+    });
+    expect(await errorOf(await post(fake, { ...ask, model: 'o3', top_p: 0.5 }))).toMatchObject({
+      param: 'top_p',
+    });
+    expect((await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 1 })).status).toBe(200);
+    expect((await post(fake, { ...ask, model: 'gpt-4.1', temperature: 0.2 })).status).toBe(200);
+  });
+
   it('streams a refusal and repeated tool-call heads when scripted', async () => {
     fake = await startOpenAIFake();
     fake.enqueue(

@@ -97,7 +97,10 @@ function envelope(
   );
 }
 
-/** Models that take `max_completion_tokens` only (o-series, gpt-5): they reject `max_tokens`. */
+/**
+ * Models that take `max_completion_tokens` only (o-series, gpt-5): they reject `max_tokens`, and a
+ * `temperature` or `top_p` other than the default 1.
+ */
 const REASONING_MODEL = /^(o\d|gpt-5)/;
 
 /**
@@ -250,6 +253,19 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
         "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
         { param: 'max_tokens', code: 'unsupported_parameter' },
       );
+    }
+    if (REASONING_MODEL.test(fields.model)) {
+      // Reasoning models sample at their own settings: any other value is refused.
+      for (const name of ['temperature', 'top_p'] as const) {
+        const value = fields[name];
+        if (value !== undefined && value !== 1) {
+          return envelope(
+            400,
+            `Unsupported value: '${name}' does not support ${String(value)} with this model. Only the default (1) value is supported.`,
+            { param: name, code: 'unsupported_value' },
+          );
+        }
+      }
     }
     if (options.models && !options.models.includes(fields.model)) {
       return envelope(404, `The model \`${fields.model}\` does not exist or you do not have access to it.`, {

@@ -1,0 +1,62 @@
+import type { Logger } from '../logger.js';
+
+/** The sampling fields of a provider's request body. */
+interface SamplingBody {
+  temperature?: number | null;
+  top_p?: number | null;
+}
+
+/** Sends a model's requests, and leaves out the sampling parameters once the model refused them. */
+export interface SamplingGuard {
+  /**
+   * `create(body)`; when the provider refuses it because the model takes no sampling parameter
+   * (a 400 before any output), `create` once more without `temperature` and `top_p`, and so for
+   * every later call of this model.
+   */
+  send<Body extends SamplingBody, Result>(
+    body: Body,
+    create: (body: Body) => Promise<Result>,
+  ): Promise<Result>;
+}
+
+/** Options of {@link createSamplingGuard}. */
+export interface SamplingGuardOptions {
+  modelId: string;
+  logger: Logger;
+  /** The parameter a provider error says the model refuses (`temperature`, `top_p`), or undefined. */
+  refusedParameter(error: unknown): string | undefined;
+}
+
+/**
+ * A {@link SamplingGuard} for one model. Newer reasoning models take away the sampling parameters
+ * (OpenAI's gpt-5 and o-series allow only the default 1, Claude Opus 4.7 none at all) and refuse a
+ * request that sets them; a chat client that sends its user's temperature should still get an
+ * answer. An info line says once that the model refused them.
+ */
+export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuard {
+  let refused = false;
+  return {
+    async send(body, create) {
+      if (refused) return create(withoutSampling(body));
+      if (body.temperature === undefined && body.top_p === undefined) return create(body);
+      try {
+        return await create(body);
+      } catch (error) {
+        const parameter = options.refusedParameter(error);
+        if (parameter === undefined) throw error;
+        refused = true;
+        options.logger.info(
+          { model: options.modelId, parameter },
+          'the model refuses sampling parameters: sent without temperature and top_p',
+        );
+        return create(withoutSampling(body));
+      }
+    },
+  };
+}
+
+function withoutSampling<Body extends SamplingBody>(body: Body): Body {
+  if (body.temperature === undefined && body.top_p === undefined) return body;
+  const { temperature: _temperature, top_p: _topP, ...rest } = body;
+  return rest as Body;
+}
