@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
@@ -18,6 +19,7 @@ import {
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import type { ProviderFactory } from './provider-adapter.js';
+import { createSamplingGuard, refusedOpenAISampling } from './sampling-guard.js';
 import { postWithUndici } from './undici-post.js';
 
 const PROVIDER = 'openai-compatible';
@@ -63,15 +65,29 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
   const streamError = (body: OpenAIErrorBody, upstream: string) =>
     openAIStreamError(body, upstream, context, undefined);
 
-  const open = async (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) => {
-    const params = toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' });
+  const sampling = createSamplingGuard({
+    modelId,
+    logger: settings.logger,
+    refusedParameter: refusedOpenAISampling,
+  });
+
+  const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
+    sampling.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (params) =>
+      send(params, request.wholeAnswer === true, signal),
+    );
+
+  const send = async (
+    params: ChatCompletionCreateParamsStreaming,
+    wholeAnswer: boolean,
+    signal: AbortSignal,
+  ) => {
     // One chat.completion JSON instead of an event stream (openAIChunks reads both).
     const body = JSON.stringify(
-      request.wholeAnswer ? { ...params, stream: false, stream_options: undefined } : params,
+      wholeAnswer ? { ...params, stream: false, stream_options: undefined } : params,
     );
     let response: TextResponse;
     try {
-      response = await post(url, headers, body, signal, { headersComeLate: request.wholeAnswer === true });
+      response = await post(url, headers, body, signal, { headersComeLate: wholeAnswer });
     } catch (error) {
       if (signal.aborted || isAbortError(error)) throw error;
       throw openAIUnreachableError(error, context);

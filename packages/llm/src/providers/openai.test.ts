@@ -493,52 +493,55 @@ describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
   });
 });
 
-describe('openai provider: a reasoning model that takes no sampling parameters', () => {
-  it('gets the request again without temperature and top_p, and later calls leave them out', async () => {
-    await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
-    reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
-    const lines: Array<{ object: object; message: string }> = [];
-    const logger = {
-      debug() {},
-      info: (object: object, message: string) => void lines.push({ object, message }),
-      warn() {},
-      error() {},
-      child() {
-        return logger;
-      },
-    };
-    const gpt5 = createModel('openai:gpt-5-mini', {
-      apiKey: KEY,
-      baseURL: reasoningFake.baseURL,
-      env: {},
-      maxRetries: 0,
-      logger,
+describe.each(['openai', 'openai-compatible'] as const)(
+  '%s: a reasoning model that takes no sampling parameters',
+  (provider) => {
+    it('gets the request again without temperature and top_p, and later calls leave them out', async () => {
+      await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
+      reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
+      const lines: Array<{ object: object; message: string }> = [];
+      const logger = {
+        debug() {},
+        info: (object: object, message: string) => void lines.push({ object, message }),
+        warn() {},
+        error() {},
+        child() {
+          return logger;
+        },
+      };
+      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
+        apiKey: KEY,
+        baseURL: reasoningFake.baseURL,
+        env: {},
+        maxRetries: 0,
+        logger,
+      });
+      const first = await gpt5.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
+      expect(first.text).toBe('first');
+      expect(reasoningFake.requests).toHaveLength(1);
+      expect(reasoningFake.requests[0]?.body).not.toHaveProperty('temperature');
+      expect(reasoningFake.requests[0]?.body).not.toHaveProperty('top_p');
+      expect(lines.filter((line) => /refuses sampling/.test(line.message))).toEqual([
+        expect.objectContaining({
+          object: expect.objectContaining({ model: 'gpt-5-mini', parameter: 'temperature' }),
+        }),
+      ]);
+      const second = await gpt5.generate({ messages: hi, temperature: 0.7 });
+      expect(second.text).toBe('second');
+      expect(reasoningFake.requests).toHaveLength(2);
+      expect(reasoningFake.requests[1]?.body).not.toHaveProperty('temperature');
     });
-    const first = await gpt5.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
-    expect(first.text).toBe('first');
-    expect(reasoningFake.requests).toHaveLength(1);
-    expect(reasoningFake.requests[0]?.body).not.toHaveProperty('temperature');
-    expect(reasoningFake.requests[0]?.body).not.toHaveProperty('top_p');
-    expect(lines.filter((line) => /refuses sampling/.test(line.message))).toEqual([
-      expect.objectContaining({
-        object: expect.objectContaining({ model: 'gpt-5-mini', parameter: 'temperature' }),
-      }),
-    ]);
-    const second = await gpt5.generate({ messages: hi, temperature: 0.7 });
-    expect(second.text).toBe('second');
-    expect(reasoningFake.requests).toHaveLength(2);
-    expect(reasoningFake.requests[1]?.body).not.toHaveProperty('temperature');
-  });
 
-  it('still sends them to a model that takes them', async () => {
-    fake.enqueue({ text: 'ok' });
-    const gpt4 = createModel('openai:gpt-4o-mini', {
-      apiKey: KEY,
-      baseURL: fake.baseURL,
-      env: {},
-      maxRetries: 0,
+    it('still sends them to a model that takes them', async () => {
+      fake.enqueue({ text: 'ok' });
+      const gpt4 = createModel(`${provider}:gpt-4o-mini`, {
+        apiKey: KEY,
+        baseURL: fake.baseURL,
+        env: {},
+        maxRetries: 0,
+      });
+      await gpt4.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
+      expect(fake.requests[0]?.body).toMatchObject({ temperature: 0.2, top_p: 0.9 });
     });
-    await gpt4.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
-    expect(fake.requests[0]?.body).toMatchObject({ temperature: 0.2, top_p: 0.9 });
-  });
-});
+  },
+);

@@ -7,21 +7,10 @@ import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import type { ProviderAdapter, ProviderFactory, ProviderSettings } from './provider-adapter.js';
-import { createSamplingGuard } from './sampling-guard.js';
+import { createSamplingGuard, refusedOpenAISampling } from './sampling-guard.js';
 
 /** OpenAI's endpoint when no `baseURL` is given. */
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
-
-/**
- * The parameter a 400 from OpenAI says the model refuses: reasoning models (gpt-5, o-series) take
- * only the default `temperature` and `top_p` ("Unsupported value: 'temperature' does not support
- * 0.2 with this model"), or undefined for any other error.
- */
-function refusedSamplingParameter(error: unknown): string | undefined {
-  const { status, code, param } = error as { status?: unknown; code?: unknown; param?: unknown };
-  if (status !== 400 || (code !== 'unsupported_value' && code !== 'unsupported_parameter')) return undefined;
-  return param === 'temperature' || param === 'top_p' ? param : undefined;
-}
 
 /** The adapter for `openai:` models (api.openai.com unless `baseURL` says otherwise). */
 export const createOpenAIAdapter: ProviderFactory = async (modelId, settings) =>
@@ -61,7 +50,7 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
     apiKeyVariable: 'OPENAI_API_KEY',
   };
   const responseModel = `${provider}:${modelId}`;
-  const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedSamplingParameter });
+  const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedOpenAISampling });
 
   return {
     provider,

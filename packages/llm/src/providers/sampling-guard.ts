@@ -36,12 +36,11 @@ export interface SamplingGuardOptions {
 export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuard {
   let refused = false;
   return {
-    async send(body, create) {
+    // Not async: a call without sampling parameters (most) gets `create`'s own promise.
+    send(body, create) {
       if (refused) return create(withoutSampling(body));
       if (body.temperature === undefined && body.top_p === undefined) return create(body);
-      try {
-        return await create(body);
-      } catch (error) {
+      return create(body).catch((error: unknown) => {
         const parameter = options.refusedParameter(error);
         if (parameter === undefined) throw error;
         refused = true;
@@ -50,7 +49,7 @@ export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuar
           'the model refuses sampling parameters: sent without temperature and top_p',
         );
         return create(withoutSampling(body));
-      }
+      });
     },
   };
 }
@@ -59,4 +58,32 @@ function withoutSampling<Body extends SamplingBody>(body: Body): Body {
   if (body.temperature === undefined && body.top_p === undefined) return body;
   const { temperature: _temperature, top_p: _topP, ...rest } = body;
   return rest as Body;
+}
+
+/**
+ * OpenAI's words for a reasoning model (gpt-5, o-series) refusing a sampling value: "Unsupported
+ * value: 'temperature' does not support 0.2 with this model" (or "'top_p' is not supported").
+ */
+const OPENAI_REFUSED_SAMPLING = /Unsupported (?:value|parameter): '(temperature|top_p)'/;
+
+/**
+ * The parameter a 400 in OpenAI's shape says the model refuses, or undefined for any other error:
+ * from the SDK's `APIError` (`code`, `param`), or from the message of the error a compatible
+ * client made of the body (a proxy such as LiteLLM passes OpenAI's text on).
+ */
+export function refusedOpenAISampling(error: unknown): string | undefined {
+  const { status, code, param, message } = error as {
+    status?: unknown;
+    code?: unknown;
+    param?: unknown;
+    message?: unknown;
+  };
+  if (status !== 400) return undefined;
+  if (
+    (code === 'unsupported_value' || code === 'unsupported_parameter') &&
+    (param === 'temperature' || param === 'top_p')
+  ) {
+    return param;
+  }
+  return typeof message === 'string' ? OPENAI_REFUSED_SAMPLING.exec(message)?.[1] : undefined;
 }
