@@ -532,6 +532,22 @@ describe.each(['openai', 'openai-compatible'] as const)(
       expect(reasoningFake.requests[1]?.body).not.toHaveProperty('temperature');
     });
 
+    it('gets the request again without the penalties a reasoning model does not take', async () => {
+      await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5'] });
+      reasoningFake.enqueue({ text: 'ok' });
+      const gpt5 = createModel(`${provider}:gpt-5`, {
+        apiKey: KEY,
+        baseURL: reasoningFake.baseURL,
+        env: {},
+        maxRetries: 0,
+      });
+      const answer = await gpt5.generate({ messages: hi, presencePenalty: 0.5, frequencyPenalty: 0.3 });
+      expect(answer.text).toBe('ok');
+      expect(reasoningFake.requests).toHaveLength(1);
+      expect(reasoningFake.requests[0]?.body).not.toHaveProperty('presence_penalty');
+      expect(reasoningFake.requests[0]?.body).not.toHaveProperty('frequency_penalty');
+    });
+
     it('still sends them to a model that takes them', async () => {
       fake.enqueue({ text: 'ok' });
       const gpt4 = createModel(`${provider}:gpt-4o-mini`, {
@@ -540,8 +556,8 @@ describe.each(['openai', 'openai-compatible'] as const)(
         env: {},
         maxRetries: 0,
       });
-      await gpt4.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
-      expect(fake.requests[0]?.body).toMatchObject({ temperature: 0.2, top_p: 0.9 });
+      await gpt4.generate({ messages: hi, temperature: 0.2, topP: 0.9, presencePenalty: 0.5 });
+      expect(fake.requests[0]?.body).toMatchObject({ temperature: 0.2, top_p: 0.9, presence_penalty: 0.5 });
     });
   },
 );

@@ -1,17 +1,22 @@
 import type { Logger } from '../logger.js';
 
-/** The sampling fields of a provider's request body. */
+/** The sampling fields of a provider's request body (Anthropic's has the first two only). */
 interface SamplingBody {
   temperature?: number | null;
   top_p?: number | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
 }
+
+/** The fields {@link SamplingGuard} leaves out once a model refused one of them. */
+const SAMPLING_FIELDS = ['temperature', 'top_p', 'frequency_penalty', 'presence_penalty'] as const;
 
 /** Sends a model's requests, and leaves out the sampling parameters once the model refused them. */
 export interface SamplingGuard {
   /**
    * `create(body)`; when the provider refuses it because the model takes no sampling parameter
-   * (a 400 before any output), `create` once more without `temperature` and `top_p`, and so for
-   * every later call of this model.
+   * (a 400 before any output), `create` once more without them, and so for every later call of
+   * this model.
    */
   send<Body extends SamplingBody, Result>(
     body: Body,
@@ -23,15 +28,16 @@ export interface SamplingGuard {
 export interface SamplingGuardOptions {
   modelId: string;
   logger: Logger;
-  /** The parameter a provider error says the model refuses (`temperature`, `top_p`), or undefined. */
+  /** The parameter a provider error says the model refuses (`temperature`, ...), or undefined. */
   refusedParameter(error: unknown): string | undefined;
 }
 
 /**
  * A {@link SamplingGuard} for one model. Newer reasoning models take away the sampling parameters
- * (OpenAI's gpt-5 and o-series allow only the default 1, Claude Opus 4.7 none at all) and refuse a
- * request that sets them; a chat client that sends its user's temperature should still get an
- * answer. An info line says once that the model refused them.
+ * (OpenAI's gpt-5 and o-series allow only the default `temperature` and `top_p` of 1 and no
+ * penalties, Claude Opus 4.7 none at all) and refuse a request that sets them; a chat client that
+ * sends its user's temperature should still get an answer. An info line says once that the model
+ * refused them.
  */
 export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuard {
   let refused = false;
@@ -39,14 +45,14 @@ export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuar
     // Not async: a call without sampling parameters (most) gets `create`'s own promise.
     send(body, create) {
       if (refused) return create(withoutSampling(body));
-      if (body.temperature === undefined && body.top_p === undefined) return create(body);
+      if (!hasSampling(body)) return create(body);
       return create(body).catch((error: unknown) => {
         const parameter = options.refusedParameter(error);
         if (parameter === undefined) throw error;
         refused = true;
         options.logger.info(
           { model: options.modelId, parameter },
-          'the model refuses sampling parameters: sent without temperature and top_p',
+          'the model refuses sampling parameters: sent without temperature, top_p and penalties',
         );
         return create(withoutSampling(body));
       });
@@ -54,17 +60,24 @@ export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuar
   };
 }
 
+function hasSampling(body: SamplingBody): boolean {
+  return SAMPLING_FIELDS.some((field) => body[field] !== undefined);
+}
+
 function withoutSampling<Body extends SamplingBody>(body: Body): Body {
-  if (body.temperature === undefined && body.top_p === undefined) return body;
-  const { temperature: _temperature, top_p: _topP, ...rest } = body;
-  return rest as Body;
+  if (!hasSampling(body)) return body;
+  const kept = { ...body };
+  for (const field of SAMPLING_FIELDS) delete kept[field];
+  return kept;
 }
 
 /**
  * OpenAI's words for a reasoning model (gpt-5, o-series) refusing a sampling value: "Unsupported
- * value: 'temperature' does not support 0.2 with this model" (or "'top_p' is not supported").
+ * value: 'temperature' does not support 0.2 with this model", "Unsupported parameter:
+ * 'presence_penalty' is not supported with this model".
  */
-const OPENAI_REFUSED_SAMPLING = /Unsupported (?:value|parameter): '(temperature|top_p)'/;
+const OPENAI_REFUSED_SAMPLING =
+  /Unsupported (?:value|parameter): '(temperature|top_p|frequency_penalty|presence_penalty)'/;
 
 /**
  * The parameter a 400 in OpenAI's shape says the model refuses, or undefined for any other error:
@@ -79,11 +92,7 @@ export function refusedOpenAISampling(error: unknown): string | undefined {
     message?: unknown;
   };
   if (status !== 400) return undefined;
-  if (
-    (code === 'unsupported_value' || code === 'unsupported_parameter') &&
-    (param === 'temperature' || param === 'top_p')
-  ) {
-    return param;
-  }
+  const field = SAMPLING_FIELDS.find((name) => name === param);
+  if ((code === 'unsupported_value' || code === 'unsupported_parameter') && field) return field;
   return typeof message === 'string' ? OPENAI_REFUSED_SAMPLING.exec(message)?.[1] : undefined;
 }

@@ -19,23 +19,26 @@ describe('seed, penalties and reasoning effort on the wire', () => {
   it.each(['openai', 'openai-compatible'] as const)(
     '%s sends them as OpenAI names them',
     async (provider) => {
-      const fake = await startOpenAIFake({ apiKeys: ['sk-sampling'], models: ['gpt-5-mini'] });
+      // Penalties to a model that takes them, the effort to a reasoning model (gpt-5 refuses penalties).
+      const fake = await startOpenAIFake({
+        apiKeys: ['sk-sampling'],
+        models: ['gpt-4.1-mini', 'gpt-5-mini'],
+      });
       try {
-        const model = createModel(`${provider}:gpt-5-mini`, {
-          apiKey: 'sk-sampling',
-          baseURL: fake.baseURL,
-          env: {},
-          maxRetries: 0,
-        });
-        await model.generate({ messages: hi, ...sampling });
-        await model.generate({ messages: hi });
-        const [set, unset] = fake.requests.map((request) => request.body as WireBody);
-        expect(set).toMatchObject({
-          seed: 42,
-          frequency_penalty: 0.5,
-          presence_penalty: -0.25,
-          reasoning_effort: 'high',
-        });
+        const model = (id: string) =>
+          createModel(`${provider}:${id}`, {
+            apiKey: 'sk-sampling',
+            baseURL: fake.baseURL,
+            env: {},
+            maxRetries: 0,
+          });
+        const { reasoningEffort, ...penalties } = sampling;
+        await model('gpt-4.1-mini').generate({ messages: hi, ...penalties });
+        await model('gpt-5-mini').generate({ messages: hi, seed: 42, reasoningEffort });
+        await model('gpt-5-mini').generate({ messages: hi });
+        const [set, effort, unset] = fake.requests.map((request) => request.body as WireBody);
+        expect(set).toMatchObject({ seed: 42, frequency_penalty: 0.5, presence_penalty: -0.25 });
+        expect(effort).toMatchObject({ seed: 42, reasoning_effort: 'high' });
         for (const key of ['seed', 'frequency_penalty', 'presence_penalty', 'reasoning_effort']) {
           expect(unset).not.toHaveProperty(key);
         }

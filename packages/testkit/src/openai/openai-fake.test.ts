@@ -201,6 +201,11 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect(await errorOf(await post(fake, { ...ask, model: 'o3', top_p: 0.5 }))).toMatchObject({
       param: 'top_p',
     });
+    expect(await errorOf(await post(fake, { ...ask, model: 'gpt-5', presence_penalty: 0.5 }))).toMatchObject({
+      message: "Unsupported parameter: 'presence_penalty' is not supported with this model.",
+      param: 'presence_penalty',
+      code: 'unsupported_parameter',
+    });
     expect((await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 1 })).status).toBe(200);
     expect((await post(fake, { ...ask, model: 'gpt-4.1', temperature: 0.2 })).status).toBe(200);
   });

@@ -99,7 +99,7 @@ function envelope(
 
 /**
  * Models that take `max_completion_tokens` only (o-series, gpt-5): they reject `max_tokens`, and a
- * `temperature` or `top_p` other than the default 1.
+ * `temperature` or `top_p` other than the default 1, and any penalty.
  */
 const REASONING_MODEL = /^(o\d|gpt-5)/;
 
@@ -264,6 +264,14 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
             `Unsupported value: '${name}' does not support ${String(value)} with this model. Only the default (1) value is supported.`,
             { param: name, code: 'unsupported_value' },
           );
+        }
+      }
+      for (const name of ['frequency_penalty', 'presence_penalty'] as const) {
+        if (fields[name] !== undefined) {
+          return envelope(400, `Unsupported parameter: '${name}' is not supported with this model.`, {
+            param: name,
+            code: 'unsupported_parameter',
+          });
         }
       }
     }
