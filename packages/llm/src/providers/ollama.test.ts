@@ -336,6 +336,16 @@ describe('ollama adapter: errors', () => {
     expect(error.message).toContain('think');
   });
 
+  it("answers a client's reasoning effort to a model that does not think without it, and later calls too", async () => {
+    const llama = await adapter('llama3.2');
+    const first = await run(llama, { messages: hello, reasoningEffort: 'high' });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(ollama.requests.map((request) => request.json<WireBody>().think)).toEqual(['high', undefined]);
+    await run(llama, { messages: hello, reasoningEffort: 'low' });
+    expect(ollama.requests).toHaveLength(3);
+    expect(lastBody()).not.toHaveProperty('think');
+  });
+
   it.each([
     [400, 'invalid request', 'invalid-request'],
     [401, 'unauthorized', 'auth'],

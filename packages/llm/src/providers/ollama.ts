@@ -45,19 +45,45 @@ export async function createOllamaAdapter(
     headers,
   });
 
+  // Set once the model said it does not think: a client's reasoning effort is left out from then on.
+  let thinkRefused = false;
+  const bodyFor = (request: Omit<ChatRequest, 'signal'>) =>
+    toOllamaBody(modelId, thinkRefused ? { ...request, reasoningEffort: undefined } : request, {
+      think: options.think,
+      keepAlive: options.keepAlive,
+    });
+
   return {
     provider: 'ollama',
     modelId,
     async *stream(request: Omit<ChatRequest, 'signal'>, signal: AbortSignal): AsyncIterable<ChatEvent> {
       const context: OllamaErrorContext = { modelId, host, apiKey: settings.apiKey, signal, started: false };
-      const body = toOllamaBody(modelId, request, { think: options.think, keepAlive: options.keepAlive });
       if (request.toolChoice === 'required') {
         logger.debug({}, 'ollama has no tool_choice: "required" is sent as "auto"');
       }
       const state = new OllamaStreamState(modelId);
       try {
-        const response = await client.post(`${host}/api/chat`, { json: body, signal });
-        if (!response.ok) throw ollamaHttpError(response.status, await response.text(), context);
+        const post = () => client.post(`${host}/api/chat`, { json: bodyFor(request), signal });
+        let response = await post();
+        if (!response.ok) {
+          const text = await response.text();
+          // A client's reasoning effort is a hint (OpenWebUI's "Reasoning Effort" applies to every
+          // model): a model that does not think answers without it. A configured `think` still fails.
+          if (
+            response.status === 400 &&
+            request.reasoningEffort !== undefined &&
+            !thinkRefused &&
+            /does not support thinking/i.test(text)
+          ) {
+            thinkRefused = true;
+            logger.info(
+              { reasoningEffort: request.reasoningEffort },
+              'the model does not think: sent without the reasoning effort',
+            );
+            response = await post();
+            if (!response.ok) throw ollamaHttpError(response.status, await response.text(), context);
+          } else throw ollamaHttpError(response.status, text, context);
+        }
         if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
         for await (const chunk of readOllamaLines(response.body, modelId)) {
           for (const event of state.push(chunk)) {
