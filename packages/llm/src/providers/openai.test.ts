@@ -561,3 +561,21 @@ describe.each(['openai', 'openai-compatible'] as const)(
     });
   },
 );
+
+describe('openai-compatible: a reasoning model behind the server that takes max_completion_tokens', () => {
+  it('gets the limit in max_completion_tokens after the refusal, and later calls at once', async () => {
+    await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
+    reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
+    const o3 = createModel('openai-compatible:o3-mini', {
+      apiKey: KEY,
+      baseURL: reasoningFake.baseURL,
+      env: {},
+      maxRetries: 0,
+    });
+    expect((await o3.generate({ messages: hi, maxOutputTokens: 50 })).text).toBe('first');
+    expect((await o3.generate({ messages: hi, maxOutputTokens: 60 })).text).toBe('second');
+    // The refused request is not recorded: two requests, both with the new field.
+    expect(reasoningFake.requests.map((request) => request.body.max_completion_tokens)).toEqual([50, 60]);
+    for (const request of reasoningFake.requests) expect(request.body).not.toHaveProperty('max_tokens');
+  });
+});
