@@ -135,6 +135,34 @@ describe('gemini adapter: requests and answers', () => {
     expect(lastBody().generationConfig.thinkingConfig).toEqual({ thinkingBudget: 0 });
   });
 
+  it("answers a client's reasoning effort that the model cannot take without it, and later calls too", async () => {
+    // A model without thinking refuses any budget ...
+    const flash2 = await adapter('gemini-2.0-flash');
+    const first = await run(flash2, { messages: hello, reasoningEffort: 'high' });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    const budgets = () =>
+      gemini.requests.map(
+        (request) => request.json<WireBody>().generationConfig?.thinkingConfig?.thinkingBudget,
+      );
+    expect(budgets()).toEqual([24_576, undefined]);
+    await run(flash2, { messages: hello, reasoningEffort: 'low' });
+    expect(budgets()).toEqual([24_576, undefined, undefined]);
+    // ... and 2.5 Pro a budget of 0 (its thinking cannot be turned off).
+    gemini.server.reset();
+    const pro = await adapter('gemini-2.5-pro');
+    const answer = await run(pro, { messages: hello, reasoningEffort: 'none' });
+    expect(answer.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(budgets()).toEqual([0, undefined]);
+  });
+
+  it('still fails a configured budget the model cannot take, saying why', async () => {
+    const error = await run(await adapter('gemini-2.0-flash', {}, { thinkingBudget: 1024 }), {
+      messages: hello,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'invalid-request', status: 400 });
+    expect((error as Error).message).toContain('thinking is not supported by this model');
+  });
+
   it('makes two tool calls in one turn and sends both results back in one user turn', async () => {
     gemini.reply({
       text: 'Let me check.',

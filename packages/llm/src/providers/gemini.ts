@@ -62,6 +62,9 @@ export async function createGeminiAdapter(
     thinkingBudget: options.thinkingBudget,
   };
   const logger = bindLogger(settings.logger, { provider: 'gemini', model: modelId });
+  // Set once the model refused the thinking budget a request's effort asked for: later calls
+  // leave the effort out (the configured budget, if any, still goes).
+  let effortRefused = false;
 
   return {
     provider: 'gemini',
@@ -77,14 +80,14 @@ export async function createGeminiAdapter(
         });
       }
       const context: GeminiErrorContext = { modelId, baseURL: origin, apiKey, signal, started: false };
-      const { contents, config } = toGeminiRequest(modelId, request, thinking);
       const state = new GeminiStreamState(modelId);
       logger.debug(
         { messages: request.messages.length, tools: request.tools?.length ?? 0 },
         'gemini request',
       );
-      try {
-        const chunks = await client.models.generateContentStream({
+      const open = (sent: Omit<ChatRequest, 'signal'>) => {
+        const { contents, config } = toGeminiRequest(modelId, sent, thinking);
+        return client.models.generateContentStream({
           model: modelId,
           contents,
           config: {
@@ -94,6 +97,24 @@ export async function createGeminiAdapter(
             automaticContinuation: false,
           },
         });
+      };
+      const withoutEffort = { ...request, reasoningEffort: undefined };
+      try {
+        let chunks: Awaited<ReturnType<typeof open>>;
+        try {
+          chunks = await open(effortRefused ? withoutEffort : request);
+        } catch (error) {
+          // A client's reasoning effort is a hint: a model without thinking, or one whose thinking
+          // cannot be turned off, answers without the budget it asked for.
+          if (effortRefused || request.reasoningEffort === undefined || !refusesThinkingBudget(error))
+            throw error;
+          effortRefused = true;
+          logger.info(
+            { reasoningEffort: request.reasoningEffort },
+            'the model refuses that thinking budget: sent without the reasoning effort',
+          );
+          chunks = await open(withoutEffort);
+        }
         for await (const chunk of chunks) {
           for (const event of state.push(chunk)) {
             context.started = true;
@@ -107,6 +128,14 @@ export async function createGeminiAdapter(
       yield state.finish();
     },
   };
+}
+
+/** Google's 400 for a thinking budget the model cannot take (no thinking, or thinking always on). */
+const THINKING_BUDGET_REFUSED = /thinking is not supported by this model|thinking can't be disabled/i;
+
+function refusesThinkingBudget(error: unknown): boolean {
+  const { status, message } = error as { status?: unknown; message?: unknown };
+  return status === 400 && typeof message === 'string' && THINKING_BUDGET_REFUSED.test(message);
 }
 
 function safeOrigin(baseURL: string): string {

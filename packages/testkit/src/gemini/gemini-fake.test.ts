@@ -104,6 +104,30 @@ describe('gemini fake', () => {
     expect(body.error.message).toContain('models/gemini-0 is not found for API version v1beta');
   });
 
+  it('refuses a thinking budget the model cannot take, as Google does', async () => {
+    const ask = (model: string, thinkingBudget: number) =>
+      fetch(`${gemini.url}/v1beta/models/${model}:generateContent`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': gemini.apiKey },
+        body: JSON.stringify({
+          ...JSON.parse(userTurn),
+          generationConfig: { thinkingConfig: { thinkingBudget } },
+        }),
+      });
+    const noThinking = await ask('gemini-2.0-flash', 1024);
+    expect(noThinking.status).toBe(400);
+    expect(((await noThinking.json()) as WireBody).error).toMatchObject({
+      status: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('thinking is not supported by this model'),
+    });
+    const alwaysThinks = await ask('gemini-2.5-pro', 0);
+    expect(((await alwaysThinks.json()) as WireBody).error.message).toContain(
+      "Thinking can't be disabled for this model",
+    );
+    expect((await ask('gemini-2.5-pro', 1024)).status).toBe(200);
+    expect((await ask('gemini-2.5-flash', 0)).status).toBe(200);
+  });
+
   it('rejects a wrong key with 400 INVALID_ARGUMENT and reason API_KEY_INVALID', async () => {
     const response = await fetch(`${gemini.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
       method: 'POST',

@@ -102,6 +102,28 @@ const DEFAULT_MODELS = [
   'gemini-flash-latest',
 ];
 
+/** Models that think: 2.5 and later (the 2.0 and 1.5 models have no thinking). */
+const THINKING_MODEL = /gemini-(2\.5|[3-9])|-latest$/;
+/** Models whose thinking cannot be turned off (a budget of 0). */
+const ALWAYS_THINKING_MODEL = /gemini-2\.5-pro|gemini-[3-9][^/]*-pro/;
+
+/**
+ * What Google answers (400) to a thinking budget the model cannot take: any budget on a model
+ * without thinking, a budget of 0 on one whose thinking cannot be turned off.
+ */
+function thinkingRefusal(model: string, generationConfig: unknown): string | undefined {
+  const thinking = (generationConfig as { thinkingConfig?: { thinkingBudget?: unknown } } | undefined)
+    ?.thinkingConfig;
+  if (thinking?.thinkingBudget === undefined) return undefined;
+  if (!THINKING_MODEL.test(model)) {
+    return 'Unable to submit request because thinking is not supported by this model. Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini';
+  }
+  if (thinking.thinkingBudget === 0 && ALWAYS_THINKING_MODEL.test(model)) {
+    return "Unable to submit request because Thinking can't be disabled for this model.";
+  }
+  return undefined;
+}
+
 const PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const ROLES = new Set(['user', 'model']);
 
@@ -272,6 +294,8 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
         stream,
       );
     }
+    const refusal = thinkingRefusal(model, request.json<{ generationConfig?: unknown }>().generationConfig);
+    if (refusal) return errorReply({ code: 400, message: refusal, status: 'INVALID_ARGUMENT' }, stream);
     const next: Scripted = queue.shift() ?? {
       kind: 'script',
       script: options.defaultScript ?? { text: 'Hello from the Gemini fake.' },
