@@ -153,6 +153,10 @@ describe('gemini adapter: requests and answers', () => {
     const answer = await run(pro, { messages: hello, reasoningEffort: 'none' });
     expect(answer.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
     expect(budgets()).toEqual([0, undefined]);
+    // It still takes the other efforts.
+    await run(pro, { messages: hello, reasoningEffort: 'medium' });
+    await run(pro, { messages: hello, reasoningEffort: 'none' });
+    expect(budgets()).toEqual([0, undefined, 8192, undefined]);
   });
 
   it('still fails a configured budget the model cannot take, saying why', async () => {

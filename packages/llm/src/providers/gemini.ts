@@ -62,9 +62,14 @@ export async function createGeminiAdapter(
     thinkingBudget: options.thinkingBudget,
   };
   const logger = bindLogger(settings.logger, { provider: 'gemini', model: modelId });
-  // Set once the model refused the thinking budget a request's effort asked for: later calls
-  // leave the effort out (the configured budget, if any, still goes).
-  let effortRefused = false;
+  // What the model refused of a request's effort: every budget (it has no thinking) or a budget of
+  // 0 (its thinking cannot be turned off). Later calls leave such an effort out; a configured
+  // budget still goes.
+  let refused: 'every budget' | 'a zero budget' | undefined;
+  const keepsEffort = (request: Omit<ChatRequest, 'signal'>) =>
+    request.reasoningEffort === undefined ||
+    refused === undefined ||
+    (refused === 'a zero budget' && request.reasoningEffort !== 'none');
 
   return {
     provider: 'gemini',
@@ -98,22 +103,22 @@ export async function createGeminiAdapter(
           },
         });
       };
-      const withoutEffort = { ...request, reasoningEffort: undefined };
       try {
         let chunks: Awaited<ReturnType<typeof open>>;
+        const kept = keepsEffort(request);
         try {
-          chunks = await open(effortRefused ? withoutEffort : request);
+          chunks = await open(kept ? request : { ...request, reasoningEffort: undefined });
         } catch (error) {
           // A client's reasoning effort is a hint: a model without thinking, or one whose thinking
           // cannot be turned off, answers without the budget it asked for.
-          if (effortRefused || request.reasoningEffort === undefined || !refusesThinkingBudget(error))
-            throw error;
-          effortRefused = true;
+          const refusal = request.reasoningEffort !== undefined && kept ? thinkingRefusal(error) : undefined;
+          if (refusal === undefined) throw error;
+          refused = refused === undefined || refusal === 'every budget' ? refusal : refused;
           logger.info(
             { reasoningEffort: request.reasoningEffort },
             'the model refuses that thinking budget: sent without the reasoning effort',
           );
-          chunks = await open(withoutEffort);
+          chunks = await open({ ...request, reasoningEffort: undefined });
         }
         for await (const chunk of chunks) {
           for (const event of state.push(chunk)) {
@@ -130,12 +135,16 @@ export async function createGeminiAdapter(
   };
 }
 
-/** Google's 400 for a thinking budget the model cannot take (no thinking, or thinking always on). */
-const THINKING_BUDGET_REFUSED = /thinking is not supported by this model|thinking can't be disabled/i;
-
-function refusesThinkingBudget(error: unknown): boolean {
+/**
+ * Which budgets a 400 from Google says the model refuses: every one ("thinking is not supported by
+ * this model") or 0 ("Thinking can't be disabled for this model"); undefined for any other error.
+ */
+function thinkingRefusal(error: unknown): 'every budget' | 'a zero budget' | undefined {
   const { status, message } = error as { status?: unknown; message?: unknown };
-  return status === 400 && typeof message === 'string' && THINKING_BUDGET_REFUSED.test(message);
+  if (status !== 400 || typeof message !== 'string') return undefined;
+  if (/thinking is not supported by this model/i.test(message)) return 'every budget';
+  if (/thinking can't be disabled/i.test(message)) return 'a zero budget';
+  return undefined;
 }
 
 function safeOrigin(baseURL: string): string {
