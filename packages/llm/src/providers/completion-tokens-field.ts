@@ -1,8 +1,5 @@
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 
-/** Which field carries the output token limit: older servers know `max_tokens` only. */
-export type MaxTokensField = 'max_tokens' | 'max_completion_tokens';
-
 /**
  * OpenAI's refusal of `max_tokens` by a reasoning model (gpt-5, o-series), as a proxy or Azure
  * passes it on: "Unsupported parameter: 'max_tokens' is not supported with this model. Use
@@ -16,12 +13,10 @@ export function refusesMaxTokens(error: unknown): boolean {
   return status === 400 && typeof message === 'string' && MAX_TOKENS_REFUSED.test(message);
 }
 
-/** `params` with its `max_tokens` moved to `field` (unchanged when it has none or `field` is `max_tokens`). */
-export function withMaxTokensField(
-  params: ChatCompletionCreateParamsStreaming,
-  field: MaxTokensField,
-): ChatCompletionCreateParamsStreaming {
-  if (field === 'max_tokens' || params.max_tokens === undefined || params.max_tokens === null) return params;
+/** `params` with its `max_tokens` moved to `max_completion_tokens`. */
+export function withCompletionTokens<Params extends ChatCompletionCreateParamsStreaming>(
+  params: Params,
+): Params {
   const { max_tokens: limit, ...rest } = params;
-  return { ...rest, max_completion_tokens: limit };
+  return { ...rest, max_completion_tokens: limit } as Params;
 }

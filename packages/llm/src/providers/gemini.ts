@@ -6,6 +6,7 @@ import { type GeminiErrorContext, toGeminiError } from './gemini-error.js';
 import { type GeminiThinkingOptions, toGeminiRequest } from './gemini-request.js';
 import { GeminiStreamState } from './gemini-stream.js';
 import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
+import { createRefusalGuard } from './refusal-guard.js';
 
 /** Where the Gemini Developer API lives. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -62,14 +63,31 @@ export async function createGeminiAdapter(
     thinkingBudget: options.thinkingBudget,
   };
   const logger = bindLogger(settings.logger, { provider: 'gemini', model: modelId });
-  // What the model refused of a request's effort: every budget (it has no thinking) or a budget of
-  // 0 (its thinking cannot be turned off). Later calls leave such an effort out; a configured
-  // budget still goes.
-  let refused: 'every budget' | 'a zero budget' | undefined;
-  const keepsEffort = (request: Omit<ChatRequest, 'signal'>) =>
-    request.reasoningEffort === undefined ||
-    refused === undefined ||
-    (refused === 'a zero budget' && request.reasoningEffort !== 'none');
+  // A client's reasoning effort is a hint: a model without thinking refuses every budget, one whose
+  // thinking cannot be turned off a budget of 0 (effort `none`); either answers without the effort.
+  // A configured budget still goes (and fails with Google's message).
+  const withoutEffort = <Request extends Omit<ChatRequest, 'signal'>>(request: Request): Request => ({
+    ...request,
+    reasoningEffort: undefined,
+  });
+  const anyEffort = createRefusalGuard<Omit<ChatRequest, 'signal'>>({
+    modelId,
+    logger,
+    carries: (request) => request.reasoningEffort !== undefined,
+    without: withoutEffort,
+    refusal: (error) =>
+      refusedThinking(error, /thinking is not supported by this model/i) ? 'reasoningEffort' : undefined,
+    message: 'the model has no thinking: sent without the reasoning effort',
+  });
+  const noEffort = createRefusalGuard<Omit<ChatRequest, 'signal'>>({
+    modelId,
+    logger,
+    carries: (request) => request.reasoningEffort === 'none',
+    without: withoutEffort,
+    refusal: (error) =>
+      refusedThinking(error, /thinking can't be disabled/i) ? 'reasoningEffort' : undefined,
+    message: "the model's thinking cannot be turned off: sent without the reasoning effort none",
+  });
 
   return {
     provider: 'gemini',
@@ -104,22 +122,7 @@ export async function createGeminiAdapter(
         });
       };
       try {
-        let chunks: Awaited<ReturnType<typeof open>>;
-        const kept = keepsEffort(request);
-        try {
-          chunks = await open(kept ? request : { ...request, reasoningEffort: undefined });
-        } catch (error) {
-          // A client's reasoning effort is a hint: a model without thinking, or one whose thinking
-          // cannot be turned off, answers without the budget it asked for.
-          const refusal = request.reasoningEffort !== undefined && kept ? thinkingRefusal(error) : undefined;
-          if (refusal === undefined) throw error;
-          refused = refused === undefined || refusal === 'every budget' ? refusal : refused;
-          logger.info(
-            { reasoningEffort: request.reasoningEffort },
-            'the model refuses that thinking budget: sent without the reasoning effort',
-          );
-          chunks = await open({ ...request, reasoningEffort: undefined });
-        }
+        const chunks = await anyEffort.send(request, (sent) => noEffort.send(sent, open));
         for await (const chunk of chunks) {
           for (const event of state.push(chunk)) {
             context.started = true;
@@ -135,16 +138,10 @@ export async function createGeminiAdapter(
   };
 }
 
-/**
- * Which budgets a 400 from Google says the model refuses: every one ("thinking is not supported by
- * this model") or 0 ("Thinking can't be disabled for this model"); undefined for any other error.
- */
-function thinkingRefusal(error: unknown): 'every budget' | 'a zero budget' | undefined {
+/** Whether `error` is Google's 400 with `words` about the thinking budget. */
+function refusedThinking(error: unknown, words: RegExp): boolean {
   const { status, message } = error as { status?: unknown; message?: unknown };
-  if (status !== 400 || typeof message !== 'string') return undefined;
-  if (/thinking is not supported by this model/i.test(message)) return 'every budget';
-  if (/thinking can't be disabled/i.test(message)) return 'a zero budget';
-  return undefined;
+  return status === 400 && typeof message === 'string' && words.test(message);
 }
 
 function safeOrigin(baseURL: string): string {

@@ -1,10 +1,12 @@
 import { bindLogger } from '../bound-logger.js';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
+import { LlmError } from '../llm-error.js';
 import { type OllamaErrorContext, ollamaHttpError, toOllamaError } from './ollama-error.js';
 import { type OllamaThink, toOllamaBody } from './ollama-request.js';
 import { OllamaStreamState, readOllamaLines } from './ollama-stream.js';
 import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
+import { createRefusalGuard } from './refusal-guard.js';
 
 /** Where a local Ollama listens. */
 export const OLLAMA_DEFAULT_BASE_URL = 'http://127.0.0.1:11434';
@@ -45,13 +47,19 @@ export async function createOllamaAdapter(
     headers,
   });
 
-  // Set once the model said it does not think: a client's reasoning effort is left out from then on.
-  let thinkRefused = false;
-  const bodyFor = (request: Omit<ChatRequest, 'signal'>) =>
-    toOllamaBody(modelId, thinkRefused ? { ...request, reasoningEffort: undefined } : request, {
-      think: options.think,
-      keepAlive: options.keepAlive,
-    });
+  // A client's reasoning effort is a hint (OpenWebUI's "Reasoning Effort" goes to every model): a
+  // model that does not think answers without it. A configured `think` still fails.
+  const effort = createRefusalGuard<Omit<ChatRequest, 'signal'>>({
+    modelId,
+    logger,
+    carries: (request) => request.reasoningEffort !== undefined,
+    without: (request) => ({ ...request, reasoningEffort: undefined }),
+    refusal: (error) =>
+      LlmError.isInstance(error) && error.status === 400 && /does not support thinking/i.test(error.message)
+        ? 'reasoningEffort'
+        : undefined,
+    message: 'the model does not think: sent without the reasoning effort',
+  });
 
   return {
     provider: 'ollama',
@@ -63,27 +71,12 @@ export async function createOllamaAdapter(
       }
       const state = new OllamaStreamState(modelId);
       try {
-        const post = () => client.post(`${host}/api/chat`, { json: bodyFor(request), signal });
-        let response = await post();
-        if (!response.ok) {
-          const text = await response.text();
-          // A client's reasoning effort is a hint (OpenWebUI's "Reasoning Effort" applies to every
-          // model): a model that does not think answers without it. A configured `think` still fails.
-          if (
-            response.status === 400 &&
-            request.reasoningEffort !== undefined &&
-            !thinkRefused &&
-            /does not support thinking/i.test(text)
-          ) {
-            thinkRefused = true;
-            logger.info(
-              { reasoningEffort: request.reasoningEffort },
-              'the model does not think: sent without the reasoning effort',
-            );
-            response = await post();
-            if (!response.ok) throw ollamaHttpError(response.status, await response.text(), context);
-          } else throw ollamaHttpError(response.status, text, context);
-        }
+        const response = await effort.send(request, async (sent) => {
+          const json = toOllamaBody(modelId, sent, { think: options.think, keepAlive: options.keepAlive });
+          const answer = await client.post(`${host}/api/chat`, { json, signal });
+          if (!answer.ok) throw ollamaHttpError(answer.status, await answer.text(), context);
+          return answer;
+        });
         if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
         for await (const chunk of readOllamaLines(response.body, modelId)) {
           for (const event of state.push(chunk)) {

@@ -3,7 +3,7 @@ import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
-import { type MaxTokensField, refusesMaxTokens, withMaxTokensField } from './completion-tokens-field.js';
+import { refusesMaxTokens, withCompletionTokens } from './completion-tokens-field.js';
 import { type PostJson, postWithFetch, type TextResponse } from './http-response.js';
 import { openAIChunks } from './openai-chunk-stream.js';
 import {
@@ -20,6 +20,7 @@ import {
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import type { ProviderFactory } from './provider-adapter.js';
+import { createRefusalGuard } from './refusal-guard.js';
 import { createSamplingGuard, refusedOpenAISampling } from './sampling-guard.js';
 import { postWithUndici } from './undici-post.js';
 
@@ -74,28 +75,18 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
 
   // `max_tokens` until the server says the model takes `max_completion_tokens` (a reasoning model
   // behind a proxy or Azure): then the limit goes in that field, for this model's later calls too.
-  let maxTokensField: MaxTokensField = 'max_tokens';
-  const sendLimited = (
-    params: ChatCompletionCreateParamsStreaming,
-    wholeAnswer: boolean,
-    signal: AbortSignal,
-  ) => {
-    const sent = send(withMaxTokensField(params, maxTokensField), wholeAnswer, signal);
-    if (maxTokensField === 'max_completion_tokens' || params.max_tokens == null) return sent;
-    return sent.catch((error: unknown) => {
-      if (!refusesMaxTokens(error)) throw error;
-      maxTokensField = 'max_completion_tokens';
-      settings.logger.info(
-        { model: modelId },
-        'the model takes max_completion_tokens: the limit is sent in it',
-      );
-      return send(withMaxTokensField(params, maxTokensField), wholeAnswer, signal);
-    });
-  };
+  const tokenLimit = createRefusalGuard<ChatCompletionCreateParamsStreaming>({
+    modelId,
+    logger: settings.logger,
+    carries: (params) => params.max_tokens != null,
+    without: withCompletionTokens,
+    refusal: (error) => (refusesMaxTokens(error) ? 'max_tokens' : undefined),
+    message: 'the model takes max_completion_tokens: the limit is sent in it',
+  });
 
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
     sampling.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (params) =>
-      sendLimited(params, request.wholeAnswer === true, signal),
+      tokenLimit.send(params, (sent) => send(sent, request.wholeAnswer === true, signal)),
     );
 
   const send = async (

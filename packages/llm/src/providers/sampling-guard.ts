@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { createRefusalGuard, type RefusalGuard } from './refusal-guard.js';
 
 /** The sampling fields of a provider's request body (Anthropic's has the first two only). */
 interface SamplingBody {
@@ -8,21 +9,8 @@ interface SamplingBody {
   presence_penalty?: number | null;
 }
 
-/** The fields {@link SamplingGuard} leaves out once a model refused one of them. */
+/** The fields a sampling guard leaves out once a model refused one of them. */
 const SAMPLING_FIELDS = ['temperature', 'top_p', 'frequency_penalty', 'presence_penalty'] as const;
-
-/** Sends a model's requests, and leaves out the sampling parameters once the model refused them. */
-export interface SamplingGuard {
-  /**
-   * `create(body)`; when the provider refuses it because the model takes no sampling parameter
-   * (a 400 before any output), `create` once more without them, and so for every later call of
-   * this model.
-   */
-  send<Body extends SamplingBody, Result>(
-    body: Body,
-    create: (body: Body) => Promise<Result>,
-  ): Promise<Result>;
-}
 
 /** Options of {@link createSamplingGuard}. */
 export interface SamplingGuardOptions {
@@ -33,31 +21,20 @@ export interface SamplingGuardOptions {
 }
 
 /**
- * A {@link SamplingGuard} for one model. Newer reasoning models take away the sampling parameters
- * (OpenAI's gpt-5 and o-series allow only the default `temperature` and `top_p` of 1 and no
- * penalties, Claude Opus 4.7 none at all) and refuse a request that sets them; a chat client that
- * sends its user's temperature should still get an answer. An info line says once that the model
- * refused them.
+ * A {@link RefusalGuard} of the sampling parameters, for one model. Newer reasoning models take
+ * them away (OpenAI's gpt-5 and o-series allow only the default `temperature` and `top_p` of 1 and
+ * no penalties, Claude Opus 4.7 none at all) and refuse a request that sets them; a chat client
+ * that sends its user's temperature should still get an answer.
  */
-export function createSamplingGuard(options: SamplingGuardOptions): SamplingGuard {
-  let refused = false;
-  return {
-    // Not async: a call without sampling parameters (most) gets `create`'s own promise.
-    send(body, create) {
-      if (refused) return create(withoutSampling(body));
-      if (!hasSampling(body)) return create(body);
-      return create(body).catch((error: unknown) => {
-        const parameter = options.refusedParameter(error);
-        if (parameter === undefined) throw error;
-        refused = true;
-        options.logger.info(
-          { model: options.modelId, parameter },
-          'the model refuses sampling parameters: sent without temperature, top_p and penalties',
-        );
-        return create(withoutSampling(body));
-      });
-    },
-  };
+export function createSamplingGuard(options: SamplingGuardOptions): RefusalGuard<SamplingBody> {
+  return createRefusalGuard<SamplingBody>({
+    modelId: options.modelId,
+    logger: options.logger,
+    carries: hasSampling,
+    without: withoutSampling,
+    refusal: options.refusedParameter,
+    message: 'the model refuses sampling parameters: sent without temperature, top_p and penalties',
+  });
 }
 
 function hasSampling(body: SamplingBody): boolean {
@@ -65,7 +42,6 @@ function hasSampling(body: SamplingBody): boolean {
 }
 
 function withoutSampling<Body extends SamplingBody>(body: Body): Body {
-  if (!hasSampling(body)) return body;
   const kept = { ...body };
   for (const field of SAMPLING_FIELDS) delete kept[field];
   return kept;
