@@ -82,6 +82,8 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     without: withCompletionTokens,
     refusal: (error) => (refusesMaxTokens(error) ? 'max_tokens' : undefined),
     message: 'the model takes max_completion_tokens: the limit is sent in it',
+    // One answer with `max_tokens` shows the server takes it: no guard on the hot path after that.
+    provenByAnswer: true,
   });
 
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>

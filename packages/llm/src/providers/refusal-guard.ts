@@ -24,6 +24,11 @@ export interface RefusalGuardOptions<Base> {
   refusal(error: unknown): string | undefined;
   /** The info line written once, when the model refused it. */
   message: string;
+  /**
+   * Whether one answer to a request with the part proves the model takes it whatever its value
+   * (a token limit field, not a sampling value): later calls then go as they are, unguarded.
+   */
+  provenByAnswer?: boolean;
 }
 
 /**
@@ -33,12 +38,18 @@ export interface RefusalGuardOptions<Base> {
  */
 export function createRefusalGuard<Base>(options: RefusalGuardOptions<Base>): RefusalGuard<Base> {
   let refused = false;
+  let proven = false;
+  const accepted = <Result>(result: Result): Result => {
+    proven = true;
+    return result;
+  };
   return {
-    // Not async: a call without the part (most) gets `create`'s own promise.
+    // Not async: a call without the part (most), or once proven, gets `create`'s own promise.
     send(input, create) {
-      if (!options.carries(input)) return create(input);
+      if (proven || !options.carries(input)) return create(input);
       if (refused) return create(options.without(input));
-      return create(input).catch((error: unknown) => {
+      const answered = options.provenByAnswer ? create(input).then(accepted) : create(input);
+      return answered.catch((error: unknown) => {
         const parameter = options.refusal(error);
         if (parameter === undefined) throw error;
         refused = true;
