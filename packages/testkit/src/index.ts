@@ -24,7 +24,11 @@ export {
   anthropicMessage,
   anthropicStreamEvents,
 } from './anthropic/anthropic-script.js';
-export type { AnthropicRejection, AnthropicValidationOptions } from './anthropic/anthropic-validate.js';
+export {
+  type AnthropicRejection,
+  type AnthropicValidationOptions,
+  anthropicMaxOutputTokens,
+} from './anthropic/anthropic-validate.js';
 export {
   type BinOptions,
   type BinProcess,
@@ -72,6 +76,7 @@ export {
   type OpenAIFake,
   type OpenAIFakeOptions,
   type OpenAIScriptFunction,
+  openAIMaxOutputTokens,
   startOpenAIFake,
 } from './openai/openai-fake.js';
 export {

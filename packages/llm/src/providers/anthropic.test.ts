@@ -493,6 +493,42 @@ describe('anthropic adapter: request shape', () => {
     expect(lastBody()).not.toHaveProperty('top_p');
   });
 
+  it("lowers max_tokens above the model's maximum to the maximum Anthropic names, from then on at once", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = { ...noopLogger, info: (object: object) => void lines.push({ ...object }) };
+    const haiku = await createAnthropicAdapter('claude-3-haiku-20240307', {
+      apiKey: API_KEY,
+      baseURL: fake.url,
+      headers: {},
+      fetch: globalThis.fetch,
+      logger,
+    });
+    const ask = async (request: Omit<ChatRequest, 'signal'>) => {
+      const events: ChatEvent[] = [];
+      for await (const event of haiku.stream(request, new AbortController().signal)) events.push(event);
+      return events;
+    };
+    // The default max_tokens (8192) is above Claude 3 Haiku's 4096.
+    const first = await ask({ messages: hi });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.map((request) => [request.body?.max_tokens, request.rejected?.message])).toEqual([
+      [
+        ANTHROPIC_DEFAULT_MAX_TOKENS,
+        'max_tokens: 8192 > 4096, which is the maximum allowed number of output tokens for claude-3-haiku-20240307',
+      ],
+      [4096, undefined],
+    ]);
+    expect(lines).toEqual([{ model: 'claude-3-haiku-20240307', requested: 8192, maximum: 4096 }]);
+    // Later calls above the maximum go at the maximum at once; a lower limit goes as it is.
+    await ask({ messages: hi, maxOutputTokens: 10_000 });
+    await ask({ messages: hi, maxOutputTokens: 1000 });
+    expect(fake.requests.slice(2).map((request) => [request.body?.max_tokens, request.rejected])).toEqual([
+      [4096, undefined],
+      [1000, undefined],
+    ]);
+    expect(lines).toHaveLength(1);
+  });
+
   it('does not resend a request refused for anything else', async () => {
     const { error } = await failure({ messages: [{ role: 'user', content: ' ' }], temperature: 0.2 });
     expect(error.code).toBe('invalid-request');

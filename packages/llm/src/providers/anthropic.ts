@@ -3,8 +3,9 @@ import type { ChatEvent } from '../chat-event.js';
 import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
-import { buildAnthropicRequest } from './anthropic-request.js';
+import { type AnthropicRequestBody, buildAnthropicRequest } from './anthropic-request.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
+import { anthropicStatedMaximum, createOutputLimitGuard } from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 import { createSamplingGuard } from './sampling-guard.js';
 
@@ -39,7 +40,8 @@ function hasAuthHeader(headers: Record<string, string>): boolean {
  * `fetch`, `baseURL` and `headers` are passed through; the SDK reads no API key or base URL from
  * the environment (a missing key is an `auth` error that names ANTHROPIC_API_KEY). A model that
  * refuses `temperature`/`top_p` (Claude Opus 4.7 and later answer 400 "deprecated for this model")
- * gets the request again without them, and no longer gets them from this adapter.
+ * gets the request again without them, and no longer gets them from this adapter. A `max_tokens`
+ * above the model's maximum (the 400 names it) goes again at that maximum, and so from then on.
  *
  * @example
  * const adapter = await createAnthropicAdapter('claude-sonnet-4-5', { apiKey, baseURL: undefined, headers: {}, fetch, logger: noopLogger });
@@ -67,6 +69,15 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
     logger: settings.logger,
     refusedParameter: refusedSamplingParameter,
   });
+  // The default `max_tokens` (8192) or a client's setting above a model's maximum (Claude 3 Haiku
+  // takes 4096) is lowered to the maximum Anthropic names in its 400.
+  const outputLimit = createOutputLimitGuard<AnthropicRequestBody>({
+    modelId,
+    logger: settings.logger,
+    limitOf: (body) => body.max_tokens,
+    withLimit: (body, limit) => ({ ...body, max_tokens: limit }),
+    statedMaximum: anthropicStatedMaximum,
+  });
 
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
@@ -83,7 +94,7 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
             });
           }
           return sampling.send(buildAnthropicRequest(modelId, request), (body) =>
-            client.messages.create(body, { signal }),
+            outputLimit.send(body, (sent) => client.messages.create(sent, { signal })),
           );
         },
         {

@@ -19,6 +19,12 @@ import {
 } from './openai-error-mapping.js';
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
+import {
+  createOutputLimitGuard,
+  openAIStatedMaximum,
+  openAITokenLimit,
+  withOpenAITokenLimit,
+} from './output-limit-guard.js';
 import type { ProviderFactory } from './provider-adapter.js';
 import { createRefusalGuard } from './refusal-guard.js';
 import { createSamplingGuard, refusedOpenAISampling } from './sampling-guard.js';
@@ -86,9 +92,20 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     provenByAnswer: true,
   });
 
+  // A limit above the model's maximum, when the server names the maximum in OpenAI's words.
+  const outputLimit = createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
+    modelId,
+    logger: settings.logger,
+    limitOf: openAITokenLimit,
+    withLimit: withOpenAITokenLimit,
+    statedMaximum: openAIStatedMaximum,
+  });
+
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
     sampling.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (params) =>
-      tokenLimit.send(params, (sent) => send(sent, request.wholeAnswer === true, signal)),
+      tokenLimit.send(params, (limited) =>
+        outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+      ),
     );
 
   const send = async (

@@ -579,3 +579,79 @@ describe('openai-compatible: a reasoning model behind the server that takes max_
     for (const request of reasoningFake.requests) expect(request.body).not.toHaveProperty('max_tokens');
   });
 });
+
+describe.each(['openai', 'openai-compatible'] as const)(
+  "%s: a token limit above the model's maximum",
+  (provider) => {
+    it('gets the request again at the maximum the server names, and later calls at once', async () => {
+      await using limitedFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
+      limitedFake.enqueue({ text: 'first' }, { text: 'second' }, { text: 'third' });
+      const lines: Array<{ object: object; message: string }> = [];
+      const logger = {
+        debug() {},
+        info: (object: object, message: string) => void lines.push({ object, message }),
+        warn() {},
+        error() {},
+        child() {
+          return logger;
+        },
+      };
+      const gpt4o = createModel(`${provider}:gpt-4o`, {
+        apiKey: KEY,
+        baseURL: limitedFake.baseURL,
+        env: {},
+        maxRetries: 0,
+        logger,
+      });
+      const field = provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
+      expect((await gpt4o.generate({ messages: hi, maxOutputTokens: 20_480 })).text).toBe('first');
+      expect(lines.filter((line) => /output token maximum/.test(line.message))).toEqual([
+        expect.objectContaining({ object: { model: 'gpt-4o', requested: 20_480, maximum: 16_384 } }),
+      ]);
+      expect((await gpt4o.generate({ messages: hi, maxOutputTokens: 50_000 })).text).toBe('second');
+      expect((await gpt4o.generate({ messages: hi, maxOutputTokens: 100 })).text).toBe('third');
+      // The refused request is not among the fake's accepted ones; the raw log has it.
+      expect(limitedFake.requests.map((request) => request.body[field])).toEqual([16_384, 16_384, 100]);
+      const chat = limitedFake.server.requests.filter((request) =>
+        request.path.endsWith('/chat/completions'),
+      );
+      expect(chat).toHaveLength(4);
+    });
+
+    it('passes on a refusal that names no lower maximum', async () => {
+      await using limitedFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
+      limitedFake.enqueue({
+        error: {
+          status: 400,
+          message:
+            'max_tokens is too large: 10. This model supports at most 20 completion tokens, whereas you provided 10.',
+        },
+      });
+      const gpt4o = createModel(`${provider}:gpt-4o`, {
+        apiKey: KEY,
+        baseURL: limitedFake.baseURL,
+        env: {},
+        maxRetries: 0,
+      });
+      await expect(gpt4o.generate({ messages: hi, maxOutputTokens: 10 })).rejects.toMatchObject({
+        code: 'invalid-request',
+      });
+      expect(limitedFake.requests).toHaveLength(1);
+    });
+  },
+);
+
+describe('openai-compatible: a reasoning model whose limit is both in the wrong field and too large', () => {
+  it('moves the limit to max_completion_tokens, then lowers it to the maximum', async () => {
+    await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
+    reasoningFake.enqueue({ text: 'ok' });
+    const o3 = createModel('openai-compatible:o3-mini', {
+      apiKey: KEY,
+      baseURL: reasoningFake.baseURL,
+      env: {},
+      maxRetries: 0,
+    });
+    expect((await o3.generate({ messages: hi, maxOutputTokens: 200_000 })).text).toBe('ok');
+    expect(reasoningFake.requests.map((request) => request.body.max_completion_tokens)).toEqual([100_000]);
+  });
+});

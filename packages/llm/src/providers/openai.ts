@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
 import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
+import {
+  createOutputLimitGuard,
+  openAIStatedMaximum,
+  openAITokenLimit,
+  withOpenAITokenLimit,
+} from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderFactory, ProviderSettings } from './provider-adapter.js';
 import { createSamplingGuard, refusedOpenAISampling } from './sampling-guard.js';
 
@@ -51,6 +58,13 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
   };
   const responseModel = `${provider}:${modelId}`;
   const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedOpenAISampling });
+  const outputLimit = createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
+    modelId,
+    logger,
+    limitOf: openAITokenLimit,
+    withLimit: withOpenAITokenLimit,
+    statedMaximum: openAIStatedMaximum,
+  });
 
   return {
     provider,
@@ -64,7 +78,7 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
         () =>
           sampling.send(
             toOpenAIRequest(modelId, request, { maxTokensField: 'max_completion_tokens' }),
-            (body) => client.chat.completions.create(body, { signal }),
+            (body) => outputLimit.send(body, (sent) => client.chat.completions.create(sent, { signal })),
           ),
         {
           responseModel,

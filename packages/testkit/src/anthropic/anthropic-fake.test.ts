@@ -175,6 +175,16 @@ describe('startAnthropicFake: what the API rejects', () => {
       /^`top_p` is deprecated for this model\.$/,
     ],
     [
+      "max_tokens above the model's maximum (Claude 3 Haiku: 4096)",
+      { ...minimal, model: 'claude-3-haiku-20240307', max_tokens: 8192 },
+      /^max_tokens: 8192 > 4096, which is the maximum allowed number of output tokens for claude-3-haiku-20240307$/,
+    ],
+    [
+      "max_tokens above the model's maximum (Claude Sonnet 4.5: 64000)",
+      { ...minimal, model: 'claude-sonnet-4-5-20250929', max_tokens: 128000 },
+      /^max_tokens: 128000 > 64000, which is the maximum/,
+    ],
+    [
       'tool_choice any without tools',
       { ...minimal, tool_choice: { type: 'any' } },
       /only be specified while providing tools/,

@@ -21,6 +21,26 @@ export interface AnthropicValidationOptions {
    * Opus 4.7 does (default: `claude-opus-4-7` and its dated versions).
    */
   samplingDeprecated?: (model: string) => boolean;
+  /**
+   * The most output tokens a model allows: a larger `max_tokens` is refused with Anthropic's 400
+   * that names the maximum (default {@link anthropicMaxOutputTokens}: Claude 3 models 4096, and so on;
+   * undefined, as for a made-up test model, allows any).
+   */
+  maxOutputTokens?: (model: string) => number | undefined;
+}
+
+/** Output token maximums of Claude models, as Anthropic's models overview lists them. */
+const MAX_OUTPUT_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^claude-3-(haiku|sonnet|opus)-/, 4096],
+  [/^claude-3-5-/, 8192],
+  [/^claude-3-7-sonnet/, 64000],
+  [/^claude-opus-4-(1-|2025)/, 32000],
+  [/^claude-(sonnet|haiku|opus)-4/, 64000],
+];
+
+/** The maximum `max_tokens` of a Claude model, or undefined for a model the table does not know. */
+export function anthropicMaxOutputTokens(model: string): number | undefined {
+  return MAX_OUTPUT_TOKENS.find(([pattern]) => pattern.test(model))?.[1];
 }
 
 /** Claude Opus 4.7 took the sampling parameters away (Anthropic's migration guide). */
@@ -153,6 +173,12 @@ export function checkAnthropicBody(
   if (body.max_tokens === undefined) return invalid('max_tokens: Field required');
   if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens) || body.max_tokens < 0) {
     return invalid('max_tokens: Input should be a valid integer greater than or equal to 0');
+  }
+  const maximum = (options.maxOutputTokens ?? anthropicMaxOutputTokens)(body.model);
+  if (maximum !== undefined && body.max_tokens > maximum) {
+    return invalid(
+      `max_tokens: ${body.max_tokens} > ${maximum}, which is the maximum allowed number of output tokens for ${body.model}`,
+    );
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     return invalid('stream: Input should be a valid boolean');

@@ -188,6 +188,28 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect((await post(fake, { ...ask, model: 'o3-mini', max_completion_tokens: 10 })).status).toBe(200);
   });
 
+  it("rejects a token limit above the model's maximum, naming the maximum as OpenAI does", async () => {
+    fake = await startOpenAIFake();
+    const response = await post(fake, { ...ask, model: 'gpt-4o', max_tokens: 20480 });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toEqual({
+      message:
+        'max_tokens is too large: 20480. This model supports at most 16384 completion tokens, whereas you provided 20480.',
+      type: 'invalid_request_error',
+      param: 'max_tokens',
+      code: 'invalid_value',
+    });
+    expect(
+      await errorOf(await post(fake, { ...ask, model: 'o4-mini', max_completion_tokens: 200000 })),
+    ).toMatchObject({ param: 'max_completion_tokens', message: expect.stringContaining('at most 100000') });
+    expect((await post(fake, { ...ask, model: 'gpt-4o', max_tokens: 16384 })).status).toBe(200);
+    // A model the table does not know takes any limit, unless the test says otherwise.
+    expect((await post(fake, { ...ask, model: 'my-model', max_tokens: 1_000_000 })).status).toBe(200);
+    await fake.close();
+    fake = await startOpenAIFake({ maxOutputTokens: () => 100 });
+    expect((await post(fake, { ...ask, model: 'my-model', max_tokens: 101 })).status).toBe(400);
+  });
+
   it('rejects a non-default temperature or top_p for reasoning models the way OpenAI does', async () => {
     fake = await startOpenAIFake();
     const response = await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 0.2 });

@@ -53,6 +53,27 @@ export interface OpenAIFakeOptions {
   reply?: OpenAIScript | OpenAIScriptFunction;
   /** Serve https with the testkit certificate. */
   tls?: boolean;
+  /**
+   * The most completion tokens a model allows: a larger `max_tokens` or `max_completion_tokens` is
+   * refused with OpenAI's 400 that names the maximum (default {@link openAIMaxOutputTokens};
+   * undefined allows any).
+   */
+  maxOutputTokens?: (model: string) => number | undefined;
+}
+
+/** Completion token maximums of OpenAI models, as OpenAI's model pages list them. */
+const MAX_OUTPUT_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^gpt-3\.5-turbo/, 4096],
+  [/^gpt-4-(turbo|\d{4}-preview)/, 4096],
+  [/^gpt-4o/, 16384],
+  [/^gpt-4\.1/, 32768],
+  [/^o\d/, 100000],
+  [/^gpt-5/, 128000],
+];
+
+/** The maximum completion tokens of an OpenAI model, or undefined for a model the table does not know. */
+export function openAIMaxOutputTokens(model: string): number | undefined {
+  return MAX_OUTPUT_TOKENS.find(([pattern]) => pattern.test(model))?.[1];
 }
 
 /** A running OpenAI fake. */
@@ -253,6 +274,17 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
         "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
         { param: 'max_tokens', code: 'unsupported_parameter' },
       );
+    }
+    for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
+      const asked = fields[name];
+      const maximum = (options.maxOutputTokens ?? openAIMaxOutputTokens)(fields.model);
+      if (typeof asked === 'number' && maximum !== undefined && asked > maximum) {
+        return envelope(
+          400,
+          `${name} is too large: ${asked}. This model supports at most ${maximum} completion tokens, whereas you provided ${asked}.`,
+          { param: name, code: 'invalid_value' },
+        );
+      }
     }
     if (REASONING_MODEL.test(fields.model)) {
       // Reasoning models sample at their own settings: any other value is refused.
