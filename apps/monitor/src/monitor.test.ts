@@ -133,6 +133,97 @@ describe('monitor against the fake cluster and the fake channels', () => {
     );
   });
 
+  it('a guest shut down through Proxmox is no alert, and a crash after it starts again is', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    const seconds = () => Math.floor(clock.getTime() / 1000);
+    // A shutdown from the web UI (a qmshutdown task that took 40 s), and a CT stopped with `pct stop`.
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'qmshutdown',
+      id: 101,
+      status: 'OK',
+      startTime: seconds() - 40,
+      durationSeconds: 40,
+    });
+    proxmox.stopGuest(101);
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'vzstop',
+      id: 200,
+      user: 'admin@pve',
+      status: 'OK',
+      startTime: seconds() - 5,
+      durationSeconds: 2,
+    });
+    proxmox.stopGuest(200);
+    await run(monitor, 'guests', 'guests', 'guests');
+    expect(delivered().telegram).toEqual([]);
+    // It stays quiet while stopped, and running again is no "resolved" notice either.
+    proxmox.startGuest(101);
+    await run(monitor, 'guests', 'guests');
+    expect(delivered().telegram).toEqual([]);
+    // Stopped with no task (a crash): the old shutdown task does not count.
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests', 'guests');
+    expect(delivered().telegram).toEqual(['<b>🟠 VM 101 (docker-host) stopped</b>']);
+  });
+
+  it('a stop task that failed, belongs to another guest, or ended before the last run does not silence', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    const seconds = () => Math.floor(clock.getTime() / 1000);
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'qmshutdown',
+      id: 101,
+      status: 'VM quit/powerdown failed',
+      startTime: seconds() - 200,
+      durationSeconds: 180,
+    });
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'qmstop',
+      id: 101,
+      status: 'OK',
+      startTime: seconds() - 3000,
+      durationSeconds: 5,
+    });
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'qmstop',
+      id: 100,
+      status: 'OK',
+      startTime: seconds() - 10,
+      durationSeconds: 5,
+    });
+    proxmox.stopGuest(101);
+    await run(monitor, 'guests');
+    expect(delivered().telegram).toEqual(['<b>🟠 VM 101 (docker-host) stopped</b>']);
+  });
+
+  it('a shutdown still running counts; a task list that cannot be read alerts as before', async () => {
+    const monitor = monitorOn(testStore.store);
+    await run(monitor, 'guests');
+    const seconds = () => Math.floor(clock.getTime() / 1000);
+    proxmox.addTask({ node: 'pve1', type: 'qmshutdown', id: 100, startTime: seconds() - 10 });
+    proxmox.stopGuest(100);
+    await run(monitor, 'guests', 'guests');
+    expect(delivered().telegram).toEqual([]);
+    proxmox.denyPermission(/\/nodes\/pve1\/tasks/, '/nodes/pve1, Sys.Audit');
+    proxmox.addTask({
+      node: 'pve1',
+      type: 'vzshutdown',
+      id: 200,
+      status: 'OK',
+      startTime: seconds() - 10,
+      durationSeconds: 3,
+    });
+    proxmox.stopGuest(200);
+    await run(monitor, 'guests');
+    expect(delivered().telegram).toEqual(['<b>🟠 CT 200 (pihole) stopped</b>']);
+  });
+
   it('waits for the failure threshold before firing', async () => {
     const monitor = monitorOn(testStore.store, {
       rules: {

@@ -4,8 +4,9 @@ import { type ProxmoxClient, ProxmoxError } from '@haia/proxmox';
 import type { Logger } from 'pino';
 import { type AlertNotification, evaluateCheck } from './alert-engine.js';
 import { checkCeph } from './checks/ceph-check.js';
-import { checkGuests, type GuestMemory } from './checks/guest-check.js';
+import { checkGuests, type GuestMemory, newlyStoppedGuests } from './checks/guest-check.js';
 import { checkNodes } from './checks/node-check.js';
+import { findStopsOnPurpose } from './checks/stop-tasks.js';
 import { checkStorage } from './checks/storage-check.js';
 import { checkTasks } from './checks/task-check.js';
 import type { MonitorMetrics } from './metrics.js';
@@ -83,7 +84,23 @@ export function createMonitor(options: MonitorOptions): Monitor {
       case 'guests': {
         const resources = await client.clusterResources({ signal });
         const memory = await store.getState<GuestMemory>('guests.running');
-        const result = checkGuests(resources, memory);
+        const checkedAt = now();
+        const stopped = newlyStoppedGuests(resources, memory);
+        // A guest someone shut down through Proxmox is no alert: look for the task that stopped it.
+        const previousRunAt = memory?.checkedAt
+          ? new Date(memory.checkedAt)
+          : new Date(checkedAt.getTime() - rules.vmIntervalMs);
+        const onPurpose =
+          stopped.length > 0
+            ? await findStopsOnPurpose(client, stopped, previousRunAt, { logger, signal })
+            : new Map();
+        for (const [vmid, task] of onPurpose) {
+          logger.info(
+            { vmid: Number(vmid), node: task.node, task: task.type, user: task.user },
+            'a guest was stopped through Proxmox: no alert',
+          );
+        }
+        const result = checkGuests(resources, memory, checkedAt, new Set(onPurpose.keys()));
         await store.setState('guests.running', result.memory);
         return result.outcome;
       }

@@ -1,20 +1,42 @@
-import type { ClusterResources } from '@haia/proxmox';
+import type { ClusterResources, Guest } from '@haia/proxmox';
 import type { CheckOutcome, Observation } from '../observation.js';
 import { guestLabel } from './units.js';
 
-/** What the guest check remembers between runs: the guests that were running. */
+/** What the guest check remembers between runs: the guests that were running, and when it ran. */
 export interface GuestMemory {
   running: string[];
+  /** ISO time of the run (absent in memory written before it was kept). */
+  checkedAt?: string;
+}
+
+/**
+ * The guests that were running at the previous run and are stopped now, on online nodes: the ones
+ * whose stop may have been asked for (see `findStopsOnPurpose`) before {@link checkGuests} alerts.
+ */
+export function newlyStoppedGuests(resources: ClusterResources, memory: GuestMemory | undefined): Guest[] {
+  const wasRunning = new Set(memory?.running ?? []);
+  const offlineNodes = new Set(resources.nodes.filter((node) => !node.online).map((node) => node.node));
+  return resources.guests.filter(
+    (guest) =>
+      !guest.template &&
+      guest.status !== 'running' &&
+      wasRunning.has(String(guest.vmid)) &&
+      !offlineNodes.has(guest.node),
+  );
 }
 
 /**
  * Guests that were running at the previous run and are stopped now. Guests on an offline node are
  * left to the node check (one alert for the node, not one per guest): their state cannot be seen, so
- * their alerts stay as they are (`unknown`), neither resolved nor new. Templates are ignored.
+ * their alerts stay as they are (`unknown`), neither resolved nor new. Templates are ignored. A
+ * guest in `stoppedOnPurpose` (its vmid: someone shut it down through Proxmox) is not alerted and is
+ * forgotten as running, so it stays quiet until it runs again. `checkedAt` is this run's time.
  */
 export function checkGuests(
   resources: ClusterResources,
   memory: GuestMemory | undefined,
+  checkedAt: Date,
+  stoppedOnPurpose: ReadonlySet<string> = new Set(),
 ): { outcome: CheckOutcome; memory: GuestMemory } {
   const offlineNodes = new Set(resources.nodes.filter((node) => !node.online).map((node) => node.node));
   const wasRunning = new Set(memory?.running ?? []);
@@ -40,7 +62,7 @@ export function checkGuests(
       });
       continue;
     }
-    if (!wasRunning.has(id)) continue;
+    if (!wasRunning.has(id) || stoppedOnPurpose.has(id)) continue;
     running.push(id);
     observations.push({
       key: `guest:${id}`,
@@ -55,5 +77,8 @@ export function checkGuests(
       ],
     });
   }
-  return { outcome: { check: 'guests', observations, unknown }, memory: { running } };
+  return {
+    outcome: { check: 'guests', observations, unknown },
+    memory: { running, checkedAt: checkedAt.toISOString() },
+  };
 }
