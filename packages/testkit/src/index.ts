@@ -25,6 +25,10 @@ export {
   anthropicStreamEvents,
 } from './anthropic/anthropic-script.js';
 export {
+  type AnthropicThinkingSupport,
+  anthropicThinkingSupport,
+} from './anthropic/anthropic-thinking-rules.js';
+export {
   type AnthropicRejection,
   type AnthropicValidationOptions,
   anthropicMaxOutputTokens,

@@ -1,4 +1,9 @@
-import { type AnthropicFake, anthropicError, startAnthropicFake } from '@haia/testkit';
+import {
+  type AnthropicFake,
+  anthropicError,
+  anthropicThinkingSupport,
+  startAnthropicFake,
+} from '@haia/testkit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../chat-event.js';
 import { collectStream } from '../collect-stream.js';
@@ -748,6 +753,171 @@ describe('the fake, read by the real SDK directly', () => {
       type: 'tool_use',
       id: 'toolu_x',
       input: { q: 'a "quoted" value', n: [1, 2] },
+    });
+  });
+});
+
+describe('anthropic adapter: reasoning effort as thinking', () => {
+  const infoLines: Array<Record<string, unknown>> = [];
+  const logger = { ...noopLogger, info: (object: object) => void infoLines.push({ ...object }) };
+  beforeEach(() => {
+    infoLines.length = 0;
+  });
+  const adapterFor = (modelId: string) =>
+    createAnthropicAdapter(modelId, {
+      apiKey: API_KEY,
+      baseURL: fake.url,
+      headers: {},
+      fetch: globalThis.fetch,
+      logger,
+    });
+  const ask = async (model: ProviderAdapter, request: Omit<ChatRequest, 'signal'>) => {
+    const events: ChatEvent[] = [];
+    for await (const event of model.stream(request, new AbortController().signal)) events.push(event);
+    return events;
+  };
+  const thought = {
+    content: [
+      { type: 'thinking' as const, thinking: 'Check the node first.', signature: 'sig-1' },
+      { type: 'text' as const, text: 'pve1 is up.' },
+    ],
+  };
+
+  it('asks a 4.5 model for a thinking budget on top of max_tokens, without sampling values', async () => {
+    const sonnet = await adapterFor('claude-sonnet-4-5-20250929');
+    fake.enqueue(thought);
+    const events = await ask(sonnet, { messages: hi, reasoningEffort: 'medium', temperature: 0.3 });
+    expect(lastBody()).toMatchObject({
+      thinking: { type: 'enabled', budget_tokens: 8192 },
+      max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS + 8192,
+    });
+    expect(lastBody()).not.toHaveProperty('temperature');
+    expect(lastBody()).not.toHaveProperty('output_config');
+    expect(
+      events
+        .filter((event) => event.type === 'reasoning-delta')
+        .map((event) => event.text)
+        .join(''),
+    ).toBe('Check the node first.');
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
+  });
+
+  it('asks Opus 4.7 for adaptive thinking at the effort, with the thinking text shown', async () => {
+    const opus = await adapterFor('claude-opus-4-7');
+    fake.enqueue(thought);
+    await ask(opus, { messages: hi, reasoningEffort: 'high', maxOutputTokens: 2000 });
+    expect(lastBody()).toMatchObject({
+      thinking: { type: 'adaptive', display: 'summarized' },
+      output_config: { effort: 'high' },
+      max_tokens: 2000 + 16_384,
+    });
+    expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
+  });
+
+  it('learns from the refusals which kind of thinking a model takes, or that it takes none', async () => {
+    // A name the adapter cannot place (a proxy's), for a model that takes adaptive thinking only.
+    await fake.close();
+    fake = await startAnthropicFake({
+      apiKey: API_KEY,
+      thinkingSupport: (model) => (model === 'team-claude' ? 'adaptive' : anthropicThinkingSupport(model)),
+    });
+    const proxied = await adapterFor('team-claude');
+    await ask(proxied, { messages: hi, reasoningEffort: 'low' });
+    expect(fake.requests.map((request) => (request.body?.thinking as { type?: string }).type)).toEqual([
+      'enabled',
+      'adaptive',
+    ]);
+    expect(fake.requests[0]?.rejected?.message).toMatch(/"thinking\.type\.enabled" is not supported/);
+    await ask(proxied, { messages: hi, reasoningEffort: 'low' });
+    expect(fake.requests).toHaveLength(3);
+    expect(lastBody()).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    expect(infoLines).toEqual([{ model: 'team-claude', from: 'manual', to: 'adaptive' }]);
+
+    // A model that cannot think gets the request without thinking, and so from then on (Claude 3.5
+    // Haiku's 8192 output tokens also lower the limit that made room for the thinking).
+    fake.requests.length = 0;
+    const haiku = await adapterFor('claude-3-5-haiku-20241022');
+    const answer = await ask(haiku, { messages: hi, reasoningEffort: 'high' });
+    expect(answer.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.map((request) => request.rejected?.message)).toContain(
+      "'claude-3-5-haiku-20241022' does not support thinking.",
+    );
+    expect(lastBody()).not.toHaveProperty('thinking');
+    const first = fake.requests.length;
+    await ask(haiku, { messages: hi, reasoningEffort: 'high' });
+    expect(fake.requests).toHaveLength(first + 1);
+    expect(lastBody()).not.toHaveProperty('thinking');
+    expect(lastBody()).toMatchObject({ max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS });
+  });
+
+  it('does not think with a forced tool call or in a tool loop that began without thinking, or for none', async () => {
+    const sonnet = await adapterFor('claude-sonnet-4-5');
+    await ask(sonnet, {
+      messages: hi,
+      tools: [weatherTool],
+      toolChoice: 'required',
+      reasoningEffort: 'high',
+    });
+    expect(lastBody()).not.toHaveProperty('thinking');
+    await ask(sonnet, {
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool-call', toolCallId: 'toolu_1', toolName: 'get_weather', input: { city: 'Paris' } },
+          ],
+        },
+        {
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: 'toolu_1', toolName: 'get_weather', output: 'sunny' }],
+        },
+      ],
+      tools: [weatherTool],
+      reasoningEffort: 'high',
+    });
+    expect(lastBody()).not.toHaveProperty('thinking');
+    await ask(sonnet, { messages: hi, reasoningEffort: 'none', temperature: 0.2 });
+    expect(lastBody()).not.toHaveProperty('thinking');
+    expect(lastBody()).toMatchObject({ temperature: 0.2 });
+    expect(fake.requests.every((request) => request.rejected === undefined)).toBe(true);
+  });
+
+  it('thinks on in a tool loop whose assistant message kept its signed thinking', async () => {
+    const sonnet = await adapterFor('claude-sonnet-4-5');
+    await ask(sonnet, {
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'reasoning', text: 'Ask the tool.', signature: 'sig-1' },
+            { type: 'tool-call', toolCallId: 'toolu_1', toolName: 'get_weather', input: { city: 'Paris' } },
+          ],
+        },
+        {
+          role: 'tool',
+          content: [{ type: 'tool-result', toolCallId: 'toolu_1', toolName: 'get_weather', output: 'sunny' }],
+        },
+      ],
+      tools: [weatherTool],
+      reasoningEffort: 'low',
+    });
+    expect(lastBody()).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+  });
+
+  it('keeps the thinking budget below a max_tokens lowered to the model maximum', async () => {
+    const opus41 = await adapterFor('claude-opus-4-1-20250805');
+    await ask(opus41, { messages: hi, reasoningEffort: 'xhigh' });
+    expect(fake.requests.map((request) => request.rejected?.message)).toEqual([
+      expect.stringContaining('> 32000, which is the maximum allowed number of output tokens'),
+      undefined,
+    ]);
+    expect(lastBody()).toMatchObject({
+      max_tokens: 32_000,
+      thinking: { type: 'enabled', budget_tokens: 16_000 },
     });
   });
 });

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
 import { type AnthropicRequestBody, buildAnthropicRequest } from './anthropic-request.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
+import { createThinkingGuard, withThinking, withThinkingLimit } from './anthropic-thinking.js';
 import { anthropicStatedMaximum, createOutputLimitGuard } from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 import { createSamplingGuard } from './sampling-guard.js';
@@ -75,9 +76,11 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
     modelId,
     logger: settings.logger,
     limitOf: (body) => body.max_tokens,
-    withLimit: (body, limit) => ({ ...body, max_tokens: limit }),
+    withLimit: (body, limit) => withThinkingLimit(body, limit) as typeof body,
     statedMaximum: anthropicStatedMaximum,
   });
+  // A request's reasoning effort: adaptive thinking or a thinking budget, whichever the model takes.
+  const thinking = createThinkingGuard(modelId, settings.logger);
 
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
@@ -93,8 +96,15 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
               model: modelId,
             });
           }
-          return sampling.send(buildAnthropicRequest(modelId, request), (body) =>
-            outputLimit.send(body, (sent) => client.messages.create(sent, { signal })),
+          const body = buildAnthropicRequest(modelId, request);
+          const thinks = request.reasoningEffort !== undefined && request.reasoningEffort !== 'none';
+          return thinking.send(
+            (mode) => withThinking(body, request, mode),
+            (built) =>
+              sampling.send(built, (unsampled) =>
+                outputLimit.send(unsampled, (sent) => client.messages.create(sent, { signal })),
+              ),
+            thinks,
           );
         },
         {

@@ -185,6 +185,70 @@ describe('startAnthropicFake: what the API rejects', () => {
       /^max_tokens: 128000 > 64000, which is the maximum/,
     ],
     [
+      'thinking for a model without it (Claude 3.5 Haiku)',
+      { ...minimal, model: 'claude-3-5-haiku-20241022', thinking: { type: 'enabled', budget_tokens: 2048 } },
+      /^'claude-3-5-haiku-20241022' does not support thinking\.$/,
+    ],
+    [
+      'a manual thinking budget for a model with adaptive thinking only (Opus 4.7)',
+      {
+        ...minimal,
+        model: 'claude-opus-4-7',
+        max_tokens: 4096,
+        thinking: { type: 'enabled', budget_tokens: 2048 },
+      },
+      /^"thinking\.type\.enabled" is not supported for this model\. Use "thinking\.type\.adaptive"/,
+    ],
+    [
+      'adaptive thinking for a model with manual budgets only (Haiku 4.5)',
+      { ...minimal, model: 'claude-haiku-4-5-20251001', thinking: { type: 'adaptive' } },
+      /^adaptive thinking is not supported on this model$/,
+    ],
+    [
+      'a thinking budget under 1024',
+      { ...minimal, max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 512 } },
+      /budget_tokens: Input should be greater than or equal to 1024/,
+    ],
+    [
+      'a thinking budget not below max_tokens',
+      { ...minimal, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 2048 } },
+      /^`max_tokens` must be greater than `thinking\.budget_tokens`/,
+    ],
+    [
+      'a temperature while thinking',
+      { ...minimal, temperature: 0.2, thinking: { type: 'adaptive' } },
+      /may only be set to 1 when thinking is enabled/,
+    ],
+    [
+      'forced tool use while thinking',
+      {
+        ...minimal,
+        tools: [{ name: 'w', input_schema: { type: 'object' } }],
+        tool_choice: { type: 'any' },
+        thinking: { type: 'adaptive' },
+      },
+      /^Thinking may not be enabled when tool_choice forces tool use\.$/,
+    ],
+    [
+      'a tool loop whose assistant message does not start with its thinking, while thinking',
+      {
+        ...minimal,
+        thinking: { type: 'adaptive' },
+        tools: [{ name: 'w', input_schema: { type: 'object' } }],
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'w', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] },
+        ],
+      },
+      /^messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`/,
+    ],
+    [
+      'an unknown effort',
+      { ...minimal, output_config: { effort: 'extreme' } },
+      /^output_config\.effort: Input should be/,
+    ],
+    [
       'tool_choice any without tools',
       { ...minimal, tool_choice: { type: 'any' } },
       /only be specified while providing tools/,

@@ -1,3 +1,9 @@
+import {
+  type AnthropicThinkingSupport,
+  anthropicThinkingSupport,
+  checkAnthropicThinking,
+} from './anthropic-thinking-rules.js';
+
 /** Why the fake rejects a request, in the real API's terms. */
 export interface AnthropicRejection {
   status: number;
@@ -27,6 +33,12 @@ export interface AnthropicValidationOptions {
    * undefined, as for a made-up test model, allows any).
    */
   maxOutputTokens?: (model: string) => number | undefined;
+  /**
+   * Which `thinking` configurations a model takes (default {@link anthropicThinkingSupport}: none
+   * for Claude 3.5 and older, manual budgets for 3.7 Sonnet to the 4.5 models, both for the 4.6
+   * models, adaptive only from Opus 4.7; a model it does not know takes both).
+   */
+  thinkingSupport?: (model: string) => AnthropicThinkingSupport;
 }
 
 /** Output token maximums of Claude models, as Anthropic's models overview lists them. */
@@ -331,5 +343,5 @@ export function checkAnthropicBody(
         : [];
     previousRole = role;
   }
-  return undefined;
+  return checkAnthropicThinking(body, options.thinkingSupport ?? anthropicThinkingSupport);
 }
