@@ -97,7 +97,7 @@ describe('seed, penalties and reasoning effort on the wire', () => {
     }
   });
 
-  it('anthropic has none of them and leaves them out (its API would refuse unknown fields)', async () => {
+  it('anthropic has no seed or penalties and leaves them out; the effort turns thinking on', async () => {
     const fake = await startAnthropicFake({ apiKey: 'sk-ant-sampling-key-123456' });
     try {
       const model = createModel('anthropic:claude-test', {
@@ -109,9 +109,10 @@ describe('seed, penalties and reasoning effort on the wire', () => {
       const result = await model.generate({ messages: hi, ...sampling });
       expect(result.finishReason).toBe('stop');
       const body = fake.requests.at(-1)?.body ?? {};
-      for (const key of ['seed', 'frequency_penalty', 'presence_penalty', 'reasoning_effort', 'thinking']) {
+      for (const key of ['seed', 'frequency_penalty', 'presence_penalty', 'reasoning_effort']) {
         expect(body).not.toHaveProperty(key);
       }
+      expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 16_384 });
     } finally {
       await fake.close();
     }
