@@ -6,6 +6,7 @@ import { LlmError } from '../llm-error.js';
 import { refusesMaxTokens, withCompletionTokens } from './completion-tokens-field.js';
 import { type PostJson, postWithFetch, type TextResponse } from './http-response.js';
 import { openAIChunks } from './openai-chunk-stream.js';
+import { createOpenAIEffortGuard } from './openai-effort-guard.js';
 import {
   isAbortError,
   type OpenAIErrorBody,
@@ -101,10 +102,15 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     statedMaximum: openAIStatedMaximum,
   });
 
+  // A client's reasoning effort sent to a model that does not reason (a proxy passing OpenAI's 400 on).
+  const effort = createOpenAIEffortGuard(modelId, settings.logger);
+
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
-    sampling.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (params) =>
-      tokenLimit.send(params, (limited) =>
-        outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+    effort.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (body) =>
+      sampling.send(body, (params) =>
+        tokenLimit.send(params, (limited) =>
+          outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+        ),
       ),
     );
 

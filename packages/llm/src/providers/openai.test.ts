@@ -655,3 +655,51 @@ describe('openai-compatible: a reasoning model whose limit is both in the wrong 
     expect(reasoningFake.requests.map((request) => request.body.max_completion_tokens)).toEqual([100_000]);
   });
 });
+
+describe.each(['openai', 'openai-compatible'] as const)(
+  '%s: a reasoning effort sent to a model that does not reason',
+  (provider) => {
+    it('gets the request again without it, and later calls leave it out', async () => {
+      await using plainFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
+      plainFake.enqueue({ text: 'first' }, { text: 'second' });
+      const lines: Array<{ object: object; message: string }> = [];
+      const logger = {
+        debug() {},
+        info: (object: object, message: string) => void lines.push({ object, message }),
+        warn() {},
+        error() {},
+        child() {
+          return logger;
+        },
+      };
+      const gpt4o = createModel(`${provider}:gpt-4o`, {
+        apiKey: KEY,
+        baseURL: plainFake.baseURL,
+        env: {},
+        maxRetries: 0,
+        logger,
+      });
+      expect((await gpt4o.generate({ messages: hi, reasoningEffort: 'high' })).text).toBe('first');
+      expect((await gpt4o.generate({ messages: hi, reasoningEffort: 'low' })).text).toBe('second');
+      expect(plainFake.requests).toHaveLength(2);
+      for (const request of plainFake.requests) expect(request.body).not.toHaveProperty('reasoning_effort');
+      const chat = plainFake.server.requests.filter((request) => request.path.endsWith('/chat/completions'));
+      expect(chat).toHaveLength(3);
+      expect(lines.filter((line) => /reasoning effort/.test(line.message))).toEqual([
+        expect.objectContaining({ object: { model: 'gpt-4o', parameter: 'reasoning_effort' } }),
+      ]);
+    });
+
+    it('still sends it to a reasoning model', async () => {
+      await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
+      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
+        apiKey: KEY,
+        baseURL: reasoningFake.baseURL,
+        env: {},
+        maxRetries: 0,
+      });
+      await gpt5.generate({ messages: hi, reasoningEffort: 'high' });
+      expect(reasoningFake.requests[0]?.body).toMatchObject({ reasoning_effort: 'high' });
+    });
+  },
+);

@@ -210,6 +210,20 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect((await post(fake, { ...ask, model: 'my-model', max_tokens: 101 })).status).toBe(400);
   });
 
+  it('rejects reasoning_effort for a model that does not reason, the way OpenAI does', async () => {
+    fake = await startOpenAIFake();
+    const response = await post(fake, { ...ask, model: 'gpt-4o', reasoning_effort: 'high' });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toEqual({
+      message: "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+      type: 'invalid_request_error',
+      param: 'reasoning_effort',
+      code: 'unsupported_parameter',
+    });
+    expect((await post(fake, { ...ask, model: 'gpt-5-mini', reasoning_effort: 'high' })).status).toBe(200);
+    expect((await post(fake, { ...ask, model: 'gpt-5-chat-latest', temperature: 0.2 })).status).toBe(200);
+  });
+
   it('rejects a non-default temperature or top_p for reasoning models the way OpenAI does', async () => {
     fake = await startOpenAIFake();
     const response = await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 0.2 });

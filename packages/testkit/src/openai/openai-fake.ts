@@ -124,6 +124,9 @@ function envelope(
  */
 const REASONING_MODEL = /^(o\d|gpt-5)/;
 
+/** Models that do not reason (gpt-4o, gpt-4.1, gpt-5-chat): they reject `reasoning_effort`. */
+const NON_REASONING_MODEL = /^(gpt-3\.5|gpt-4|chatgpt-|gpt-5-chat)/;
+
 /**
  * OpenAI's tool-message rules: every `tool` message answers a `tool_calls` id of the assistant
  * message before it, and every such id is answered before the next non-tool message.
@@ -286,7 +289,13 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
         );
       }
     }
-    if (REASONING_MODEL.test(fields.model)) {
+    if (fields.reasoning_effort != null && NON_REASONING_MODEL.test(fields.model)) {
+      return envelope(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", {
+        param: 'reasoning_effort',
+        code: 'unsupported_parameter',
+      });
+    }
+    if (REASONING_MODEL.test(fields.model) && !NON_REASONING_MODEL.test(fields.model)) {
       // Reasoning models sample at their own settings: any other value is refused.
       for (const name of ['temperature', 'top_p'] as const) {
         const value = fields[name];
