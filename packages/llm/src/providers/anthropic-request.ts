@@ -192,7 +192,10 @@ export function buildAnthropicRequest(
     body.tools = tools.map(toAnthropicTool);
     if (request.toolChoice) body.tool_choice = toAnthropicToolChoice(request.toolChoice);
   }
-  if (request.stop && request.stop.length > 0) body.stop_sequences = [...request.stop];
+  // Anthropic refuses an empty or whitespace-only stop sequence ("\n" is a common one for OpenAI
+  // models) with a 400 for the whole request; it cannot stop there, so such a sequence is left out.
+  const stops = request.stop?.filter((stop) => stop.trim() !== '') ?? [];
+  if (stops.length > 0) body.stop_sequences = stops;
   // OpenAI's scale is 0 to 2, Anthropic's 0 to 1 (it refuses more with a 400): clamped.
   if (request.temperature !== undefined) body.temperature = Math.min(1, Math.max(0, request.temperature));
   // Current models refuse both with a 400 ("cannot both be specified"); Anthropic's advice is to

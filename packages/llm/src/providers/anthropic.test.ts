@@ -534,6 +534,16 @@ describe('anthropic adapter: request shape', () => {
     expect(lines).toHaveLength(1);
   });
 
+  it('leaves out the stop sequences Anthropic refuses: empty or only whitespace', async () => {
+    const events = await run({ messages: hi, stop: ['\n\n', 'END', '', ' \t'] });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect(lastBody().stop_sequences).toEqual(['END']);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    await run({ messages: hi, stop: ['\n'] });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect(lastBody()).not.toHaveProperty('stop_sequences');
+  });
+
   it('does not resend a request refused for anything else', async () => {
     const { error } = await failure({ messages: [{ role: 'user', content: ' ' }], temperature: 0.2 });
     expect(error.code).toBe('invalid-request');

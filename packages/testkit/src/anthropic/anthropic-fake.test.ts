@@ -160,6 +160,16 @@ describe('startAnthropicFake: what the API rejects', () => {
       /input_schema/,
     ],
     [
+      'an empty stop sequence',
+      { ...minimal, stop_sequences: ['END', ''] },
+      /^stop_sequences: each stop sequence must be non-empty$/,
+    ],
+    [
+      'a whitespace-only stop sequence',
+      { ...minimal, stop_sequences: ['\n\n'] },
+      /^stop_sequences: each stop sequence must contain non-whitespace$/,
+    ],
+    [
       'temperature and top_p together (as current models refuse them)',
       { ...minimal, temperature: 0.5, top_p: 0.9 },
       /cannot both be specified/,

@@ -203,11 +203,15 @@ export function checkAnthropicBody(
     }
   }
   if (body.stop_sequences !== undefined) {
-    if (
-      !Array.isArray(body.stop_sequences) ||
-      body.stop_sequences.some((item) => typeof item !== 'string' || item.trim() === '')
-    ) {
-      return invalid('stop_sequences: each stop sequence must be a non-empty string');
+    if (!Array.isArray(body.stop_sequences) || body.stop_sequences.some((item) => typeof item !== 'string')) {
+      return invalid('stop_sequences: Input should be a valid list of strings');
+    }
+    if (body.stop_sequences.some((item) => item === '')) {
+      return invalid('stop_sequences: each stop sequence must be non-empty');
+    }
+    // "\n" or "\n\n" (common stops for OpenAI models) are refused.
+    if (body.stop_sequences.some((item) => item.trim() === '')) {
+      return invalid('stop_sequences: each stop sequence must contain non-whitespace');
     }
   }
   if (
