@@ -23,6 +23,7 @@ import { mapOpenAIStream } from './openai-stream.js';
 import {
   createOutputLimitGuard,
   openAIStatedMaximum,
+  openAIStatedRoom,
   openAITokenLimit,
   withOpenAITokenLimit,
 } from './output-limit-guard.js';
@@ -100,6 +101,8 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     limitOf: openAITokenLimit,
     withLimit: withOpenAITokenLimit,
     statedMaximum: openAIStatedMaximum,
+    // vLLM: a limit that does not fit beside this prompt goes again with the room that is left.
+    statedRoom: openAIStatedRoom,
   });
 
   // A client's reasoning effort sent to a model that does not reason (a proxy passing OpenAI's 400 on).

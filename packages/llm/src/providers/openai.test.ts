@@ -703,3 +703,48 @@ describe.each(['openai', 'openai-compatible'] as const)(
     });
   },
 );
+
+describe('openai-compatible: a token limit that does not fit beside the prompt (vLLM)', () => {
+  it.each([
+    "'max_tokens' or 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens and your request has 24235 input tokens (64000 > 64001 - 24235). None",
+    "This model's maximum context length is 64001 tokens. However, you requested 88235 tokens (24235 in the messages, 64000 in the completion). Please reduce the length of the messages or completion.",
+  ])('goes again with the room the context leaves, for that request only: %s', async (refusal) => {
+    await using vllm = await startOpenAIFake({ apiKeys: [KEY] });
+    vllm.enqueue(
+      { error: { status: 400, message: refusal, type: 'BadRequestError', code: null } },
+      { text: 'fits' },
+    );
+    const qwen = createModel('openai-compatible:qwen3-32b', {
+      apiKey: KEY,
+      baseURL: vllm.baseURL,
+      env: {},
+      maxRetries: 0,
+    });
+    expect((await qwen.generate({ messages: hi, maxOutputTokens: 64_000 })).text).toBe('fits');
+    expect(vllm.requests.map((request) => request.body.max_tokens)).toEqual([64_000, 40_000 - 234]);
+    // The room belonged to that prompt: the next request asks for its own limit again.
+    await qwen.generate({ messages: hi, maxOutputTokens: 64_000 });
+    expect(vllm.requests.at(-1)?.body.max_tokens).toBe(64_000);
+  });
+
+  it('passes the error on when the prompt alone fills the context', async () => {
+    await using vllm = await startOpenAIFake({ apiKeys: [KEY] });
+    vllm.enqueue({
+      error: {
+        status: 400,
+        message:
+          "This model's maximum context length is 4096 tokens. However, you requested 5096 tokens (5000 in the messages, 96 in the completion).",
+      },
+    });
+    const qwen = createModel('openai-compatible:qwen3-32b', {
+      apiKey: KEY,
+      baseURL: vllm.baseURL,
+      env: {},
+      maxRetries: 0,
+    });
+    await expect(qwen.generate({ messages: hi, maxOutputTokens: 96 })).rejects.toMatchObject({
+      code: 'context-length',
+    });
+    expect(vllm.requests).toHaveLength(1);
+  });
+});

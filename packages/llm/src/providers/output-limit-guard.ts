@@ -23,6 +23,11 @@ export interface OutputLimitGuardOptions<Base> {
   withLimit<Input extends Base>(input: Input, limit: number): Input;
   /** The model's maximum that a provider error states, or undefined for any other error. */
   statedMaximum(error: unknown): number | undefined;
+  /**
+   * The room a provider error says this request leaves for the answer (its context minus the
+   * prompt), or undefined: the request goes again with that limit, and later calls are not changed.
+   */
+  statedRoom?(error: unknown): number | undefined;
 }
 
 /**
@@ -40,6 +45,14 @@ export function createOutputLimitGuard<Base>(options: OutputLimitGuardOptions<Ba
       if (asked === undefined) return create(input);
       if (maximum !== undefined && asked > maximum) return create(options.withLimit(input, maximum));
       return create(input).catch((error: unknown) => {
+        const room = options.statedRoom?.(error);
+        if (room !== undefined && room >= 1 && room < asked) {
+          options.logger.debug(
+            { model: options.modelId, requested: asked, room },
+            "the request's token limit is above the room its context leaves: sent with the room",
+          );
+          return create(options.withLimit(input, room));
+        }
         const stated = options.statedMaximum(error);
         if (stated === undefined || stated < 1 || stated >= asked) throw error;
         maximum = stated;
@@ -83,6 +96,32 @@ const OPENAI_OVER_MAXIMUM =
 export function openAIStatedMaximum(error: unknown): number | undefined {
   const found = OPENAI_OVER_MAXIMUM.exec(badRequestMessage(error) ?? '');
   return found ? Number(found[1]) : undefined;
+}
+
+/**
+ * vLLM's words when the limit does not fit beside the prompt: "'max_tokens' or
+ * 'max_completion_tokens' is too large: 64000. This model's maximum context length is 64001 tokens
+ * and your request has 24235 input tokens (64000 > 64001 - 24235)", and the older "This model's
+ * maximum context length is 4096 tokens. However, you requested 5000 tokens (1000 in the messages,
+ * 4000 in the completion)".
+ */
+const ROOM_AFTER_PROMPT = [
+  /maximum context length is (\d+) tokens and your request has (\d+) input tokens/,
+  /maximum context length is (\d+) tokens\. However, you requested \d+ tokens \((\d+) in the messages, \d+ in the completion\)/,
+];
+
+/**
+ * The room for the answer that an OpenAI-style 400 says the request's prompt leaves in the model's
+ * context, or undefined (also when the prompt alone does not fit: that is a context-length error).
+ */
+export function openAIStatedRoom(error: unknown): number | undefined {
+  const message = badRequestMessage(error);
+  if (message === undefined) return undefined;
+  for (const pattern of ROOM_AFTER_PROMPT) {
+    const found = pattern.exec(message);
+    if (found) return Number(found[1]) - Number(found[2]);
+  }
+  return undefined;
 }
 
 /** The body fields of an OpenAI chat request that carry its output token limit. */
