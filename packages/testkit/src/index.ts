@@ -54,6 +54,7 @@ export {
   type GeminiFakeScript,
   type GeminiFakeToolCall,
   type GoogleErrorBody,
+  geminiMaxOutputTokens,
   geminiResponseChunks,
   startGeminiFake,
 } from './gemini/gemini-fake.js';

@@ -159,6 +159,18 @@ describe('gemini adapter: requests and answers', () => {
     expect(budgets()).toEqual([0, undefined, 8192, undefined]);
   });
 
+  it("lowers a maxOutputTokens above the model's maximum to the one Google names, later calls at once", async () => {
+    const flash2 = await adapter('gemini-2.0-flash');
+    const first = await run(flash2, { messages: hello, maxOutputTokens: 100_000 });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    const limits = () =>
+      gemini.requests.map((request) => request.json<WireBody>().generationConfig?.maxOutputTokens);
+    expect(limits()).toEqual([100_000, 8192]);
+    await run(flash2, { messages: hello, maxOutputTokens: 20_000 });
+    await run(flash2, { messages: hello, maxOutputTokens: 500 });
+    expect(limits()).toEqual([100_000, 8192, 8192, 500]);
+  });
+
   it('still fails a configured budget the model cannot take, saying why', async () => {
     const error = await run(await adapter('gemini-2.0-flash', {}, { thinkingBudget: 1024 }), {
       messages: hello,

@@ -128,6 +128,25 @@ describe('gemini fake', () => {
     expect((await ask('gemini-2.5-flash', 0)).status).toBe(200);
   });
 
+  it("refuses a maxOutputTokens above the model's maximum, naming the range as Google does", async () => {
+    const ask = (model: string, maxOutputTokens: number) =>
+      fetch(`${gemini.url}/v1beta/models/${model}:generateContent`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': gemini.apiKey },
+        body: JSON.stringify({ ...JSON.parse(userTurn), generationConfig: { maxOutputTokens } }),
+      });
+    const tooMany = await ask('gemini-2.0-flash', 100_000);
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as WireBody).error).toMatchObject({
+      status: 'INVALID_ARGUMENT',
+      message:
+        'Unable to submit request because it has a maxOutputTokens value of 100000 but the supported range is from 1 (inclusive) to 8193 (exclusive). Update the value and try again.',
+    });
+    expect((await ask('gemini-2.0-flash', 8192)).status).toBe(200);
+    expect((await ask('gemini-2.5-flash', 65_536)).status).toBe(200);
+    expect((await ask('gemini-2.5-flash', 65_537)).status).toBe(400);
+  });
+
   it('rejects a wrong key with 400 INVALID_ARGUMENT and reason API_KEY_INVALID', async () => {
     const response = await fetch(`${gemini.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
       method: 'POST',

@@ -124,6 +124,25 @@ function thinkingRefusal(model: string, generationConfig: unknown): string | und
   return undefined;
 }
 
+/** Output token maximums of Gemini models, as Google's model pages list them. */
+const MAX_OUTPUT_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/gemini-(1\.5|2\.0)/, 8192],
+  [/gemini-(2\.5|[3-9])|-latest$/, 65_536],
+];
+
+/** The most output tokens a Gemini model allows, or undefined for a model the table does not know. */
+export function geminiMaxOutputTokens(model: string): number | undefined {
+  return MAX_OUTPUT_TOKENS.find(([pattern]) => pattern.test(model))?.[1];
+}
+
+/** What Google answers (400) to a `maxOutputTokens` above the model's maximum. */
+function outputLimitRefusal(model: string, generationConfig: unknown): string | undefined {
+  const asked = (generationConfig as { maxOutputTokens?: unknown } | undefined)?.maxOutputTokens;
+  const maximum = geminiMaxOutputTokens(model);
+  if (typeof asked !== 'number' || maximum === undefined || asked <= maximum) return undefined;
+  return `Unable to submit request because it has a maxOutputTokens value of ${asked} but the supported range is from 1 (inclusive) to ${maximum + 1} (exclusive). Update the value and try again.`;
+}
+
 const PATH = /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const ROLES = new Set(['user', 'model']);
 
@@ -294,7 +313,8 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
         stream,
       );
     }
-    const refusal = thinkingRefusal(model, request.json<{ generationConfig?: unknown }>().generationConfig);
+    const { generationConfig } = request.json<{ generationConfig?: unknown }>();
+    const refusal = outputLimitRefusal(model, generationConfig) ?? thinkingRefusal(model, generationConfig);
     if (refusal) return errorReply({ code: 400, message: refusal, status: 'INVALID_ARGUMENT' }, stream);
     const next: Scripted = queue.shift() ?? {
       kind: 'script',
