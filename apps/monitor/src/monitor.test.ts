@@ -98,6 +98,25 @@ function delivered() {
   };
 }
 
+/**
+ * A task of guest `vmid` on pve1 in the fake's history, started `agoSeconds` before the test clock;
+ * still running without `end`.
+ */
+function guestTask(
+  type: string,
+  vmid: number,
+  agoSeconds: number,
+  end?: { status: string; durationSeconds: number; user?: string },
+) {
+  proxmox.addTask({
+    node: 'pve1',
+    type,
+    id: vmid,
+    startTime: Math.floor(clock.getTime() / 1000) - agoSeconds,
+    ...end,
+  });
+}
+
 async function run(monitor: ReturnType<typeof monitorOn>, ...checks: CheckName[]) {
   for (const check of checks) {
     await monitor.runCheck(check);
@@ -136,26 +155,10 @@ describe('monitor against the fake cluster and the fake channels', () => {
   it('a guest shut down through Proxmox is no alert, and a crash after it starts again is', async () => {
     const monitor = monitorOn(testStore.store);
     await run(monitor, 'guests');
-    const seconds = () => Math.floor(clock.getTime() / 1000);
     // A shutdown from the web UI (a qmshutdown task that took 40 s), and a CT stopped with `pct stop`.
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'qmshutdown',
-      id: 101,
-      status: 'OK',
-      startTime: seconds() - 40,
-      durationSeconds: 40,
-    });
+    guestTask('qmshutdown', 101, 40, { status: 'OK', durationSeconds: 40 });
     proxmox.stopGuest(101);
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'vzstop',
-      id: 200,
-      user: 'admin@pve',
-      status: 'OK',
-      startTime: seconds() - 5,
-      durationSeconds: 2,
-    });
+    guestTask('vzstop', 200, 5, { status: 'OK', durationSeconds: 2, user: 'admin@pve' });
     proxmox.stopGuest(200);
     await run(monitor, 'guests', 'guests', 'guests');
     expect(delivered().telegram).toEqual([]);
@@ -172,31 +175,9 @@ describe('monitor against the fake cluster and the fake channels', () => {
   it('a stop task that failed, belongs to another guest, or ended before the last run does not silence', async () => {
     const monitor = monitorOn(testStore.store);
     await run(monitor, 'guests');
-    const seconds = () => Math.floor(clock.getTime() / 1000);
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'qmshutdown',
-      id: 101,
-      status: 'VM quit/powerdown failed',
-      startTime: seconds() - 200,
-      durationSeconds: 180,
-    });
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'qmstop',
-      id: 101,
-      status: 'OK',
-      startTime: seconds() - 3000,
-      durationSeconds: 5,
-    });
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'qmstop',
-      id: 100,
-      status: 'OK',
-      startTime: seconds() - 10,
-      durationSeconds: 5,
-    });
+    guestTask('qmshutdown', 101, 200, { status: 'VM quit/powerdown failed', durationSeconds: 180 });
+    guestTask('qmstop', 101, 3000, { status: 'OK', durationSeconds: 5 });
+    guestTask('qmstop', 100, 10, { status: 'OK', durationSeconds: 5 });
     proxmox.stopGuest(101);
     await run(monitor, 'guests');
     expect(delivered().telegram).toEqual(['<b>🟠 VM 101 (docker-host) stopped</b>']);
@@ -205,20 +186,12 @@ describe('monitor against the fake cluster and the fake channels', () => {
   it('a shutdown still running counts; a task list that cannot be read alerts as before', async () => {
     const monitor = monitorOn(testStore.store);
     await run(monitor, 'guests');
-    const seconds = () => Math.floor(clock.getTime() / 1000);
-    proxmox.addTask({ node: 'pve1', type: 'qmshutdown', id: 100, startTime: seconds() - 10 });
+    guestTask('qmshutdown', 100, 10);
     proxmox.stopGuest(100);
     await run(monitor, 'guests', 'guests');
     expect(delivered().telegram).toEqual([]);
     proxmox.denyPermission(/\/nodes\/pve1\/tasks/, '/nodes/pve1, Sys.Audit');
-    proxmox.addTask({
-      node: 'pve1',
-      type: 'vzshutdown',
-      id: 200,
-      status: 'OK',
-      startTime: seconds() - 10,
-      durationSeconds: 3,
-    });
+    guestTask('vzshutdown', 200, 10, { status: 'OK', durationSeconds: 3 });
     proxmox.stopGuest(200);
     await run(monitor, 'guests');
     expect(delivered().telegram).toEqual(['<b>🟠 CT 200 (pihole) stopped</b>']);

@@ -63,6 +63,25 @@ async function failure(
   throw new Error('expected the stream to fail');
 }
 
+/** An adapter of `modelId` on the fake whose info lines are kept, and a way to run one request. */
+async function recordedAdapter(modelId: string) {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = { ...noopLogger, info: (object: object) => void lines.push({ ...object }) };
+  const model = await createAnthropicAdapter(modelId, {
+    apiKey: API_KEY,
+    baseURL: fake.url,
+    headers: {},
+    fetch: globalThis.fetch,
+    logger,
+  });
+  const ask = async (request: Omit<ChatRequest, 'signal'>) => {
+    const events: ChatEvent[] = [];
+    for await (const event of model.stream(request, new AbortController().signal)) events.push(event);
+    return events;
+  };
+  return { lines, model, ask };
+}
+
 function lastBody(): Record<string, unknown> {
   const body = fake.requests.at(-1)?.body;
   if (!body) throw new Error('no request recorded');
@@ -468,20 +487,7 @@ describe('anthropic adapter: request shape', () => {
   });
 
   it('sends a model that refuses sampling parameters (Opus 4.7) the request again without them, once', async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = { ...noopLogger, info: (object: object) => void lines.push({ ...object }) };
-    const opus = await createAnthropicAdapter('claude-opus-4-7', {
-      apiKey: API_KEY,
-      baseURL: fake.url,
-      headers: {},
-      fetch: globalThis.fetch,
-      logger,
-    });
-    const ask = async (request: Omit<ChatRequest, 'signal'>) => {
-      const events: ChatEvent[] = [];
-      for await (const event of opus.stream(request, new AbortController().signal)) events.push(event);
-      return events;
-    };
+    const { lines, ask } = await recordedAdapter('claude-opus-4-7');
     const first = await ask({ messages: hi, temperature: 0.2, topP: 0.9 });
     expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
     expect(fake.requests.map((request) => request.rejected?.message)).toEqual([
@@ -499,20 +505,7 @@ describe('anthropic adapter: request shape', () => {
   });
 
   it("lowers max_tokens above the model's maximum to the maximum Anthropic names, from then on at once", async () => {
-    const lines: Array<Record<string, unknown>> = [];
-    const logger = { ...noopLogger, info: (object: object) => void lines.push({ ...object }) };
-    const haiku = await createAnthropicAdapter('claude-3-haiku-20240307', {
-      apiKey: API_KEY,
-      baseURL: fake.url,
-      headers: {},
-      fetch: globalThis.fetch,
-      logger,
-    });
-    const ask = async (request: Omit<ChatRequest, 'signal'>) => {
-      const events: ChatEvent[] = [];
-      for await (const event of haiku.stream(request, new AbortController().signal)) events.push(event);
-      return events;
-    };
+    const { lines, ask } = await recordedAdapter('claude-3-haiku-20240307');
     // The default max_tokens (8192) is above Claude 3 Haiku's 4096.
     const first = await ask({ messages: hi });
     expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });

@@ -23,6 +23,21 @@ async function events(stream: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
 
 const hi: Message[] = [{ role: 'user', content: 'Hi' }];
 
+/** A logger that keeps its info lines (object and message) for the test to read. */
+function recordingLogger() {
+  const lines: Array<{ object: object; message: string }> = [];
+  const logger = {
+    debug() {},
+    info: (object: object, message: string) => void lines.push({ object, message }),
+    warn() {},
+    error() {},
+    child() {
+      return logger;
+    },
+  };
+  return { lines, logger };
+}
+
 // Every test runs against the openai SDK (`openai:`) and HAIA's own wire client
 // (`openai-compatible:`, undici): same fake, same expectations unless a line says otherwise.
 describe.each(['openai', 'openai-compatible'] as const)('%s', (provider) => {
@@ -499,16 +514,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again without temperature and top_p, and later calls leave them out', async () => {
       await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
       reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
-      const lines: Array<{ object: object; message: string }> = [];
-      const logger = {
-        debug() {},
-        info: (object: object, message: string) => void lines.push({ object, message }),
-        warn() {},
-        error() {},
-        child() {
-          return logger;
-        },
-      };
+      const { lines, logger } = recordingLogger();
       const gpt5 = createModel(`${provider}:gpt-5-mini`, {
         apiKey: KEY,
         baseURL: reasoningFake.baseURL,
@@ -586,16 +592,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again at the maximum the server names, and later calls at once', async () => {
       await using limitedFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
       limitedFake.enqueue({ text: 'first' }, { text: 'second' }, { text: 'third' });
-      const lines: Array<{ object: object; message: string }> = [];
-      const logger = {
-        debug() {},
-        info: (object: object, message: string) => void lines.push({ object, message }),
-        warn() {},
-        error() {},
-        child() {
-          return logger;
-        },
-      };
+      const { lines, logger } = recordingLogger();
       const gpt4o = createModel(`${provider}:gpt-4o`, {
         apiKey: KEY,
         baseURL: limitedFake.baseURL,
@@ -662,16 +659,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again without it, and later calls leave it out', async () => {
       await using plainFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
       plainFake.enqueue({ text: 'first' }, { text: 'second' });
-      const lines: Array<{ object: object; message: string }> = [];
-      const logger = {
-        debug() {},
-        info: (object: object, message: string) => void lines.push({ object, message }),
-        warn() {},
-        error() {},
-        child() {
-          return logger;
-        },
-      };
+      const { lines, logger } = recordingLogger();
       const gpt4o = createModel(`${provider}:gpt-4o`, {
         apiKey: KEY,
         baseURL: plainFake.baseURL,

@@ -1,4 +1,4 @@
-import type { AnthropicRejection } from './anthropic-validate.js';
+import { type AnthropicRejection, invalid, isObject, type Json } from './anthropic-rejection.js';
 
 /**
  * Which thinking configurations a model takes: `none` (Claude 3.5 and older), `manual` only
@@ -26,16 +26,6 @@ export function anthropicThinkingSupport(model: string): AnthropicThinkingSuppor
 }
 
 const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
-
-const invalid = (message: string): AnthropicRejection => ({
-  status: 400,
-  type: 'invalid_request_error',
-  message,
-});
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Checks `thinking` and `output_config.effort` the way the API does, after the body's other checks:

@@ -1,15 +1,11 @@
+import { type AnthropicRejection, invalid, isObject, type Json } from './anthropic-rejection.js';
 import {
   type AnthropicThinkingSupport,
   anthropicThinkingSupport,
   checkAnthropicThinking,
 } from './anthropic-thinking-rules.js';
 
-/** Why the fake rejects a request, in the real API's terms. */
-export interface AnthropicRejection {
-  status: number;
-  type: string;
-  message: string;
-}
+export type { AnthropicRejection } from './anthropic-rejection.js';
 
 /** How strict the fake's request checks are. */
 export interface AnthropicValidationOptions {
@@ -57,16 +53,6 @@ export function anthropicMaxOutputTokens(model: string): number | undefined {
 
 /** Claude Opus 4.7 took the sampling parameters away (Anthropic's migration guide). */
 const SAMPLING_DEPRECATED = (model: string) => /^claude-opus-4-7(-|$)/.test(model);
-
-const invalid = (message: string): AnthropicRejection => ({
-  status: 400,
-  type: 'invalid_request_error',
-  message,
-});
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
