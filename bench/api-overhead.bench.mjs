@@ -4,8 +4,8 @@
 // OpenAI upstream, through the bare pass-through proxy (the practical limit for a Node gateway), and
 // through HAIA with the agent on and persistence on PostgreSQL, all against the same mock in one run.
 //
-//   node bench/api-overhead.bench.mjs [--quick] [--repeat 3] [--duration 4] [--concurrency 1,10,100]
-//        [--scenarios stream-d0,stream-d10,json-d0] [--no-passthrough] [--keep]
+//   node bench/api-overhead.bench.mjs [--quick] [--repeat 3] [--duration 4] [--warmup 0.5]
+//        [--concurrency 1,10,100] [--scenarios stream-d0,stream-d10,json-d0] [--no-passthrough] [--keep]
 //        [--api-main path/to/main.js] [--label haia]
 //
 // Needs: apps/api built (`pnpm bench` builds first), PostgreSQL at $HAIA_BENCH_DATABASE_URL, else
@@ -43,6 +43,8 @@ function parseArgs(argv) {
   const options = {
     repeat: 3,
     duration: 4,
+    // The harness's own default: each cell's load runs this long before it is measured.
+    warmup: 0.5,
     concurrency: '1,10,100',
     scenarios: 'stream-d0,stream-d10,json-d0',
     passthrough: true,
@@ -56,6 +58,7 @@ function parseArgs(argv) {
     if (argument === '--quick') Object.assign(options, { repeat: 1, duration: 2, concurrency: '1,10' });
     else if (argument === '--repeat') options.repeat = Number(value());
     else if (argument === '--duration') options.duration = Number(value());
+    else if (argument === '--warmup') options.warmup = Number(value());
     else if (argument === '--concurrency') options.concurrency = value();
     else if (argument === '--scenarios') options.scenarios = value();
     else if (argument === '--no-passthrough') options.passthrough = false;
@@ -87,6 +90,8 @@ function runHarness(harness, target, pid, label, options) {
     String(options.repeat),
     '--duration',
     String(options.duration),
+    '--warmup',
+    String(options.warmup),
     '--concurrency',
     options.concurrency,
     '--scenarios',
@@ -138,7 +143,7 @@ function report(haia, passthrough, extra) {
     `Build: ${relativeToRepo(extra.apiMain)}.`,
     '',
     `node ${process.version}; ${haia.meta.cpus} CPUs; load ${haia.meta.loadavg.map((value) => value.toFixed(2)).join(' ')} at start; ` +
-      `${haia.meta.options.repeat} repeat(s) of ${haia.meta.options.duration} s per cell; medians over repeats.`,
+      `${haia.meta.options.repeat} repeat(s) of ${haia.meta.options.duration} s per cell after ${haia.meta.options.warmup} s of warm-up load; medians over repeats.`,
     '',
     ...lines,
     '',
