@@ -42,7 +42,9 @@ function hasAuthHeader(headers: Record<string, string>): boolean {
  * the environment (a missing key is an `auth` error that names ANTHROPIC_API_KEY). A model that
  * refuses `temperature`/`top_p` (Claude Opus 4.7 and later answer 400 "deprecated for this model")
  * gets the request again without them, and no longer gets them from this adapter. A `max_tokens`
- * above the model's maximum (the 400 names it) goes again at that maximum, and so from then on.
+ * above the model's maximum (the 400 names it) goes again at that maximum, and so from then on. A
+ * request's reasoning effort turns thinking on: adaptive for Claude 4.6 and later, a budget before,
+ * none for a model that cannot think (learned from the model's refusals; see `anthropic-thinking.ts`).
  *
  * @example
  * const adapter = await createAnthropicAdapter('claude-sonnet-4-5', { apiKey, baseURL: undefined, headers: {}, fetch, logger: noopLogger });
