@@ -9,6 +9,7 @@ import type {
 } from '@anthropic-ai/sdk/resources';
 import type { ChatRequest } from '../language-model.js';
 import type { ImagePart, Message, ToolChoice, ToolSpec } from '../message.js';
+import { trimPrefill } from './anthropic-prefill.js';
 
 /**
  * `max_tokens` sent when the request sets no `maxOutputTokens`. Anthropic requires the field; 8192
@@ -183,7 +184,7 @@ export function buildAnthropicRequest(
   const body: AnthropicRequestBody = {
     model: modelId,
     max_tokens: request.maxOutputTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
-    messages: toAnthropicMessages(request.messages),
+    messages: trimPrefill(toAnthropicMessages(request.messages)),
     stream: true,
   };
   if (system.length > 0) body.system = system.join('\n\n');

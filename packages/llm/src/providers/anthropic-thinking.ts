@@ -38,13 +38,15 @@ const ADAPTIVE_EFFORTS: Readonly<Record<Effort, 'low' | 'medium' | 'high' | 'xhi
 };
 
 /**
- * Whether a request can think: Anthropic refuses thinking with a forced tool call, and while
- * thinking, a tool loop's assistant message must start with the thinking that led to its calls (a
- * history from a client or another model has none): such a request goes without thinking.
+ * Whether a request can think: Anthropic refuses thinking with a forced tool call or a prefill, and
+ * while thinking, a tool loop's assistant message must start with the thinking that led to its calls
+ * (a history from a client or another model has none): such a request goes without thinking.
  */
 function canThink(request: Omit<ChatRequest, 'signal'>, body: AnthropicRequestBody): boolean {
   if (request.toolChoice === 'required' || typeof request.toolChoice === 'object') return false;
   const last = body.messages.at(-1);
+  // A prefill (the answer so far, to continue) cannot be thought about.
+  if (last?.role === 'assistant') return false;
   if (last?.role !== 'user' || typeof last.content === 'string') return true;
   if (!last.content.some((block) => block.type === 'tool_result')) return true;
   const assistant = body.messages.at(-2);

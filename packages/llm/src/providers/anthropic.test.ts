@@ -12,6 +12,7 @@ import { LlmError, type LlmErrorCode } from '../llm-error.js';
 import { noopLogger } from '../logger.js';
 import type { Message } from '../message.js';
 import { createAnthropicAdapter } from './anthropic.js';
+import { ANTHROPIC_CONTINUE_INSTRUCTION } from './anthropic-prefill.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_JSON_INSTRUCTION } from './anthropic-request.js';
 import { ANTHROPIC_REFUSAL_TEXT } from './anthropic-stream.js';
 import type { ProviderAdapter } from './provider-adapter.js';
@@ -535,6 +536,36 @@ describe('anthropic adapter: request shape', () => {
     await run({ messages: hi, stop: ['\n'] });
     expect(fake.requests.at(-1)?.rejected).toBeUndefined();
     expect(lastBody()).not.toHaveProperty('stop_sequences');
+  });
+
+  it('continues a cut-off answer as a prefill trimmed at its end, or through a user message', async () => {
+    const partial: Message[] = [...hi, { role: 'assistant', content: 'The answer is \n' }];
+    await run({ messages: partial });
+    expect(fake.requests.at(-1)?.rejected).toBeUndefined();
+    expect((lastBody().messages as unknown[]).at(-1)).toEqual({
+      role: 'assistant',
+      content: [{ type: 'text', text: 'The answer is' }],
+    });
+    // Claude 4.6 and later take no prefill: the answer goes as its own turn, then a user asks to go on.
+    const { lines, ask } = await recordedAdapter('claude-sonnet-4-6');
+    const events = await ask({ messages: partial, reasoningEffort: 'low' });
+    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    expect(fake.requests.slice(1).map((request) => request.rejected?.message)).toEqual([
+      'This model does not support assistant message prefill. The conversation must end with a user message.',
+      undefined,
+    ]);
+    expect((lastBody().messages as unknown[]).slice(-2)).toEqual([
+      { role: 'assistant', content: [{ type: 'text', text: 'The answer is' }] },
+      { role: 'user', content: [{ type: 'text', text: ANTHROPIC_CONTINUE_INSTRUCTION }] },
+    ]);
+    // The prefill itself went without thinking, which Anthropic does not allow with one; the
+    // continuation through a user message thinks.
+    expect(fake.requests[1]?.body).not.toHaveProperty('thinking');
+    expect(lastBody()).toMatchObject({ thinking: { type: 'adaptive' } });
+    expect(lines).toEqual([{ model: 'claude-sonnet-4-6', parameter: 'prefill' }]);
+    await ask({ messages: partial });
+    expect(fake.requests).toHaveLength(4);
+    expect(fake.requests[3]?.rejected).toBeUndefined();
   });
 
   it('does not resend a request refused for anything else', async () => {

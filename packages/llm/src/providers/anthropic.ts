@@ -3,11 +3,13 @@ import type { ChatEvent } from '../chat-event.js';
 import { LlmError } from '../llm-error.js';
 import type { Logger } from '../logger.js';
 import { toAnthropicError } from './anthropic-errors.js';
+import { endsWithPrefill, refusesPrefill, withoutPrefill } from './anthropic-prefill.js';
 import { type AnthropicRequestBody, buildAnthropicRequest } from './anthropic-request.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
 import { createThinkingGuard, withThinking, withThinkingLimit } from './anthropic-thinking.js';
 import { anthropicStatedMaximum, createOutputLimitGuard } from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
+import { createRefusalGuard } from './refusal-guard.js';
 import { createSamplingGuard } from './sampling-guard.js';
 
 /** Anthropic's API host, used when no `baseURL` is given (the SDK's own env fallback is bypassed). */
@@ -45,6 +47,8 @@ function hasAuthHeader(headers: Record<string, string>): boolean {
  * above the model's maximum (the 400 names it) goes again at that maximum, and so from then on. A
  * request's reasoning effort turns thinking on: adaptive for Claude 4.6 and later, a budget before,
  * none for a model that cannot think (learned from the model's refusals; see `anthropic-thinking.ts`).
+ * A cut-off answer to continue (a last assistant message) goes as a prefill, or, for a model that
+ * refuses prefills (Claude 4.6 and later), as its own turn followed by a user message asking to go on.
  *
  * @example
  * const adapter = await createAnthropicAdapter('claude-sonnet-4-5', { apiKey, baseURL: undefined, headers: {}, fetch, logger: noopLogger });
@@ -83,6 +87,16 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
   });
   // A request's reasoning effort: adaptive thinking or a thinking budget, whichever the model takes.
   const thinking = createThinkingGuard(modelId, settings.logger);
+  // A cut-off answer to continue, for a model that takes no prefill (Claude 4.6 and later): the
+  // answer as a turn of its own, then a user message asking to go on.
+  const prefill = createRefusalGuard<AnthropicRequestBody>({
+    modelId,
+    logger: settings.logger,
+    carries: endsWithPrefill,
+    without: withoutPrefill,
+    refusal: (error) => (refusesPrefill(error) ? 'prefill' : undefined),
+    message: 'the model takes no prefill: a cut-off answer is continued through a user message',
+  });
 
   const adapter: ProviderAdapter = {
     provider: 'anthropic',
@@ -100,13 +114,15 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
           }
           const body = buildAnthropicRequest(modelId, request);
           const thinks = request.reasoningEffort !== undefined && request.reasoningEffort !== 'none';
-          return thinking.send(
-            (mode) => withThinking(body, request, mode),
-            (built) =>
-              sampling.send(built, (unsampled) =>
-                outputLimit.send(unsampled, (sent) => client.messages.create(sent, { signal })),
-              ),
-            thinks,
+          return prefill.send(body, (asked) =>
+            thinking.send(
+              (mode) => withThinking(asked, request, mode),
+              (built) =>
+                sampling.send(built, (unsampled) =>
+                  outputLimit.send(unsampled, (sent) => client.messages.create(sent, { signal })),
+                ),
+              thinks,
+            ),
           );
         },
         {

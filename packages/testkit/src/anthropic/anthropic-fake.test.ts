@@ -160,6 +160,26 @@ describe('startAnthropicFake: what the API rejects', () => {
       /input_schema/,
     ],
     [
+      'a prefill for a model that takes none (Claude 4.6 and later)',
+      {
+        ...minimal,
+        model: 'claude-sonnet-4-6',
+        messages: [...minimal.messages, { role: 'assistant', content: 'The answer is' }],
+      },
+      /^This model does not support assistant message prefill\. The conversation must end with a user message\.$/,
+    ],
+    [
+      'a prefill that ends with whitespace',
+      {
+        ...minimal,
+        messages: [
+          ...minimal.messages,
+          { role: 'assistant', content: [{ type: 'text', text: 'The answer is ' }] },
+        ],
+      },
+      /^messages: final assistant content cannot end with trailing whitespace$/,
+    ],
+    [
       'an empty stop sequence',
       { ...minimal, stop_sequences: ['END', ''] },
       /^stop_sequences: each stop sequence must be non-empty$/,

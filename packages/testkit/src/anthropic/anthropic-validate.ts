@@ -35,7 +35,16 @@ export interface AnthropicValidationOptions {
    * models, adaptive only from Opus 4.7; a model it does not know takes both).
    */
   thinkingSupport?: (model: string) => AnthropicThinkingSupport;
+  /**
+   * Whether a model takes a prefill (messages that end with an assistant message). Default: every
+   * model but Claude 4.6 and later, which answer 400 "This model does not support assistant message
+   * prefill".
+   */
+  prefill?: (model: string) => boolean;
 }
+
+/** Claude 4.6 and later took the assistant prefill away (Anthropic's 4.6 breaking changes). */
+const NO_PREFILL = /^claude-(opus|sonnet|haiku)-4-[6-9]|^claude-[a-z]+-[5-9]|^claude-mythos/;
 
 /** Output token maximums of Claude models, as Anthropic's models overview lists them. */
 const MAX_OUTPUT_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
@@ -333,5 +342,27 @@ export function checkAnthropicBody(
         : [];
     previousRole = role;
   }
-  return checkAnthropicThinking(body, options.thinkingSupport ?? anthropicThinkingSupport);
+  const prefill = checkPrefill(body, options.prefill ?? ((model) => !NO_PREFILL.test(model)));
+  return prefill ?? checkAnthropicThinking(body, options.thinkingSupport ?? anthropicThinkingSupport);
+}
+
+/**
+ * A final assistant message (a prefill, which Claude continues): refused by a model without
+ * prefill, and refused when its text ends with whitespace.
+ */
+function checkPrefill(body: Json, takesPrefill: (model: string) => boolean): AnthropicRejection | undefined {
+  const last = (body.messages as unknown[]).at(-1);
+  if (!isObject(last) || last.role !== 'assistant') return undefined;
+  if (!takesPrefill(String(body.model))) {
+    return invalid(
+      'This model does not support assistant message prefill. The conversation must end with a user message.',
+    );
+  }
+  const blocks = blocksOf(last.content);
+  const text =
+    typeof last.content === 'string' ? last.content : blocks.findLast((block) => block.type === 'text')?.text;
+  if (typeof text === 'string' && text !== '' && text !== text.trimEnd()) {
+    return invalid('messages: final assistant content cannot end with trailing whitespace');
+  }
+  return undefined;
 }
