@@ -13,7 +13,7 @@ export type ResponseFormat =
 
 /**
  * How much a reasoning model should think, in OpenAI's words (`reasoning_effort`). OpenAI and
- * `openai-compatible:` servers get it as it is; Ollama gets `think` (`none` turns thinking off,
+ * `openai-compatible:` servers get it as it is (or the nearest effort a model that refuses it names); Ollama gets `think` (`none` turns thinking off,
  * `minimal` is `low`, `xhigh` is `high`); Gemini a thinking budget (0, 1 024, 8 192 or 24 576
  * tokens, as Google's own OpenAI endpoint maps it); Anthropic thinking: adaptive at this effort
  * (Claude 4.6 and later) or a budget of 1 024 to 32 768 tokens (earlier models), `none` none.

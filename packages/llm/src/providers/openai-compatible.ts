@@ -6,7 +6,7 @@ import { LlmError } from '../llm-error.js';
 import { refusesMaxTokens, withCompletionTokens } from './completion-tokens-field.js';
 import { type PostJson, postWithFetch, type TextResponse } from './http-response.js';
 import { openAIChunks } from './openai-chunk-stream.js';
-import { createOpenAIEffortGuard } from './openai-effort-guard.js';
+import { createOpenAIEffortGuard, createOpenAIEffortValueGuard } from './openai-effort-guard.js';
 import {
   isAbortError,
   type OpenAIErrorBody,
@@ -107,12 +107,15 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
 
   // A client's reasoning effort sent to a model that does not reason (a proxy passing OpenAI's 400 on).
   const effort = createOpenAIEffortGuard(modelId, settings.logger);
+  const effortValue = createOpenAIEffortValueGuard(modelId, settings.logger);
 
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
     effort.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (body) =>
-      sampling.send(body, (params) =>
-        tokenLimit.send(params, (limited) =>
-          outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+      effortValue.send(body, (valued) =>
+        sampling.send(valued, (params) =>
+          tokenLimit.send(params, (limited) =>
+            outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+          ),
         ),
       ),
     );

@@ -49,3 +49,82 @@ export function createOpenAIEffortGuard(modelId: string, logger: Logger): Refusa
     provenByAnswer: true,
   });
 }
+
+/** OpenAI's efforts from the least to the most reasoning. */
+const EFFORT_ORDER = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'];
+
+/**
+ * OpenAI's words for an effort the model does not take: "Unsupported value: 'reasoning_effort' does
+ * not support 'minimal' with this model. Supported values are: 'low', 'medium', and 'high'."
+ */
+const EFFORT_VALUE_REFUSED =
+  /'reasoning_effort' does not support '[^']*' with this model\. Supported values are: ([^.]+)/;
+
+/** The efforts a 400 says the model takes, or undefined for any other error. */
+export function supportedEfforts(error: unknown): string[] | undefined {
+  const { status, message } = (error ?? {}) as { status?: unknown; message?: unknown };
+  if (status !== 400 || typeof message !== 'string') return undefined;
+  const found = EFFORT_VALUE_REFUSED.exec(message);
+  if (!found) return undefined;
+  const values = [...(found[1] ?? '').matchAll(/'([^']+)'/g)].map((match) => match[1] as string);
+  return values.length > 0 ? values : undefined;
+}
+
+/**
+ * The supported effort nearest to `asked` in {@link EFFORT_ORDER} (the higher one of two as near),
+ * or undefined when none of them is a known effort.
+ */
+export function nearestEffort(asked: string, supported: readonly string[]): string | undefined {
+  const at = EFFORT_ORDER.indexOf(asked);
+  let best: string | undefined;
+  let distance = Number.POSITIVE_INFINITY;
+  for (const value of supported) {
+    const index = EFFORT_ORDER.indexOf(value);
+    if (index === -1 || at === -1) continue;
+    const gap = Math.abs(index - at) - (index > at ? 0.5 : 0);
+    if (gap < distance) {
+      distance = gap;
+      best = value;
+    }
+  }
+  return best;
+}
+
+/** Sends a model's requests with an effort it takes, once it has said which it takes. */
+export interface EffortValueGuard {
+  send<Input extends EffortBody, Result>(
+    input: Input,
+    create: (input: Input) => Promise<Result>,
+  ): Promise<Result>;
+}
+
+/**
+ * An {@link EffortValueGuard} for one model. Models take different efforts (o3 no `minimal`, gpt-5
+ * no `none`, gpt-5.1 no `minimal`), and a client's setting goes to all of them: a refused effort goes
+ * again as the nearest one the model named, and so for its later calls.
+ */
+export function createOpenAIEffortValueGuard(modelId: string, logger: Logger): EffortValueGuard {
+  let supported: string[] | undefined;
+  return {
+    // Not async: a call without an effort (most), or with one the model takes, gets `create`'s promise.
+    send(input, create) {
+      const asked = input.reasoning_effort;
+      if (asked == null) return create(input);
+      if (supported !== undefined && !supported.includes(asked)) {
+        const nearest = nearestEffort(asked, supported);
+        if (nearest !== undefined) return create({ ...input, reasoning_effort: nearest });
+      }
+      return create(input).catch((error: unknown) => {
+        const named = supportedEfforts(error);
+        const nearest = named === undefined ? undefined : nearestEffort(asked, named);
+        if (named === undefined || nearest === undefined || nearest === asked) throw error;
+        supported = named;
+        logger.info(
+          { model: modelId, requested: asked, sent: nearest },
+          'the model does not take that reasoning effort: sent the nearest it takes',
+        );
+        return create({ ...input, reasoning_effort: nearest });
+      });
+    },
+  };
+}

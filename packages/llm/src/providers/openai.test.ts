@@ -4,6 +4,7 @@ import type { ChatEvent } from '../chat-event.js';
 import { type CreateModelOptions, createModel } from '../create-model.js';
 import type { Message } from '../message.js';
 import { failure } from './adapter-test-helpers.js';
+import { nearestEffort } from './openai-effort-guard.js';
 
 const KEY = 'sk-test-secret-key-1234567890';
 let fake: OpenAIFake;
@@ -734,5 +735,45 @@ describe('openai-compatible: a token limit that does not fit beside the prompt (
       code: 'context-length',
     });
     expect(vllm.requests).toHaveLength(1);
+  });
+});
+
+describe.each(['openai', 'openai-compatible'] as const)(
+  '%s: a reasoning effort the model does not take',
+  (provider) => {
+    it('gets the request again with the nearest effort the model names, and later calls at once', async () => {
+      await using oFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3'] });
+      const { lines, logger } = recordingLogger();
+      const o3 = createModel(`${provider}:o3`, {
+        apiKey: KEY,
+        baseURL: oFake.baseURL,
+        env: {},
+        maxRetries: 0,
+        logger,
+      });
+      await o3.generate({ messages: hi, reasoningEffort: 'minimal' });
+      await o3.generate({ messages: hi, reasoningEffort: 'xhigh' });
+      await o3.generate({ messages: hi, reasoningEffort: 'medium' });
+      expect(oFake.requests.map((request) => request.body.reasoning_effort)).toEqual([
+        'low',
+        'high',
+        'medium',
+      ]);
+      const chat = oFake.server.requests.filter((request) => request.path.endsWith('/chat/completions'));
+      expect(chat).toHaveLength(4);
+      expect(lines.filter((line) => /nearest/.test(line.message))).toEqual([
+        expect.objectContaining({ object: { model: 'o3', requested: 'minimal', sent: 'low' } }),
+      ]);
+    });
+  },
+);
+
+describe('nearestEffort', () => {
+  it('picks the nearest effort the model takes, the higher of two as near', () => {
+    expect(nearestEffort('none', ['minimal', 'low', 'medium', 'high'])).toBe('minimal');
+    expect(nearestEffort('minimal', ['none', 'low', 'medium', 'high'])).toBe('low');
+    expect(nearestEffort('xhigh', ['low', 'medium', 'high'])).toBe('high');
+    expect(nearestEffort('none', ['low', 'medium', 'high'])).toBe('low');
+    expect(nearestEffort('medium', ['turbo'])).toBeUndefined();
   });
 });

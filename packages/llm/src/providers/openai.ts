@@ -4,7 +4,7 @@ import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
-import { createOpenAIEffortGuard } from './openai-effort-guard.js';
+import { createOpenAIEffortGuard, createOpenAIEffortValueGuard } from './openai-effort-guard.js';
 import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
 import { toOpenAIRequest } from './openai-request.js';
 import { mapOpenAIStream } from './openai-stream.js';
@@ -60,6 +60,7 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
   const responseModel = `${provider}:${modelId}`;
   const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedOpenAISampling });
   const effort = createOpenAIEffortGuard(modelId, logger);
+  const effortValue = createOpenAIEffortValueGuard(modelId, logger);
   const outputLimit = createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
     modelId,
     logger,
@@ -81,8 +82,10 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
           effort.send(
             toOpenAIRequest(modelId, request, { maxTokensField: 'max_completion_tokens' }),
             (body) =>
-              sampling.send(body, (unsampled) =>
-                outputLimit.send(unsampled, (sent) => client.chat.completions.create(sent, { signal })),
+              effortValue.send(body, (valued) =>
+                sampling.send(valued, (unsampled) =>
+                  outputLimit.send(unsampled, (sent) => client.chat.completions.create(sent, { signal })),
+                ),
               ),
           ),
         {

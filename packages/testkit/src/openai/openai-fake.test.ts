@@ -224,6 +224,22 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect((await post(fake, { ...ask, model: 'gpt-5-chat-latest', temperature: 0.2 })).status).toBe(200);
   });
 
+  it('rejects an effort the reasoning model does not take, listing the ones it does', async () => {
+    fake = await startOpenAIFake();
+    const refused = await post(fake, { ...ask, model: 'o3', reasoning_effort: 'minimal' });
+    expect(refused.status).toBe(400);
+    expect(await errorOf(refused)).toEqual({
+      message:
+        "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. Supported values are: 'low', 'medium', and 'high'.",
+      type: 'invalid_request_error',
+      param: 'reasoning_effort',
+      code: 'unsupported_value',
+    });
+    expect((await post(fake, { ...ask, model: 'gpt-5-mini', reasoning_effort: 'none' })).status).toBe(400);
+    expect((await post(fake, { ...ask, model: 'gpt-5.1', reasoning_effort: 'none' })).status).toBe(200);
+    expect((await post(fake, { ...ask, model: 'o4-mini', reasoning_effort: 'high' })).status).toBe(200);
+  });
+
   it('rejects a non-default temperature or top_p for reasoning models the way OpenAI does', async () => {
     fake = await startOpenAIFake();
     const response = await post(fake, { ...ask, model: 'gpt-5-mini', temperature: 0.2 });

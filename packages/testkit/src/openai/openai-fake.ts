@@ -124,6 +124,19 @@ function envelope(
  */
 const REASONING_MODEL = /^(o\d|gpt-5)/;
 
+/** The efforts reasoning models take (o-series no `minimal`, gpt-5 no `none`, gpt-5.1 no `minimal`). */
+const MODEL_EFFORTS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
+  [/^o\d/, ['low', 'medium', 'high']],
+  [/^gpt-5\.\d/, ['none', 'low', 'medium', 'high']],
+  [/^gpt-5(?!-chat)/, ['minimal', 'low', 'medium', 'high']],
+];
+
+/** "'low', 'medium', and 'high'", as OpenAI lists values. */
+function listValues(values: readonly string[]): string {
+  const quoted = values.map((value) => `'${value}'`);
+  return quoted.length < 2 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')}, and ${quoted.at(-1)}`;
+}
+
 /** Models that do not reason (gpt-4o, gpt-4.1, gpt-5-chat): they reject `reasoning_effort`. */
 const NON_REASONING_MODEL = /^(gpt-3\.5|gpt-4|chatgpt-|gpt-5-chat)/;
 
@@ -294,6 +307,18 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
         param: 'reasoning_effort',
         code: 'unsupported_parameter',
       });
+    }
+    const efforts = MODEL_EFFORTS.find(([pattern]) => pattern.test(String(fields.model)))?.[1];
+    if (
+      typeof fields.reasoning_effort === 'string' &&
+      efforts &&
+      !efforts.includes(fields.reasoning_effort)
+    ) {
+      return envelope(
+        400,
+        `Unsupported value: 'reasoning_effort' does not support '${fields.reasoning_effort}' with this model. Supported values are: ${listValues(efforts)}.`,
+        { param: 'reasoning_effort', code: 'unsupported_value' },
+      );
     }
     if (REASONING_MODEL.test(fields.model) && !NON_REASONING_MODEL.test(fields.model)) {
       // Reasoning models sample at their own settings: any other value is refused.
