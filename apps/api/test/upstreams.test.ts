@@ -98,6 +98,45 @@ describe('upstreams other than OpenAI, over a real port, with the openai SDK as 
     });
   });
 
+  it("anthropic: a client's reasoning_effort turns thinking on, in the kind the model takes", async () => {
+    const target = await start({
+      HAIA_MODEL: 'anthropic:claude-opus-4-7',
+      ANTHROPIC_BASE_URL: anthropic.url,
+      ANTHROPIC_API_KEY: 'sk-ant-upstream',
+    });
+    anthropic.enqueue({
+      content: [
+        { type: 'thinking', thinking: 'Check the cluster first.', signature: 'sig-2' },
+        { type: 'text', text: 'All nodes are online.' },
+      ],
+    });
+    // As OpenWebUI sends its "Reasoning Effort" setting, with the temperature Opus 4.7 refuses.
+    const stream = await target.client.chat.completions.create({
+      model: 'haia',
+      stream: true,
+      reasoning_effort: 'high',
+      temperature: 0.7,
+      messages: [{ role: 'user', content: 'are my nodes up?' }],
+    });
+    let reasoning = '';
+    let text = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as LooseJson | undefined;
+      reasoning += delta?.reasoning_content ?? '';
+      text += delta?.content ?? '';
+    }
+    expect(reasoning).toBe('Check the cluster first.');
+    expect(text).toBe('All nodes are online.');
+    const sent = anthropic.requests.at(-1);
+    expect(sent?.rejected).toBeUndefined();
+    expect(sent?.body).toMatchObject({
+      model: 'claude-opus-4-7',
+      thinking: { type: 'adaptive', display: 'summarized' },
+      output_config: { effort: 'high' },
+    });
+    expect(sent?.body).not.toHaveProperty('temperature');
+  });
+
   it('ollama: streams message.thinking as delta.reasoning_content, then the text', async () => {
     const target = await start({ HAIA_MODEL: 'ollama:qwen3', OLLAMA_HOST: ollama.url });
     ollama.reply({ thinking: ['Disk usage ', 'looks normal.'], text: ['Your disks ', 'are fine.'] });
