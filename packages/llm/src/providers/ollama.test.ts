@@ -346,6 +346,21 @@ describe('ollama adapter: errors', () => {
     expect(lastBody()).not.toHaveProperty('think');
   });
 
+  it('answers without tools on a model that cannot call them, and so later calls', async () => {
+    await using plain = await startOllamaFake({ models: ['gemma3:4b'], noToolModels: ['gemma3:4b'] });
+    const gemma = await adapter('gemma3:4b', { baseURL: plain.url });
+    const weather = { name: 'get_weather', description: 'Weather', inputSchema: { type: 'object' } };
+    const first = await run(gemma, { messages: hello, tools: [weather], toolChoice: 'auto' });
+    expect(first.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    const sentTools = () => plain.requests.map((request) => request.json<WireBody>().tools?.length);
+    expect(sentTools()).toEqual([1, undefined]);
+    await run(gemma, { messages: hello, tools: [weather] });
+    expect(sentTools()).toEqual([1, undefined, undefined]);
+    // A model with tools still gets them.
+    await run(await adapter('llama3.2'), { messages: hello, tools: [weather] });
+    expect(lastBody().tools).toHaveLength(1);
+  });
+
   it.each([
     [400, 'invalid request', 'invalid-request'],
     [401, 'unauthorized', 'auth'],

@@ -61,6 +61,20 @@ export async function createOllamaAdapter(
     message: 'the model does not think: sent without the reasoning effort',
   });
 
+  // The agent's tools (Proxmox, MCP) or a client's go to a model without tool support (gemma3,
+  // deepseek-r1) too, and Ollama refuses the whole request: it answers without them instead.
+  const tools = createRefusalGuard<Omit<ChatRequest, 'signal'>>({
+    modelId,
+    logger,
+    carries: (request) => (request.tools?.length ?? 0) > 0,
+    without: (request) => ({ ...request, tools: undefined, toolChoice: undefined }),
+    refusal: (error) =>
+      LlmError.isInstance(error) && error.status === 400 && /does not support tools/i.test(error.message)
+        ? 'tools'
+        : undefined,
+    message: 'the model cannot call tools: it answers without them',
+  });
+
   return {
     provider: 'ollama',
     modelId,
@@ -71,12 +85,14 @@ export async function createOllamaAdapter(
       }
       const state = new OllamaStreamState(modelId);
       try {
-        const response = await effort.send(request, async (sent) => {
-          const json = toOllamaBody(modelId, sent, { think: options.think, keepAlive: options.keepAlive });
-          const answer = await client.post(`${host}/api/chat`, { json, signal });
-          if (!answer.ok) throw ollamaHttpError(answer.status, await answer.text(), context);
-          return answer;
-        });
+        const response = await effort.send(request, (thought) =>
+          tools.send(thought, async (sent) => {
+            const json = toOllamaBody(modelId, sent, { think: options.think, keepAlive: options.keepAlive });
+            const answer = await client.post(`${host}/api/chat`, { json, signal });
+            if (!answer.ok) throw ollamaHttpError(answer.status, await answer.text(), context);
+            return answer;
+          }),
+        );
         if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
         for await (const chunk of readOllamaLines(response.body, modelId)) {
           for (const event of state.push(chunk)) {

@@ -33,6 +33,11 @@ export interface OllamaFakeOptions {
   models?: string[];
   /** Models that accept `think` (default `qwen3:latest`); others answer 400 like Ollama. */
   thinkingModels?: string[];
+  /**
+   * Models without tool support (gemma3, deepseek-r1: default none): a request with `tools` answers
+   * 400 "… does not support tools" like Ollama.
+   */
+  noToolModels?: string[];
   /** Answer when nothing is scripted (default: the text "Hello from the Ollama fake."). */
   defaultScript?: OllamaFakeScript;
 }
@@ -162,6 +167,7 @@ function encode(lines: Array<Record<string, unknown>>): string[] {
 export async function startOllamaFake(options: OllamaFakeOptions = {}): Promise<OllamaFake> {
   const models = (options.models ?? ['llama3.2:latest', 'qwen3:latest']).map(withTag);
   const thinkingModels = new Set((options.thinkingModels ?? ['qwen3:latest']).map(withTag));
+  const noToolModels = new Set((options.noToolModels ?? []).map(withTag));
   const queue: Scripted[] = [];
   const server = await startFakeServer();
 
@@ -209,6 +215,9 @@ export async function startOllamaFake(options: OllamaFakeOptions = {}): Promise<
     if (!models.includes(model)) return json({ error: `model '${body.model}' not found` }, { status: 404 });
     if (body.think !== undefined && body.think !== false && !thinkingModels.has(model)) {
       return json({ error: `"${body.model}" does not support thinking` }, { status: 400 });
+    }
+    if (Array.isArray(body.tools) && body.tools.length > 0 && noToolModels.has(model)) {
+      return json({ error: `registry.ollama.ai/library/${model} does not support tools` }, { status: 400 });
     }
     const next: Scripted = queue.shift() ?? {
       kind: 'script',
