@@ -109,12 +109,29 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
   const effort = createOpenAIEffortGuard(modelId, settings.logger);
   const effortValue = createOpenAIEffortValueGuard(modelId, settings.logger);
 
+  // A server that takes no tools for the model (vLLM started without --enable-auto-tool-choice,
+  // llama.cpp without --jinja) refuses the whole request: the model answers without them.
+  const tools = createRefusalGuard<ChatCompletionCreateParamsStreaming>({
+    modelId,
+    logger: settings.logger,
+    carries: (params) => (params.tools?.length ?? 0) > 0,
+    without: (params) => {
+      const { tools: _tools, tool_choice: _choice, parallel_tool_calls: _parallel, ...rest } = params;
+      return rest as typeof params;
+    },
+    refusal: (error) => (refusesTools(error) ? 'tools' : undefined),
+    message:
+      'the server takes no tools for this model (vLLM needs --enable-auto-tool-choice and --tool-call-parser, llama.cpp --jinja): it answers without them',
+  });
+
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
     effort.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (body) =>
       effortValue.send(body, (valued) =>
         sampling.send(valued, (params) =>
           tokenLimit.send(params, (limited) =>
-            outputLimit.send(limited, (sent) => send(sent, request.wholeAnswer === true, signal)),
+            outputLimit.send(limited, (bounded) =>
+              tools.send(bounded, (sent) => send(sent, request.wholeAnswer === true, signal)),
+            ),
           ),
         ),
       ),
@@ -198,4 +215,16 @@ async function statusError(response: TextResponse, context: OpenAIErrorContext):
     context,
     undefined,
   );
+}
+
+/**
+ * A server's refusal of tools for the model: vLLM's "\"auto\" tool choice requires
+ * --enable-auto-tool-choice and --tool-call-parser to be set" (400), llama.cpp's "tools param
+ * requires --jinja flag".
+ */
+const TOOLS_REFUSED = /tool choice requires --enable-auto-tool-choice|tools param requires --jinja/;
+
+function refusesTools(error: unknown): boolean {
+  const { status, message } = (error ?? {}) as { status?: unknown; message?: unknown };
+  return (status === 400 || status === 500) && typeof message === 'string' && TOOLS_REFUSED.test(message);
 }

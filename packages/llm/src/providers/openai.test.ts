@@ -777,3 +777,36 @@ describe('nearestEffort', () => {
     expect(nearestEffort('medium', ['turbo'])).toBeUndefined();
   });
 });
+
+describe('openai-compatible: a server that takes no tools for the model', () => {
+  it.each([
+    [400, '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'],
+    [500, 'tools param requires --jinja flag'],
+  ])('answers without them after a %i, and later calls too', async (status, refusal) => {
+    await using server = await startOpenAIFake({ apiKeys: [KEY] });
+    server.enqueue(
+      { error: { status, message: refusal, type: 'BadRequestError', code: null } },
+      { text: 'without tools' },
+    );
+    const { lines, logger } = recordingLogger();
+    const local = createModel('openai-compatible:qwen3-8b', {
+      apiKey: KEY,
+      baseURL: server.baseURL,
+      env: {},
+      maxRetries: 0,
+      logger,
+    });
+    const weather = { name: 'get_weather', description: 'Weather', inputSchema: { type: 'object' } };
+    expect((await local.generate({ messages: hi, tools: [weather], toolChoice: 'auto' })).text).toBe(
+      'without tools',
+    );
+    await local.generate({ messages: hi, tools: [weather] });
+    expect(server.requests.map((request) => (request.body.tools as unknown[] | undefined)?.length)).toEqual([
+      1,
+      undefined,
+      undefined,
+    ]);
+    for (const request of server.requests.slice(1)) expect(request.body).not.toHaveProperty('tool_choice');
+    expect(lines.filter((line) => /takes no tools/.test(line.message))).toHaveLength(1);
+  });
+});
