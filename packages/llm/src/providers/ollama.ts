@@ -73,6 +73,8 @@ export async function createOllamaAdapter(
         ? 'tools'
         : undefined,
     message: 'the model cannot call tools: it answers without them',
+    // One answer to a request with tools shows the model takes them: no guard after that.
+    provenByAnswer: true,
   });
 
   return {

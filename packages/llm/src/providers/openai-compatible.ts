@@ -122,6 +122,8 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     refusal: (error) => (refusesTools(error) ? 'tools' : undefined),
     message:
       'the server takes no tools for this model (vLLM needs --enable-auto-tool-choice and --tool-call-parser, llama.cpp --jinja): it answers without them',
+    // One answer to a request with tools shows the model takes them: no guard after that.
+    provenByAnswer: true,
   });
 
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
