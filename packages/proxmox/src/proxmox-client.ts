@@ -181,6 +181,12 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
       'PROXMOX_VERIFY_TLS=false: the Proxmox certificate is not checked; set PROXMOX_CA_FILE to the cluster CA instead',
     );
   }
+  if (sendsTokenInTheClear(baseUrl)) {
+    logger.warn(
+      { url: baseUrl },
+      'PROXMOX_URL is http:// to another host: the API token crosses the network unencrypted; Proxmox serves https on port 8006 (https://<node>:8006 with PROXMOX_CA_FILE)',
+    );
+  }
   const dispatcher =
     baseUrl.startsWith('https:') && (options.ca || !verifyTls)
       ? new Agent({
@@ -402,4 +408,14 @@ export function createProxmoxClient(options: ProxmoxClientOptions): ProxmoxClien
     },
   };
   return Object.freeze(client);
+}
+
+/**
+ * Whether `baseUrl` is plain http to a host other than this one (a reverse proxy or SSH tunnel on
+ * loopback is fine): every request then carries the API token unencrypted.
+ */
+function sendsTokenInTheClear(baseUrl: string): boolean {
+  const { protocol, hostname } = new URL(baseUrl);
+  if (protocol !== 'http:') return false;
+  return !(hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname));
 }

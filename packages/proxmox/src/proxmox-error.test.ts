@@ -361,6 +361,26 @@ describe('TLS', () => {
     }
   });
 
+  it.each([
+    ['http://192.0.2.10:8006', 1],
+    ['http://127.0.0.1:8006', 0],
+    ['http://localhost:8080/pve', 0],
+    ['https://192.0.2.10:8006', 0],
+  ])('warns once when %s sends the token unencrypted to another host (%i)', async (url, expected) => {
+    const memory = memoryLogger();
+    const client = createProxmoxClient({
+      url,
+      tokenId: fake.tokenId,
+      tokenSecret: fake.tokenSecret,
+      logger: memory.logger,
+    });
+    const warnings = memory.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(expected);
+    for (const warning of warnings) expect(warning.message).toContain('unencrypted');
+    expect(JSON.stringify(memory.lines)).not.toContain(fake.tokenSecret);
+    await client.close();
+  });
+
   it('verifyTls false skips the check and warns once', async () => {
     const memory = memoryLogger();
     const insecure = createProxmoxClient({
