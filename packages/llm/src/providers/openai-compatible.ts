@@ -19,6 +19,7 @@ import {
   readErrorPayload,
 } from './openai-error-mapping.js';
 import { toOpenAIRequest } from './openai-request.js';
+import { createOpenAIStopGuard } from './openai-stop-guard.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import {
   createOutputLimitGuard,
@@ -108,6 +109,8 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
   // A client's reasoning effort sent to a model that does not reason (a proxy passing OpenAI's 400 on).
   const effort = createOpenAIEffortGuard(modelId, settings.logger);
   const effortValue = createOpenAIEffortValueGuard(modelId, settings.logger);
+  // A proxy in front of a reasoning model that passes OpenAI's refusal of `stop` on.
+  const stop = createOpenAIStopGuard(modelId, settings.logger);
 
   // A server that takes no tools for the model (vLLM started without --enable-auto-tool-choice,
   // llama.cpp without --jinja) refuses the whole request: the model answers without them.
@@ -132,7 +135,9 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
         sampling.send(valued, (params) =>
           tokenLimit.send(params, (limited) =>
             outputLimit.send(limited, (bounded) =>
-              tools.send(bounded, (sent) => send(sent, request.wholeAnswer === true, signal)),
+              tools.send(bounded, (equipped) =>
+                stop.send(equipped, (sent) => send(sent, request.wholeAnswer === true, signal)),
+              ),
             ),
           ),
         ),

@@ -810,3 +810,35 @@ describe('openai-compatible: a server that takes no tools for the model', () => 
     expect(lines.filter((line) => /takes no tools/.test(line.message))).toHaveLength(1);
   });
 });
+
+describe.each(['openai', 'openai-compatible'] as const)(
+  '%s: stop sequences sent to a reasoning model that takes none',
+  (provider) => {
+    it('gets the request again without them, and later calls leave them out', async () => {
+      await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
+      const { lines, logger } = recordingLogger();
+      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
+        apiKey: KEY,
+        baseURL: reasoningFake.baseURL,
+        env: {},
+        maxRetries: 0,
+        logger,
+      });
+      await gpt5.generate({ messages: hi, stop: ['END'] });
+      await gpt5.generate({ messages: hi, stop: ['\n\n'] });
+      expect(reasoningFake.requests).toHaveLength(2);
+      for (const request of reasoningFake.requests) expect(request.body).not.toHaveProperty('stop');
+      expect(lines.filter((line) => /stop sequences/.test(line.message))).toHaveLength(1);
+      // A model that takes them still gets them.
+      fake.enqueue({ text: 'ok' });
+      const gpt4 = createModel(`${provider}:gpt-4o-mini`, {
+        apiKey: KEY,
+        baseURL: fake.baseURL,
+        env: {},
+        maxRetries: 0,
+      });
+      await gpt4.generate({ messages: hi, stop: ['END'] });
+      expect(fake.requests.at(-1)?.body).toMatchObject({ stop: ['END'] });
+    });
+  },
+);

@@ -7,6 +7,7 @@ import { LlmError } from '../llm-error.js';
 import { createOpenAIEffortGuard, createOpenAIEffortValueGuard } from './openai-effort-guard.js';
 import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
 import { toOpenAIRequest } from './openai-request.js';
+import { createOpenAIStopGuard } from './openai-stop-guard.js';
 import { mapOpenAIStream } from './openai-stream.js';
 import {
   createOutputLimitGuard,
@@ -61,6 +62,7 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
   const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedOpenAISampling });
   const effort = createOpenAIEffortGuard(modelId, logger);
   const effortValue = createOpenAIEffortValueGuard(modelId, logger);
+  const stop = createOpenAIStopGuard(modelId, logger);
   const outputLimit = createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
     modelId,
     logger,
@@ -84,7 +86,9 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
             (body) =>
               effortValue.send(body, (valued) =>
                 sampling.send(valued, (unsampled) =>
-                  outputLimit.send(unsampled, (sent) => client.chat.completions.create(sent, { signal })),
+                  outputLimit.send(unsampled, (limited) =>
+                    stop.send(limited, (sent) => client.chat.completions.create(sent, { signal })),
+                  ),
                 ),
               ),
           ),

@@ -224,6 +224,20 @@ describe('startOpenAIFake: tool messages, reasoning models and quirks', () => {
     expect((await post(fake, { ...ask, model: 'gpt-5-chat-latest', temperature: 0.2 })).status).toBe(200);
   });
 
+  it('rejects stop for the reasoning models that take none, the way OpenAI does', async () => {
+    fake = await startOpenAIFake();
+    const refused = await post(fake, { ...ask, model: 'gpt-5-mini', stop: ['END'] });
+    expect(refused.status).toBe(400);
+    expect(await errorOf(refused)).toEqual({
+      message: "Unsupported parameter: 'stop' is not supported with this model.",
+      type: 'invalid_request_error',
+      param: 'stop',
+      code: 'unsupported_parameter',
+    });
+    expect((await post(fake, { ...ask, model: 'o4-mini', stop: 'END' })).status).toBe(400);
+    expect((await post(fake, { ...ask, model: 'gpt-4o', stop: ['END'] })).status).toBe(200);
+  });
+
   it('rejects an effort the reasoning model does not take, listing the ones it does', async () => {
     fake = await startOpenAIFake();
     const refused = await post(fake, { ...ask, model: 'o3', reasoning_effort: 'minimal' });

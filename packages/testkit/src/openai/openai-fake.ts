@@ -137,6 +137,9 @@ function listValues(values: readonly string[]): string {
   return quoted.length < 2 ? quoted.join('') : `${quoted.slice(0, -1).join(', ')}, and ${quoted.at(-1)}`;
 }
 
+/** Reasoning models that take no `stop` (gpt-5, gpt-5-mini, gpt-5-nano, the o-series). */
+const NO_STOP_MODEL = /^(o\d|gpt-5(-mini|-nano)?(-\d{4}|$))/;
+
 /** Models that do not reason (gpt-4o, gpt-4.1, gpt-5-chat): they reject `reasoning_effort`. */
 const NON_REASONING_MODEL = /^(gpt-3\.5|gpt-4|chatgpt-|gpt-5-chat)/;
 
@@ -305,6 +308,12 @@ export async function startOpenAIFake(options: OpenAIFakeOptions = {}): Promise<
     if (fields.reasoning_effort != null && NON_REASONING_MODEL.test(fields.model)) {
       return envelope(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", {
         param: 'reasoning_effort',
+        code: 'unsupported_parameter',
+      });
+    }
+    if (fields.stop != null && NO_STOP_MODEL.test(fields.model)) {
+      return envelope(400, "Unsupported parameter: 'stop' is not supported with this model.", {
+        param: 'stop',
         code: 'unsupported_parameter',
       });
     }
