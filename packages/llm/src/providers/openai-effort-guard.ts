@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { refusesParameter } from './openai-unsupported-parameter.js';
 import { createRefusalGuard, type RefusalGuard } from './refusal-guard.js';
 
 /** The body field of an OpenAI chat request that carries the reasoning effort. */
@@ -16,17 +17,7 @@ const EFFORT_REFUSED =
 
 /** Whether `error` is a 400 saying the model takes no `reasoning_effort`. */
 export function refusesReasoningEffort(error: unknown): boolean {
-  const { status, code, param, message } = (error ?? {}) as {
-    status?: unknown;
-    code?: unknown;
-    param?: unknown;
-    message?: unknown;
-  };
-  if (status !== 400) return false;
-  if (param === 'reasoning_effort' && (code === 'unsupported_parameter' || code === 'unknown_parameter')) {
-    return true;
-  }
-  return typeof message === 'string' && EFFORT_REFUSED.test(message);
+  return refusesParameter(error, 'reasoning_effort', EFFORT_REFUSED);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { refusesParameter } from './openai-unsupported-parameter.js';
 import { createRefusalGuard, type RefusalGuard } from './refusal-guard.js';
 
 /** The body field of an OpenAI chat request that carries the stop sequences. */
@@ -8,15 +9,7 @@ interface StopBody {
 
 /** Whether `error` is a 400 saying the model takes no `stop` (gpt-5, o3: "Unsupported parameter: 'stop' …"). */
 export function refusesStop(error: unknown): boolean {
-  const { status, code, param, message } = (error ?? {}) as {
-    status?: unknown;
-    code?: unknown;
-    param?: unknown;
-    message?: unknown;
-  };
-  if (status !== 400) return false;
-  if (param === 'stop' && code === 'unsupported_parameter') return true;
-  return typeof message === 'string' && /Unsupported parameter: 'stop'/.test(message);
+  return refusesParameter(error, 'stop', /Unsupported parameter: 'stop'/);
 }
 
 /**
