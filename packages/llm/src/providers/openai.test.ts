@@ -24,6 +24,17 @@ async function events(stream: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
 
 const hi: Message[] = [{ role: 'user', content: 'Hi' }];
 
+/** `createModel(id)` on `target` with the test key, no environment fallbacks and no retries. */
+function modelOn(id: string, target: OpenAIFake, logger?: CreateModelOptions['logger']) {
+  return createModel(id, {
+    apiKey: KEY,
+    baseURL: target.baseURL,
+    env: {},
+    maxRetries: 0,
+    ...(logger ? { logger } : {}),
+  });
+}
+
 /** A logger that keeps its info lines (object and message) for the test to read. */
 function recordingLogger() {
   const lines: Array<{ object: object; message: string }> = [];
@@ -516,13 +527,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
       await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
       reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
       const { lines, logger } = recordingLogger();
-      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
-        apiKey: KEY,
-        baseURL: reasoningFake.baseURL,
-        env: {},
-        maxRetries: 0,
-        logger,
-      });
+      const gpt5 = modelOn(`${provider}:gpt-5-mini`, reasoningFake, logger);
       const first = await gpt5.generate({ messages: hi, temperature: 0.2, topP: 0.9 });
       expect(first.text).toBe('first');
       expect(reasoningFake.requests).toHaveLength(1);
@@ -542,12 +547,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again without the penalties a reasoning model does not take', async () => {
       await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5'] });
       reasoningFake.enqueue({ text: 'ok' });
-      const gpt5 = createModel(`${provider}:gpt-5`, {
-        apiKey: KEY,
-        baseURL: reasoningFake.baseURL,
-        env: {},
-        maxRetries: 0,
-      });
+      const gpt5 = modelOn(`${provider}:gpt-5`, reasoningFake);
       const answer = await gpt5.generate({ messages: hi, presencePenalty: 0.5, frequencyPenalty: 0.3 });
       expect(answer.text).toBe('ok');
       expect(reasoningFake.requests).toHaveLength(1);
@@ -557,12 +557,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
 
     it('still sends them to a model that takes them', async () => {
       fake.enqueue({ text: 'ok' });
-      const gpt4 = createModel(`${provider}:gpt-4o-mini`, {
-        apiKey: KEY,
-        baseURL: fake.baseURL,
-        env: {},
-        maxRetries: 0,
-      });
+      const gpt4 = modelOn(`${provider}:gpt-4o-mini`, fake);
       await gpt4.generate({ messages: hi, temperature: 0.2, topP: 0.9, presencePenalty: 0.5 });
       expect(fake.requests[0]?.body).toMatchObject({ temperature: 0.2, top_p: 0.9, presence_penalty: 0.5 });
     });
@@ -573,12 +568,7 @@ describe('openai-compatible: a reasoning model behind the server that takes max_
   it('gets the limit in max_completion_tokens after the refusal, and later calls at once', async () => {
     await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
     reasoningFake.enqueue({ text: 'first' }, { text: 'second' });
-    const o3 = createModel('openai-compatible:o3-mini', {
-      apiKey: KEY,
-      baseURL: reasoningFake.baseURL,
-      env: {},
-      maxRetries: 0,
-    });
+    const o3 = modelOn('openai-compatible:o3-mini', reasoningFake);
     expect((await o3.generate({ messages: hi, maxOutputTokens: 50 })).text).toBe('first');
     expect((await o3.generate({ messages: hi, maxOutputTokens: 60 })).text).toBe('second');
     // The refused request is not recorded: two requests, both with the new field.
@@ -594,13 +584,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
       await using limitedFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
       limitedFake.enqueue({ text: 'first' }, { text: 'second' }, { text: 'third' });
       const { lines, logger } = recordingLogger();
-      const gpt4o = createModel(`${provider}:gpt-4o`, {
-        apiKey: KEY,
-        baseURL: limitedFake.baseURL,
-        env: {},
-        maxRetries: 0,
-        logger,
-      });
+      const gpt4o = modelOn(`${provider}:gpt-4o`, limitedFake, logger);
       const field = provider === 'openai' ? 'max_completion_tokens' : 'max_tokens';
       expect((await gpt4o.generate({ messages: hi, maxOutputTokens: 20_480 })).text).toBe('first');
       expect(lines.filter((line) => /output token maximum/.test(line.message))).toEqual([
@@ -625,12 +609,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
             'max_tokens is too large: 10. This model supports at most 20 completion tokens, whereas you provided 10.',
         },
       });
-      const gpt4o = createModel(`${provider}:gpt-4o`, {
-        apiKey: KEY,
-        baseURL: limitedFake.baseURL,
-        env: {},
-        maxRetries: 0,
-      });
+      const gpt4o = modelOn(`${provider}:gpt-4o`, limitedFake);
       await expect(gpt4o.generate({ messages: hi, maxOutputTokens: 10 })).rejects.toMatchObject({
         code: 'invalid-request',
       });
@@ -643,12 +622,7 @@ describe('openai-compatible: a reasoning model whose limit is both in the wrong 
   it('moves the limit to max_completion_tokens, then lowers it to the maximum', async () => {
     await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3-mini'] });
     reasoningFake.enqueue({ text: 'ok' });
-    const o3 = createModel('openai-compatible:o3-mini', {
-      apiKey: KEY,
-      baseURL: reasoningFake.baseURL,
-      env: {},
-      maxRetries: 0,
-    });
+    const o3 = modelOn('openai-compatible:o3-mini', reasoningFake);
     expect((await o3.generate({ messages: hi, maxOutputTokens: 200_000 })).text).toBe('ok');
     expect(reasoningFake.requests.map((request) => request.body.max_completion_tokens)).toEqual([100_000]);
   });
@@ -661,13 +635,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
       await using plainFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-4o'] });
       plainFake.enqueue({ text: 'first' }, { text: 'second' });
       const { lines, logger } = recordingLogger();
-      const gpt4o = createModel(`${provider}:gpt-4o`, {
-        apiKey: KEY,
-        baseURL: plainFake.baseURL,
-        env: {},
-        maxRetries: 0,
-        logger,
-      });
+      const gpt4o = modelOn(`${provider}:gpt-4o`, plainFake, logger);
       expect((await gpt4o.generate({ messages: hi, reasoningEffort: 'high' })).text).toBe('first');
       expect((await gpt4o.generate({ messages: hi, reasoningEffort: 'low' })).text).toBe('second');
       expect(plainFake.requests).toHaveLength(2);
@@ -681,12 +649,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
 
     it('still sends it to a reasoning model', async () => {
       await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
-      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
-        apiKey: KEY,
-        baseURL: reasoningFake.baseURL,
-        env: {},
-        maxRetries: 0,
-      });
+      const gpt5 = modelOn(`${provider}:gpt-5-mini`, reasoningFake);
       await gpt5.generate({ messages: hi, reasoningEffort: 'high' });
       expect(reasoningFake.requests[0]?.body).toMatchObject({ reasoning_effort: 'high' });
     });
@@ -703,12 +666,7 @@ describe('openai-compatible: a token limit that does not fit beside the prompt (
       { error: { status: 400, message: refusal, type: 'BadRequestError', code: null } },
       { text: 'fits' },
     );
-    const qwen = createModel('openai-compatible:qwen3-32b', {
-      apiKey: KEY,
-      baseURL: vllm.baseURL,
-      env: {},
-      maxRetries: 0,
-    });
+    const qwen = modelOn('openai-compatible:qwen3-32b', vllm);
     expect((await qwen.generate({ messages: hi, maxOutputTokens: 64_000 })).text).toBe('fits');
     expect(vllm.requests.map((request) => request.body.max_tokens)).toEqual([64_000, 40_000 - 234]);
     // The room belonged to that prompt: the next request asks for its own limit again.
@@ -725,12 +683,7 @@ describe('openai-compatible: a token limit that does not fit beside the prompt (
           "This model's maximum context length is 4096 tokens. However, you requested 5096 tokens (5000 in the messages, 96 in the completion).",
       },
     });
-    const qwen = createModel('openai-compatible:qwen3-32b', {
-      apiKey: KEY,
-      baseURL: vllm.baseURL,
-      env: {},
-      maxRetries: 0,
-    });
+    const qwen = modelOn('openai-compatible:qwen3-32b', vllm);
     await expect(qwen.generate({ messages: hi, maxOutputTokens: 96 })).rejects.toMatchObject({
       code: 'context-length',
     });
@@ -744,13 +697,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again with the nearest effort the model names, and later calls at once', async () => {
       await using oFake = await startOpenAIFake({ apiKeys: [KEY], models: ['o3'] });
       const { lines, logger } = recordingLogger();
-      const o3 = createModel(`${provider}:o3`, {
-        apiKey: KEY,
-        baseURL: oFake.baseURL,
-        env: {},
-        maxRetries: 0,
-        logger,
-      });
+      const o3 = modelOn(`${provider}:o3`, oFake, logger);
       await o3.generate({ messages: hi, reasoningEffort: 'minimal' });
       await o3.generate({ messages: hi, reasoningEffort: 'xhigh' });
       await o3.generate({ messages: hi, reasoningEffort: 'medium' });
@@ -789,13 +736,7 @@ describe('openai-compatible: a server that takes no tools for the model', () => 
       { text: 'without tools' },
     );
     const { lines, logger } = recordingLogger();
-    const local = createModel('openai-compatible:qwen3-8b', {
-      apiKey: KEY,
-      baseURL: server.baseURL,
-      env: {},
-      maxRetries: 0,
-      logger,
-    });
+    const local = modelOn('openai-compatible:qwen3-8b', server, logger);
     const weather = { name: 'get_weather', description: 'Weather', inputSchema: { type: 'object' } };
     expect((await local.generate({ messages: hi, tools: [weather], toolChoice: 'auto' })).text).toBe(
       'without tools',
@@ -817,13 +758,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
     it('gets the request again without them, and later calls leave them out', async () => {
       await using reasoningFake = await startOpenAIFake({ apiKeys: [KEY], models: ['gpt-5-mini'] });
       const { lines, logger } = recordingLogger();
-      const gpt5 = createModel(`${provider}:gpt-5-mini`, {
-        apiKey: KEY,
-        baseURL: reasoningFake.baseURL,
-        env: {},
-        maxRetries: 0,
-        logger,
-      });
+      const gpt5 = modelOn(`${provider}:gpt-5-mini`, reasoningFake, logger);
       await gpt5.generate({ messages: hi, stop: ['END'] });
       await gpt5.generate({ messages: hi, stop: ['\n\n'] });
       expect(reasoningFake.requests).toHaveLength(2);
@@ -831,12 +766,7 @@ describe.each(['openai', 'openai-compatible'] as const)(
       expect(lines.filter((line) => /stop sequences/.test(line.message))).toHaveLength(1);
       // A model that takes them still gets them.
       fake.enqueue({ text: 'ok' });
-      const gpt4 = createModel(`${provider}:gpt-4o-mini`, {
-        apiKey: KEY,
-        baseURL: fake.baseURL,
-        env: {},
-        maxRetries: 0,
-      });
+      const gpt4 = modelOn(`${provider}:gpt-4o-mini`, fake);
       await gpt4.generate({ messages: hi, stop: ['END'] });
       expect(fake.requests.at(-1)?.body).toMatchObject({ stop: ['END'] });
     });
