@@ -7,6 +7,7 @@ import { endsWithPrefill, refusesPrefill, withoutPrefill } from './anthropic-pre
 import { type AnthropicRequestBody, buildAnthropicRequest } from './anthropic-request.js';
 import { mapAnthropicStream } from './anthropic-stream.js';
 import { createThinkingGuard, withThinking, withThinkingLimit } from './anthropic-thinking.js';
+import { chainGuards } from './guard-chain.js';
 import { anthropicStatedMaximum, createOutputLimitGuard } from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderFactory } from './provider-adapter.js';
 import { createRefusalGuard } from './refusal-guard.js';
@@ -87,6 +88,7 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
   });
   // A request's reasoning effort: adaptive thinking or a thinking budget, whichever the model takes.
   const thinking = createThinkingGuard(modelId, settings.logger);
+  const afterThinking = chainGuards<AnthropicRequestBody>([sampling, outputLimit]);
   // A cut-off answer to continue, for a model that takes no prefill (Claude 4.6 and later): the
   // answer as a turn of its own, then a user message asking to go on.
   const prefill = createRefusalGuard<AnthropicRequestBody>({
@@ -117,10 +119,7 @@ export const createAnthropicAdapter: ProviderFactory = async (modelId, settings)
           return prefill.send(body, (asked) =>
             thinking.send(
               (mode) => withThinking(asked, request, mode),
-              (built) =>
-                sampling.send(built, (unsampled) =>
-                  outputLimit.send(unsampled, (sent) => client.messages.create(sent, { signal })),
-                ),
+              (built) => afterThinking.send(built, (sent) => client.messages.create(sent, { signal })),
               thinks,
             ),
           );

@@ -5,7 +5,8 @@ import { LlmError } from '../llm-error.js';
 import { type GeminiErrorContext, toGeminiError } from './gemini-error.js';
 import { type GeminiThinkingOptions, toGeminiRequest } from './gemini-request.js';
 import { GeminiStreamState } from './gemini-stream.js';
-import { createOutputLimitGuard } from './output-limit-guard.js';
+import { chainGuards } from './guard-chain.js';
+import { createOutputLimitGuard, geminiStatedMaximum } from './output-limit-guard.js';
 import type { ProviderAdapter, ProviderSettings } from './provider-adapter.js';
 import { createRefusalGuard } from './refusal-guard.js';
 
@@ -100,6 +101,8 @@ export async function createGeminiAdapter(
     statedMaximum: geminiStatedMaximum,
   });
 
+  const guards = chainGuards<Omit<ChatRequest, 'signal'>>([anyEffort, noEffort, outputLimit]);
+
   return {
     provider: 'gemini',
     modelId,
@@ -133,9 +136,7 @@ export async function createGeminiAdapter(
         });
       };
       try {
-        const chunks = await anyEffort.send(request, (sent) =>
-          noEffort.send(sent, (effort) => outputLimit.send(effort, open)),
-        );
+        const chunks = await guards.send(request, open);
         for await (const chunk of chunks) {
           for (const event of state.push(chunk)) {
             context.started = true;
@@ -152,21 +153,6 @@ export async function createGeminiAdapter(
 }
 
 /** Whether `error` is Google's 400 with `words` about the thinking budget. */
-/**
- * Google's words: "Unable to submit request because it has a maxOutputTokens value of 100000 but the
- * supported range is from 1 (inclusive) to 8193 (exclusive)."
- */
-const OVER_MAXIMUM =
-  /maxOutputTokens value of \d+ but the supported range is from 1 \(inclusive\) to (\d+) \(exclusive\)/;
-
-/** The maximum `maxOutputTokens` a Gemini 400 says the model allows, or undefined. */
-function geminiStatedMaximum(error: unknown): number | undefined {
-  const { status, message } = (error ?? {}) as { status?: unknown; message?: unknown };
-  if (status !== 400 || typeof message !== 'string') return undefined;
-  const found = OVER_MAXIMUM.exec(message);
-  return found ? Number(found[1]) - 1 : undefined;
-}
-
 function refusedThinking(error: unknown, words: RegExp): boolean {
   const { status, message } = error as { status?: unknown; message?: unknown };
   return status === 400 && typeof message === 'string' && words.test(message);

@@ -2,6 +2,7 @@ import { bindLogger } from '../bound-logger.js';
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
+import { chainGuards } from './guard-chain.js';
 import { type OllamaErrorContext, ollamaHttpError, toOllamaError } from './ollama-error.js';
 import { type OllamaThink, toOllamaBody } from './ollama-request.js';
 import { OllamaStreamState, readOllamaLines } from './ollama-stream.js';
@@ -77,6 +78,8 @@ export async function createOllamaAdapter(
     provenByAnswer: true,
   });
 
+  const guards = chainGuards<Omit<ChatRequest, 'signal'>>([effort, tools]);
+
   return {
     provider: 'ollama',
     modelId,
@@ -87,14 +90,12 @@ export async function createOllamaAdapter(
       }
       const state = new OllamaStreamState(modelId);
       try {
-        const response = await effort.send(request, (thought) =>
-          tools.send(thought, async (sent) => {
-            const json = toOllamaBody(modelId, sent, { think: options.think, keepAlive: options.keepAlive });
-            const answer = await client.post(`${host}/api/chat`, { json, signal });
-            if (!answer.ok) throw ollamaHttpError(answer.status, await answer.text(), context);
-            return answer;
-          }),
-        );
+        const response = await guards.send(request, async (sent) => {
+          const json = toOllamaBody(modelId, sent, { think: options.think, keepAlive: options.keepAlive });
+          const answer = await client.post(`${host}/api/chat`, { json, signal });
+          if (!answer.ok) throw ollamaHttpError(answer.status, await answer.text(), context);
+          return answer;
+        });
         if (!response.body) throw ollamaHttpError(response.status, 'empty body', context);
         for await (const chunk of readOllamaLines(response.body, modelId)) {
           for (const event of state.push(chunk)) {

@@ -4,6 +4,7 @@ import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
 import { refusesMaxTokens, withCompletionTokens } from './completion-tokens-field.js';
+import { chainGuards } from './guard-chain.js';
 import { type PostJson, postWithFetch, type TextResponse } from './http-response.js';
 import { openAIChunks } from './openai-chunk-stream.js';
 import { createOpenAIEffortGuard, createOpenAIEffortValueGuard } from './openai-effort-guard.js';
@@ -106,12 +107,6 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     statedRoom: openAIStatedRoom,
   });
 
-  // A client's reasoning effort sent to a model that does not reason (a proxy passing OpenAI's 400 on).
-  const effort = createOpenAIEffortGuard(modelId, settings.logger);
-  const effortValue = createOpenAIEffortValueGuard(modelId, settings.logger);
-  // A proxy in front of a reasoning model that passes OpenAI's refusal of `stop` on.
-  const stop = createOpenAIStopGuard(modelId, settings.logger);
-
   // A server that takes no tools for the model (vLLM started without --enable-auto-tool-choice,
   // llama.cpp without --jinja) refuses the whole request: the model answers without them.
   const tools = createRefusalGuard<ChatCompletionCreateParamsStreaming>({
@@ -129,19 +124,21 @@ export const createOpenAICompatibleAdapter: ProviderFactory = async (modelId, se
     provenByAnswer: true,
   });
 
+  // What a model or server refuses of a request goes again without it (or fitted), as from OpenAI,
+  // whose words a proxy in front of a reasoning model passes on.
+  const guards = chainGuards<ChatCompletionCreateParamsStreaming>([
+    createOpenAIEffortGuard(modelId, settings.logger),
+    createOpenAIEffortValueGuard(modelId, settings.logger),
+    sampling,
+    tokenLimit,
+    outputLimit,
+    tools,
+    createOpenAIStopGuard(modelId, settings.logger),
+  ]);
+
   const open = (request: Omit<ChatRequest, 'signal'>, signal: AbortSignal) =>
-    effort.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (body) =>
-      effortValue.send(body, (valued) =>
-        sampling.send(valued, (params) =>
-          tokenLimit.send(params, (limited) =>
-            outputLimit.send(limited, (bounded) =>
-              tools.send(bounded, (equipped) =>
-                stop.send(equipped, (sent) => send(sent, request.wholeAnswer === true, signal)),
-              ),
-            ),
-          ),
-        ),
-      ),
+    guards.send(toOpenAIRequest(modelId, request, { maxTokensField: 'max_tokens' }), (sent) =>
+      send(sent, request.wholeAnswer === true, signal),
     );
 
   const send = async (

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { RequestGuard } from './guard-chain.js';
 import { refusesParameter } from './openai-unsupported-parameter.js';
 import { createRefusalGuard, type RefusalGuard } from './refusal-guard.js';
 
@@ -82,12 +83,7 @@ export function nearestEffort(asked: string, supported: readonly string[]): stri
 }
 
 /** Sends a model's requests with an effort it takes, once it has said which it takes. */
-export interface EffortValueGuard {
-  send<Input extends EffortBody, Result>(
-    input: Input,
-    create: (input: Input) => Promise<Result>,
-  ): Promise<Result>;
-}
+export type EffortValueGuard = RequestGuard<EffortBody>;
 
 /**
  * An {@link EffortValueGuard} for one model. Models take different efforts (o3 no `minimal`, gpt-5

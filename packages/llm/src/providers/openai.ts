@@ -4,6 +4,7 @@ import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/
 import type { ChatEvent } from '../chat-event.js';
 import type { ChatRequest } from '../language-model.js';
 import { LlmError } from '../llm-error.js';
+import { chainGuards } from './guard-chain.js';
 import { createOpenAIEffortGuard, createOpenAIEffortValueGuard } from './openai-effort-guard.js';
 import { type OpenAIErrorContext, toOpenAILlmError } from './openai-errors.js';
 import { toOpenAIRequest } from './openai-request.js';
@@ -60,16 +61,20 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
   };
   const responseModel = `${provider}:${modelId}`;
   const sampling = createSamplingGuard({ modelId, logger, refusedParameter: refusedOpenAISampling });
-  const effort = createOpenAIEffortGuard(modelId, logger);
-  const effortValue = createOpenAIEffortValueGuard(modelId, logger);
-  const stop = createOpenAIStopGuard(modelId, logger);
-  const outputLimit = createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
-    modelId,
-    logger,
-    limitOf: openAITokenLimit,
-    withLimit: withOpenAITokenLimit,
-    statedMaximum: openAIStatedMaximum,
-  });
+  // What a model refuses of a client's settings goes again without it (or fitted to the model).
+  const guards = chainGuards<ChatCompletionCreateParamsStreaming>([
+    createOpenAIEffortGuard(modelId, logger),
+    createOpenAIEffortValueGuard(modelId, logger),
+    sampling,
+    createOutputLimitGuard<ChatCompletionCreateParamsStreaming>({
+      modelId,
+      logger,
+      limitOf: openAITokenLimit,
+      withLimit: withOpenAITokenLimit,
+      statedMaximum: openAIStatedMaximum,
+    }),
+    createOpenAIStopGuard(modelId, logger),
+  ]);
 
   return {
     provider,
@@ -81,16 +86,9 @@ function createAdapter(modelId: string, settings: ProviderSettings): ProviderAda
     ): AsyncIterable<ChatEvent> {
       return mapOpenAIStream(
         () =>
-          effort.send(
+          guards.send(
             toOpenAIRequest(modelId, request, { maxTokensField: 'max_completion_tokens' }),
-            (body) =>
-              effortValue.send(body, (valued) =>
-                sampling.send(valued, (unsampled) =>
-                  outputLimit.send(unsampled, (limited) =>
-                    stop.send(limited, (sent) => client.chat.completions.create(sent, { signal })),
-                  ),
-                ),
-              ),
+            (body) => client.chat.completions.create(body, { signal }),
           ),
         {
           responseModel,

@@ -1,17 +1,13 @@
 import type { Logger } from '../logger.js';
+import type { RequestGuard } from './guard-chain.js';
 
 /**
  * Sends a model's requests, and lowers an output token limit above the model's maximum to that
- * maximum once the provider has said what it is.
+ * maximum once the provider has said what it is: `send` is `create(input)`, and when the provider
+ * refuses it for its limit (a 400 before any output, which names the maximum), `create` once more
+ * with the limit at that maximum, and so, at once, for every later call that asks for more.
  */
-export interface OutputLimitGuard<Base> {
-  /**
-   * `create(input)`; when the provider refuses it because its output token limit is above the
-   * model's maximum (a 400 before any output, which names the maximum), `create` once more with the
-   * limit at that maximum, and so, at once, for every later call of this model that asks for more.
-   */
-  send<Input extends Base, Result>(input: Input, create: (input: Input) => Promise<Result>): Promise<Result>;
-}
+export type OutputLimitGuard<Base> = RequestGuard<Base>;
 
 /** Options of {@link createOutputLimitGuard}. */
 export interface OutputLimitGuardOptions<Base> {
@@ -96,6 +92,19 @@ const OPENAI_OVER_MAXIMUM =
 export function openAIStatedMaximum(error: unknown): number | undefined {
   const found = OPENAI_OVER_MAXIMUM.exec(badRequestMessage(error) ?? '');
   return found ? Number(found[1]) : undefined;
+}
+
+/**
+ * Google's words: "Unable to submit request because it has a maxOutputTokens value of 100000 but the
+ * supported range is from 1 (inclusive) to 8193 (exclusive)."
+ */
+const GEMINI_OVER_MAXIMUM =
+  /maxOutputTokens value of \d+ but the supported range is from 1 \(inclusive\) to (\d+) \(exclusive\)/;
+
+/** The maximum `maxOutputTokens` a Gemini 400 says the model allows, or undefined. */
+export function geminiStatedMaximum(error: unknown): number | undefined {
+  const found = GEMINI_OVER_MAXIMUM.exec(badRequestMessage(error) ?? '');
+  return found ? Number(found[1]) - 1 : undefined;
 }
 
 /**

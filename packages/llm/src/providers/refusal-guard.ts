@@ -1,16 +1,13 @@
 import type { Logger } from '../logger.js';
+import type { RequestGuard } from './guard-chain.js';
 
 /**
  * Sends a model's requests, and leaves out a part the model refused (a sampling parameter, a
- * reasoning effort, a token limit field) from then on.
+ * reasoning effort, a token limit field) from then on: `send` is `create(input)`, and when the
+ * provider refuses it for that part (a 400 before any output), `create` once more without it, and
+ * so for every later call of this model.
  */
-export interface RefusalGuard<Base> {
-  /**
-   * `create(input)`; when the provider refuses it for the part this guard handles (a 400 before
-   * any output), `create` once more without that part, and so for every later call of this model.
-   */
-  send<Input extends Base, Result>(input: Input, create: (input: Input) => Promise<Result>): Promise<Result>;
-}
+export type RefusalGuard<Base> = RequestGuard<Base>;
 
 /** Options of {@link createRefusalGuard}. */
 export interface RefusalGuardOptions<Base> {
